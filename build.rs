@@ -1,0 +1,22 @@
+//! Generates the wire types from `proto/` with protox (pure Rust, no protoc).
+//! Messages for every file; the grpc-web client stub for the bridge service.
+//! Servers and the native clients are generated in the `native` crate.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let files = [
+        "proto/signrpc.proto",
+        "proto/walletrpc.proto",
+        "proto/watchonly.proto",
+        "proto/bridge.proto",
+    ];
+    for f in &files {
+        println!("cargo:rerun-if-changed={f}");
+    }
+    let fds = protox::compile(files, ["proto"])?;
+    tonic_prost_build::configure()
+        .build_server(false)
+        .build_client(true)
+        .build_transport(false)
+        .compile_fds(fds)?;
+    Ok(())
+}

@@ -1,0 +1,2 @@
+//! `lnd-web-signer` command-line tool.
+fn main() {}
