@@ -1,3 +1,16 @@
 //! Native hosts of the lnd-web-signer core: command-line signer, signer-bridge
 //! sidecar and watch-only simulator.
 #![forbid(unsafe_code)]
+
+/// gRPC service stubs (client and server) for the native hosts.
+pub mod rpc {
+    #![allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+    /// `watchonlyrpc.WatchOnly` client and server.
+    pub mod watchonlyrpc {
+        tonic::include_proto!("watchonlyrpc");
+    }
+    /// `signerbridge.SignerBridge` client and server.
+    pub mod signerbridge {
+        tonic::include_proto!("signerbridge");
+    }
+}
