@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Builds the wasm signer for the page, worker and extension:
+#   target/wasm32-unknown-unknown/wasm-release/lnd_web_signer.wasm
+#   -> wasm-bindgen --target web -> web/pkg/ (JS glue + .d.ts + .wasm), wasm-opt -Oz
+# and fails if the module imports anything from module `env` (a sign that
+# secp256k1's C code was compiled for the wrong target).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+profile=${WASM_PROFILE:-wasm-release}
+cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" --crate-type cdylib
+wasm="target/wasm32-unknown-unknown/$profile/lnd_web_signer.wasm"
+python3 scripts/check-wasm-imports.py "$wasm"
+out=${WASM_OUT:-web/pkg}
+wasm-bindgen --target web --out-dir "$out" "$wasm"
+if command -v wasm-opt >/dev/null && [ "${WASM_OPT:-1}" = 1 ]; then
+  wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext --enable-mutable-globals \
+    "$out/lnd_web_signer_bg.wasm" -o "$out/lnd_web_signer_bg.wasm.opt"
+  mv "$out/lnd_web_signer_bg.wasm.opt" "$out/lnd_web_signer_bg.wasm"
+fi
+python3 scripts/check-wasm-imports.py "$out/lnd_web_signer_bg.wasm"
+ls -l "$out/lnd_web_signer_bg.wasm" | awk '{printf "[wasm] %s: %d bytes\n", $9, $5}' >&2
