@@ -14,3 +14,6 @@ pub mod rpc {
         tonic::include_proto!("signerbridge");
     }
 }
+
+/// TLS to lnd pinned to its self-signed certificate.
+pub mod tls;
