@@ -7,6 +7,7 @@
 //! (`native/` crate, [`wasm`] API, `web/`, `worker/`).
 #![forbid(unsafe_code)]
 
+pub mod grpcweb;
 pub mod json;
 pub mod keys;
 pub mod musig2;

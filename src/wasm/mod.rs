@@ -1,1 +1,4 @@
-//! (being written)
+//! The JavaScript API of the signer (wasm-bindgen) and its browser
+//! transport. Compiled for `wasm32` only.
+
+pub mod transport;
