@@ -9,9 +9,9 @@ use bitcoin::secp256k1::{PublicKey, SecretKey, SECP256K1};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::network::Network;
+use super::path::format_path;
 
-/// Offset that turns a child index into a hardened child number (2^31).
-pub const HARDENED: u32 = 0x8000_0000;
+use super::path::HARDENED;
 
 /// Nodes at depth 1..=CACHE_MAX_DEPTH are cached (account level is 3, the
 /// branch under an account is 4).
@@ -173,19 +173,6 @@ fn classify_version(v: [u8; 4]) -> Option<Version> {
         | 0x045f_1cf6 | 0x0295_b43f | 0x02aa_7ed3 | 0x0242_89ef | 0x0257_5483 => Version::Public,
         _ => return None,
     })
-}
-
-/// Renders raw child numbers as `m/84'/0'/0'/0/0`.
-pub fn format_path(path: &[u32]) -> String {
-    let mut s = String::from("m");
-    for &c in path {
-        if c >= HARDENED {
-            s.push_str(&format!("/{}'", c - HARDENED));
-        } else {
-            s.push_str(&format!("/{c}"));
-        }
-    }
-    s
 }
 
 fn hardened(what: &'static str, index: u32) -> Result<u32, RootKeyError> {
