@@ -1,1 +1,387 @@
-//! (being written)
+//! Sans-IO protocol session for lnd's `watchonlyrpc.WatchOnly/SignCoordinatorStreams`
+//! stream (spec: `protocol.md` §3).
+//!
+//! A [`Session`] owns nothing but the protocol state of **one** stream. The
+//! host (native tonic client, wasm grpc-web bridge client, tests) opens the
+//! stream, sends what [`Session::start`] returns, feeds every received
+//! [`SignCoordinatorRequest`] to [`Session::on_request`] and acts on the
+//! returned [`Event`]:
+//!
+//! * [`Event::Registered`] – the handshake completed (reset the [`Backoff`]).
+//! * [`Event::Reply`] – send this response at once (pongs, `signer_error` for
+//!   unset members): never wait behind signing work.
+//! * [`Event::Handle`] – run the signing core on the request (possibly on
+//!   another thread, concurrently with other requests), pass its answer
+//!   through [`finish`] (or use [`answer`]) and send it.
+//!
+//! Any `Err(SessionError)` ends the attempt: close the stream, wait
+//! [`Backoff::after_attempt`] and start a fresh `Session` on a new stream.
+//! The signing core (and with it MuSig2 sessions) lives outside the session
+//! and survives reconnects.
+//!
+//! Time is passed in by the host as a [`Duration`] since an arbitrary fixed
+//! epoch of a monotonic clock (wasm has no `std::time::Instant`). While the
+//! handshake is pending, [`Session::poll_timeout`] returns its deadline; the
+//! host calls [`Session::on_timeout`] when that moment has passed.
+
+mod backoff;
+mod kind;
+
+pub use backoff::{apply_jitter, Backoff, INITIAL_BACKOFF, JITTER_PERCENT, MAX_BACKOFF};
+pub use kind::{response_member_name, RequestKind};
+
+use core::time::Duration;
+
+use crate::proto::watchonlyrpc::registration_response::RegistrationResponseType;
+use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
+use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+use crate::proto::watchonlyrpc::{
+    SignCoordinatorRequest, SignCoordinatorResponse, SignerError, SignerRegistration,
+};
+
+/// Request id reserved for the handshake, in both directions.
+pub const HANDSHAKE_REQUEST_ID: u64 = 1;
+
+/// How long to wait for the node's registration answer after sending the
+/// registration (lnd's `experimentalrequesttimeout` default).
+pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Challenge bytes sent in the registration (the node does not check them
+/// today; lnd's own signer sends the same text).
+pub const DEFAULT_REGISTRATION_CHALLENGE: &[u8] = b"registrationChallenge";
+
+/// Prefix of every `signer_error` text the session itself produces (the same
+/// prefix lnd's signer uses).
+pub const ERROR_PREFIX: &str = "error processing the request in the remote signer: ";
+
+/// Error text for requests whose member is unset or unknown to this build.
+pub const UNIMPLEMENTED_REQUEST: &str = "unimplemented request by watch-only node";
+
+/// `registration_info` naming this signer and its version, e.g. `lnd-web-signer/0.1.0`.
+pub fn default_registration_info() -> String {
+    format!("lnd-web-signer/{}", env!("CARGO_PKG_VERSION"))
+}
+
+/// Settings of a [`Session`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Non-empty text sent as `registration_info`.
+    pub registration_info: String,
+    /// Bytes sent as `registration_challenge`.
+    pub registration_challenge: Vec<u8>,
+    /// Deadline for the node's registration answer, counted from [`Session::start`].
+    pub handshake_timeout: Duration,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            registration_info: default_registration_info(),
+            registration_challenge: DEFAULT_REGISTRATION_CHALLENGE.to_vec(),
+            handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+        }
+    }
+}
+
+/// Why a session (one stream attempt) ended or could not proceed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    /// The configuration has an empty `registration_info` (the node rejects it).
+    #[error("registration info must not be empty (the watch-only node rejects an empty one)")]
+    EmptyRegistrationInfo,
+    /// [`Session::start`] was called twice.
+    #[error("session already started: use a new session for a new stream")]
+    AlreadyStarted,
+    /// A request arrived before [`Session::start`].
+    #[error("request received before the registration was sent")]
+    NotStarted,
+    /// The first message did not carry request id 1.
+    #[error("first message from the watch-only node must have request id 1, got {got} ({kind})")]
+    WrongInitialRequestId {
+        /// The request id received.
+        got: u64,
+        /// Its member.
+        kind: RequestKind,
+    },
+    /// The first message was not a registration response.
+    #[error(
+        "expected a registration response as the first message from the watch-only node, got {got}"
+    )]
+    ExpectedRegistration {
+        /// The member received instead.
+        got: RequestKind,
+    },
+    /// The node answered the registration with `registration_error`.
+    #[error("watch-only node rejected the registration: {0}")]
+    RegistrationRejected(String),
+    /// The registration response carried neither `registration_complete` nor `registration_error`.
+    #[error("registration response from the watch-only node has no result (neither registration_complete nor registration_error)")]
+    EmptyRegistrationResponse,
+    /// No registration response within the handshake timeout.
+    #[error("no registration response from the watch-only node within {timeout:?}")]
+    HandshakeTimeout {
+        /// The configured handshake timeout.
+        timeout: Duration,
+    },
+    /// The session already failed; it accepts nothing more.
+    #[error("session already ended: open a new stream with a new session")]
+    Closed,
+}
+
+/// What the host must do with a received request.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// The handshake completed; `node_info` is the node's `registration_info`.
+    Registered {
+        /// `registration_info` text of the node (`watch-only registration info` today).
+        node_info: String,
+    },
+    /// Send this response now (pong, `signer_error` for an unusable request).
+    Reply(SignCoordinatorResponse),
+    /// Run the signing core on this request, then send [`finish`]`(req, answer)`.
+    Handle(SignCoordinatorRequest),
+}
+
+/// Coarse state of a [`Session`], for hosts and UIs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// Created, registration not sent yet.
+    Idle,
+    /// Registration sent, waiting for the node's answer.
+    Handshaking,
+    /// Handshake completed, serving requests.
+    Registered,
+    /// Ended with an error.
+    Failed,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Idle,
+    Handshaking { deadline: Duration },
+    Registered,
+    Failed,
+}
+
+/// Protocol state of one stream to the watch-only node.
+#[derive(Debug, Clone)]
+pub struct Session {
+    config: SessionConfig,
+    state: State,
+    requests: u64,
+}
+
+impl Session {
+    /// A new session; fails if `registration_info` is empty.
+    pub fn new(config: SessionConfig) -> Result<Self, SessionError> {
+        if config.registration_info.is_empty() {
+            return Err(SessionError::EmptyRegistrationInfo);
+        }
+        Ok(Self {
+            config,
+            state: State::Idle,
+            requests: 0,
+        })
+    }
+
+    /// The registration message to send first on the stream; starts the
+    /// handshake timer at `now`.
+    pub fn start(&mut self, now: Duration) -> Result<SignCoordinatorResponse, SessionError> {
+        if self.state != State::Idle {
+            return Err(SessionError::AlreadyStarted);
+        }
+        self.state = State::Handshaking {
+            deadline: now.saturating_add(self.config.handshake_timeout),
+        };
+        Ok(SignCoordinatorResponse {
+            ref_request_id: HANDSHAKE_REQUEST_ID,
+            sign_response_type: Some(SignResponseType::SignerRegistration(SignerRegistration {
+                registration_challenge: self.config.registration_challenge.clone(),
+                registration_info: self.config.registration_info.clone(),
+            })),
+        })
+    }
+
+    /// Coarse state.
+    pub fn state(&self) -> SessionState {
+        match self.state {
+            State::Idle => SessionState::Idle,
+            State::Handshaking { .. } => SessionState::Handshaking,
+            State::Registered => SessionState::Registered,
+            State::Failed => SessionState::Failed,
+        }
+    }
+
+    /// Whether the handshake has completed (and the session has not failed).
+    pub fn is_registered(&self) -> bool {
+        self.state == State::Registered
+    }
+
+    /// Number of requests received after the handshake (duplicates included).
+    pub fn requests_received(&self) -> u64 {
+        self.requests
+    }
+
+    /// The moment (host clock) at which [`Session::on_timeout`] must be
+    /// called, if a timer is pending (only during the handshake).
+    pub fn poll_timeout(&self) -> Option<Duration> {
+        match self.state {
+            State::Handshaking { deadline } => Some(deadline),
+            _ => None,
+        }
+    }
+
+    /// Tells the session that time `now` has been reached. Fails the session
+    /// with [`SessionError::HandshakeTimeout`] if the handshake deadline has passed.
+    pub fn on_timeout(&mut self, now: Duration) -> Result<(), SessionError> {
+        match self.state {
+            State::Handshaking { deadline } if now >= deadline => {
+                self.state = State::Failed;
+                Err(self.timeout_error())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn timeout_error(&self) -> SessionError {
+        SessionError::HandshakeTimeout {
+            timeout: self.config.handshake_timeout,
+        }
+    }
+
+    /// Processes one received request. An `Err` ends the session.
+    pub fn on_request(
+        &mut self,
+        req: SignCoordinatorRequest,
+        now: Duration,
+    ) -> Result<Event, SessionError> {
+        match self.state {
+            State::Idle => {
+                self.state = State::Failed;
+                Err(SessionError::NotStarted)
+            }
+            State::Failed => Err(SessionError::Closed),
+            State::Handshaking { deadline } => {
+                let result = if now >= deadline {
+                    Err(self.timeout_error())
+                } else {
+                    check_registration(req)
+                };
+                self.state = if result.is_ok() {
+                    State::Registered
+                } else {
+                    State::Failed
+                };
+                result
+            }
+            State::Registered => {
+                self.requests = self.requests.saturating_add(1);
+                Ok(dispatch(req))
+            }
+        }
+    }
+
+    /// Sequential convenience: processes `req` and, for [`Event::Handle`],
+    /// runs `handler` right away. Returns the response to send, if any
+    /// (`None` when the handshake just completed).
+    pub fn handle_with<H>(
+        &mut self,
+        req: SignCoordinatorRequest,
+        now: Duration,
+        handler: H,
+    ) -> Result<Option<SignCoordinatorResponse>, SessionError>
+    where
+        H: FnOnce(&SignCoordinatorRequest) -> SignCoordinatorResponse,
+    {
+        Ok(match self.on_request(req, now)? {
+            Event::Registered { .. } => None,
+            Event::Reply(resp) => Some(resp),
+            Event::Handle(req) => Some(answer(&req, handler)),
+        })
+    }
+}
+
+fn check_registration(req: SignCoordinatorRequest) -> Result<Event, SessionError> {
+    let kind = RequestKind::of(&req);
+    if req.request_id != HANDSHAKE_REQUEST_ID {
+        return Err(SessionError::WrongInitialRequestId {
+            got: req.request_id,
+            kind,
+        });
+    }
+    let Some(SignRequestType::RegistrationResponse(resp)) = req.sign_request_type else {
+        return Err(SessionError::ExpectedRegistration { got: kind });
+    };
+    match resp.registration_response_type {
+        Some(RegistrationResponseType::RegistrationComplete(done)) => Ok(Event::Registered {
+            node_info: done.registration_info,
+        }),
+        Some(RegistrationResponseType::RegistrationError(text)) => {
+            Err(SessionError::RegistrationRejected(text))
+        }
+        None => Err(SessionError::EmptyRegistrationResponse),
+    }
+}
+
+fn dispatch(req: SignCoordinatorRequest) -> Event {
+    match RequestKind::of(&req) {
+        RequestKind::Ping => Event::Reply(pong(req.request_id)),
+        RequestKind::Unset => Event::Reply(signer_error(req.request_id, UNIMPLEMENTED_REQUEST)),
+        RequestKind::Registration => Event::Reply(signer_error(
+            req.request_id,
+            "unexpected registration response after the handshake",
+        )),
+        _ => Event::Handle(req),
+    }
+}
+
+/// `pong = true` for request `id`.
+pub fn pong(id: u64) -> SignCoordinatorResponse {
+    SignCoordinatorResponse {
+        ref_request_id: id,
+        sign_response_type: Some(SignResponseType::Pong(true)),
+    }
+}
+
+/// `signer_error` for request `id` with text [`ERROR_PREFIX`]`message`.
+pub fn signer_error(id: u64, message: &str) -> SignCoordinatorResponse {
+    SignCoordinatorResponse {
+        ref_request_id: id,
+        sign_response_type: Some(SignResponseType::SignerError(SignerError {
+            error: format!("{ERROR_PREFIX}{message}"),
+        })),
+    }
+}
+
+/// Runs `handler` on `req` and returns [`finish`]ed answer.
+pub fn answer<H>(req: &SignCoordinatorRequest, handler: H) -> SignCoordinatorResponse
+where
+    H: FnOnce(&SignCoordinatorRequest) -> SignCoordinatorResponse,
+{
+    let resp = handler(req);
+    finish(req, resp)
+}
+
+/// Makes a handler's answer safe to send: `ref_request_id` is set to the
+/// request's id, and an answer whose member does not match the request
+/// (including `pong = false` or no member) becomes a `signer_error`, so the
+/// node never sees a wrong response type.
+pub fn finish(
+    req: &SignCoordinatorRequest,
+    mut resp: SignCoordinatorResponse,
+) -> SignCoordinatorResponse {
+    let kind = RequestKind::of(req);
+    if !kind.accepts(&resp) {
+        let got = response_member_name(&resp);
+        let text = match kind {
+            RequestKind::Unset => UNIMPLEMENTED_REQUEST.to_owned(),
+            _ => format!("internal error: {kind} was answered with {got}"),
+        };
+        return signer_error(req.request_id, &text);
+    }
+    resp.ref_request_id = req.request_id;
+    resp
+}
+
+#[cfg(test)]
+mod tests;
