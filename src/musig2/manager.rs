@@ -1,0 +1,836 @@
+//! The signer-owned MuSig2 session table (lnd's `MusigSessionManager` plus
+//! the request checks of `signer_server.go`), with nonce-reuse refusal and
+//! bounded memory.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::fmt;
+
+use bitcoin::secp256k1::SecretKey;
+use musig2::{AggNonce, KeyAggContext, PubNonce};
+use secp::{MaybeScalar, Point, Scalar};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use super::bip327::{aggregate_with_context, key_agg_context, parse_pubnonce, sign_with_context};
+use super::hash::{nonce_gen_bip327, nonce_gen_v040, public_nonce, NonceScalars};
+use super::v040;
+use super::{to_array32, EffectiveTweak, MuSig2Error, Tweak32, Version};
+use crate::proto::signrpc;
+
+/// Memory bounds of a [`SessionManager`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Sessions that were created but never signed, kept at most; beyond it
+    /// the oldest such session is evicted (lnd's watch-only node creates one
+    /// per received commitment signature and never cleans it up).
+    pub max_unsigned_sessions: usize,
+    /// Sessions that were signed but not finished (no `CombineSig`, no
+    /// cleanup), kept at most (the node signs every remote commitment with
+    /// `cleanup=false` and never combines those).
+    pub max_signed_sessions: usize,
+    /// Number of used public nonces remembered to refuse nonce reuse.
+    pub used_nonce_record: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_unsigned_sessions: 10_000,
+            max_signed_sessions: 10_000,
+            used_nonce_record: 100_000,
+        }
+    }
+}
+
+type SessionId = [u8; 32];
+
+/// The aggregation context of one session.
+enum Agg {
+    V100(Box<KeyAggContext>),
+    V040(Box<v040::KeyAgg>),
+}
+
+impl Agg {
+    fn output_key(&self) -> Point {
+        match self {
+            Agg::V100(c) => c.aggregated_pubkey(),
+            Agg::V040(c) => c.output_key(),
+        }
+    }
+
+    fn internal_key(&self) -> Point {
+        match self {
+            Agg::V100(c) => c.aggregated_pubkey_untweaked(),
+            Agg::V040(c) => c.internal_key(),
+        }
+    }
+}
+
+/// The local secret nonce: `k1 ‖ k2` plus the public key bytes it is bound
+/// to (the last 33 bytes of lnd's 97-byte secret nonce).
+struct LocalSecNonce {
+    k: Zeroizing<[u8; 64]>,
+    bound_pubkey: [u8; 33],
+}
+
+struct Session {
+    version: Version,
+    agg: Agg,
+    num_signers: usize,
+    local_sk: Zeroizing<[u8; 32]>,
+    local_pubkey: Point,
+    local_pubnonce: [u8; 66],
+    sec_nonce: Option<LocalSecNonce>,
+    /// Registered public nonces, the local one first.
+    nonces: Vec<PubNonce>,
+    agg_nonce: Option<AggNonce>,
+    msg: [u8; 32],
+    /// Partial signatures, the local one first once signed.
+    sigs: Vec<MaybeScalar>,
+    signed: bool,
+    have_all_sigs: bool,
+    seq: u64,
+}
+
+impl Session {
+    fn have_all_nonces(&self) -> bool {
+        self.agg_nonce.is_some()
+    }
+}
+
+/// A bounded FIFO set of used public nonces (stored as 16-byte hashes).
+struct UsedNonces {
+    set: HashSet<[u8; 16]>,
+    order: VecDeque<[u8; 16]>,
+    cap: usize,
+}
+
+impl UsedNonces {
+    fn key(pubnonce: &[u8; 66]) -> [u8; 16] {
+        let h = Sha256::digest(pubnonce);
+        let mut k = [0u8; 16];
+        k.copy_from_slice(&h[..16]);
+        k
+    }
+
+    fn contains(&self, pubnonce: &[u8; 66]) -> bool {
+        self.set.contains(&Self::key(pubnonce))
+    }
+
+    fn insert(&mut self, pubnonce: &[u8; 66]) {
+        if self.cap == 0 {
+            return;
+        }
+        let k = Self::key(pubnonce);
+        if self.set.insert(k) {
+            self.order.push_back(k);
+            while self.order.len() > self.cap {
+                if let Some(old) = self.order.pop_front() {
+                    self.set.remove(&old);
+                }
+            }
+        }
+    }
+}
+
+/// Signer-owned MuSig2 session table. `Send`; callers serialise access
+/// (one `&mut` at a time), which also serialises calls on one session.
+///
+/// Secrets (local keys, secret nonces) live in zeroizing buffers and are
+/// never printed: `Debug` shows only counters.
+pub struct SessionManager {
+    limits: Limits,
+    sessions: HashMap<SessionId, Session>,
+    unsigned_order: BTreeMap<u64, SessionId>,
+    signed_order: BTreeMap<u64, SessionId>,
+    next_seq: u64,
+    used: UsedNonces,
+    evicted_unsigned: u64,
+    evicted_signed: u64,
+    log: Option<Box<dyn FnMut(&str) + Send>>,
+}
+
+impl fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("sessions", &self.sessions.len())
+            .field("limits", &self.limits)
+            .field("used_nonces", &self.used.order.len())
+            .field("evicted_unsigned", &self.evicted_unsigned)
+            .field("evicted_signed", &self.evicted_signed)
+            .field("secrets", &"[redacted]")
+            .finish()
+    }
+}
+
+impl Default for SessionManager {
+    fn default() -> Self {
+        Self::new(Limits::default())
+    }
+}
+
+fn parse_session_id(raw: &[u8]) -> Result<SessionId, MuSig2Error> {
+    raw.try_into()
+        .map_err(|_| MuSig2Error::SessionIdLength(raw.len()))
+}
+
+fn not_found(op: &'static str, id: &SessionId) -> MuSig2Error {
+    MuSig2Error::SessionNotFound {
+        op,
+        id: hex::encode(id),
+    }
+}
+
+/// Length-check a list of 66-byte nonces (lnd's `parseMuSig2PublicNonces`).
+fn check_nonce_lengths(
+    nonces: &[Vec<u8>],
+    empty_allowed: bool,
+) -> Result<Vec<[u8; 66]>, MuSig2Error> {
+    if !empty_allowed && nonces.is_empty() {
+        return Err(MuSig2Error::NoNonces);
+    }
+    nonces
+        .iter()
+        .enumerate()
+        .map(|(index, n)| {
+            <[u8; 66]>::try_from(n.as_slice()).map_err(|_| MuSig2Error::NonceLength {
+                index,
+                len: n.len(),
+            })
+        })
+        .collect()
+}
+
+/// Parse every nonce as a pair of points before anything is registered.
+fn parse_nonce_points(nonces: &[[u8; 66]]) -> Result<Vec<PubNonce>, String> {
+    nonces
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            parse_pubnonce(n).ok_or_else(|| {
+                format!("invalid public nonce at index {i}: not two valid compressed points")
+            })
+        })
+        .collect()
+}
+
+fn scalar(bytes: &[u8]) -> Option<Scalar> {
+    Scalar::from_slice(bytes).ok()
+}
+
+impl SessionManager {
+    /// An empty table with the given bounds.
+    pub fn new(limits: Limits) -> Self {
+        SessionManager {
+            limits,
+            sessions: HashMap::new(),
+            unsigned_order: BTreeMap::new(),
+            signed_order: BTreeMap::new(),
+            next_seq: 0,
+            used: UsedNonces {
+                set: HashSet::new(),
+                order: VecDeque::new(),
+                cap: limits.used_nonce_record,
+            },
+            evicted_unsigned: 0,
+            evicted_signed: 0,
+            log: None,
+        }
+    }
+
+    /// Install a log sink for eviction notices (the core has no logger).
+    /// Lines name only session ids and counts, never secrets.
+    pub fn set_logger(&mut self, log: Box<dyn FnMut(&str) + Send>) {
+        self.log = Some(log);
+    }
+
+    /// Number of live sessions.
+    pub fn session_count(&self) -> usize {
+        self.sessions.len()
+    }
+
+    /// Sessions evicted so far because of [`Limits`]: `(unsigned, signed)`.
+    pub fn evictions(&self) -> (u64, u64) {
+        (self.evicted_unsigned, self.evicted_signed)
+    }
+
+    fn next_seq(&mut self) -> u64 {
+        self.next_seq += 1;
+        self.next_seq
+    }
+
+    fn remove_session(&mut self, id: &SessionId) -> Option<Session> {
+        let s = self.sessions.remove(id)?;
+        self.unsigned_order.remove(&s.seq);
+        self.signed_order.remove(&s.seq);
+        Some(s)
+    }
+
+    fn log_line(&mut self, line: &str) {
+        if let Some(log) = self.log.as_mut() {
+            log(line);
+        }
+    }
+
+    fn enforce_limits(&mut self) {
+        while self.unsigned_order.len() > self.limits.max_unsigned_sessions {
+            let Some((_, id)) = self.unsigned_order.pop_first() else {
+                break;
+            };
+            self.sessions.remove(&id);
+            self.evicted_unsigned += 1;
+            let line = format!(
+                "musig2: evicted the oldest never-signed session {} (more than {} unsigned sessions; {} evicted so far)",
+                hex::encode(id),
+                self.limits.max_unsigned_sessions,
+                self.evicted_unsigned
+            );
+            self.log_line(&line);
+        }
+        while self.signed_order.len() > self.limits.max_signed_sessions {
+            let Some((_, id)) = self.signed_order.pop_first() else {
+                break;
+            };
+            self.sessions.remove(&id);
+            self.evicted_signed += 1;
+            let line = format!(
+                "musig2: evicted the oldest signed but unfinished session {} (more than {} such sessions; {} evicted so far)",
+                hex::encode(id),
+                self.limits.max_signed_sessions,
+                self.evicted_signed
+            );
+            self.log_line(&line);
+        }
+    }
+
+    /// `MuSig2CreateSession` with a key the caller already derived from
+    /// `key_loc` (`RootKey::lnd_key(family, index)`). Prefer
+    /// [`Self::create_session_with`] to report a derivation failure at the
+    /// point lnd does.
+    pub fn create_session(
+        &mut self,
+        local_key: &SecretKey,
+        req: &signrpc::MuSig2SessionRequest,
+        rand: [u8; 32],
+    ) -> Result<signrpc::MuSig2SessionResponse, MuSig2Error> {
+        let key = *local_key;
+        self.create_session_with(&|_, _| Ok(key), req, rand)
+    }
+
+    /// `MuSig2CreateSession`. `derive(family, index)` returns the private key
+    /// of the request's `key_loc` (int32 fields cast to u32 as lnd does); it
+    /// is called after the request checks, where lnd derives. `rand` is fresh
+    /// entropy for the local nonce (unused when a pre-generated nonce is
+    /// given).
+    pub fn create_session_with(
+        &mut self,
+        derive: &dyn Fn(u32, u32) -> Result<SecretKey, String>,
+        req: &signrpc::MuSig2SessionRequest,
+        rand: [u8; 32],
+    ) -> Result<signrpc::MuSig2SessionResponse, MuSig2Error> {
+        // 1. Version.
+        let version = Version::from_rpc(req.version)?;
+        // 2. Key locator.
+        let key_loc = req.key_loc.as_ref().ok_or(MuSig2Error::MissingKeyLoc)?;
+        // 3. Signer keys.
+        if req.all_signer_pubkeys.len() < 2 {
+            return Err(MuSig2Error::TooFewSignerKeys);
+        }
+        let keys = req
+            .all_signer_pubkeys
+            .iter()
+            .enumerate()
+            .map(|(index, raw)| parse_signer_key(version, index, raw))
+            .collect::<Result<Vec<Point>, _>>()?;
+        // 4. Nonce count.
+        let max = req.all_signer_pubkeys.len() - 1;
+        if req.other_signer_public_nonces.len() > max {
+            return Err(MuSig2Error::TooManyNonces {
+                got: req.other_signer_public_nonces.len(),
+                max,
+            });
+        }
+        // 5. Pre-generated local nonce (length; scalars must be usable).
+        let pregen = match req.pregenerated_local_nonce.len() {
+            0 => None,
+            97 => Some(&req.pregenerated_local_nonce),
+            n => return Err(MuSig2Error::LocalNonceLength(n)),
+        };
+        let pregen = match (version, pregen) {
+            // lnd ignores the field for v0.4.0 sessions.
+            (Version::V040, _) | (_, None) => None,
+            (Version::V100Rc2, Some(raw)) => {
+                let k1 = scalar(&raw[..32]).ok_or(MuSig2Error::LocalNonceInvalid(
+                    "first secret nonce scalar is zero or not below the curve order",
+                ))?;
+                let k2 = scalar(&raw[32..64]).ok_or(MuSig2Error::LocalNonceInvalid(
+                    "second secret nonce scalar is zero or not below the curve order",
+                ))?;
+                let mut bound_pubkey = [0u8; 33];
+                bound_pubkey.copy_from_slice(&raw[64..97]);
+                let pubnonce = public_nonce(&NonceScalars { k1, k2 });
+                if self.used.contains(&pubnonce) {
+                    return Err(MuSig2Error::NonceReuse(hex::encode(pubnonce)));
+                }
+                let mut k = Zeroizing::new([0u8; 64]);
+                k.copy_from_slice(&raw[..64]);
+                Some((LocalSecNonce { k, bound_pubkey }, pubnonce))
+            }
+        };
+        // 6. Other nonces (length only; points are checked when registered).
+        let other_nonces = check_nonce_lengths(&req.other_signer_public_nonces, true)?;
+        // 7. Tweaks.
+        let tweak = unmarshal_tweaks(&req.tweaks, req.taproot_tweak.as_ref())?;
+        // Key derivation (lnd: inside the session manager).
+        let local_key = derive(key_loc.key_family as u32, key_loc.key_index as u32)
+            .map_err(MuSig2Error::KeyDerivation)?;
+        let local_sk = Zeroizing::new(local_key.secret_bytes());
+        let local_scalar = scalar(local_sk.as_slice()).ok_or_else(|| {
+            MuSig2Error::KeyDerivation("derived key is not a valid scalar".into())
+        })?;
+        let local_pubkey = local_scalar.base_point_mul();
+        // 8. Local key among the signers, then aggregation.
+        let agg = match version {
+            Version::V100Rc2 => {
+                if !keys.contains(&local_pubkey) {
+                    return Err(MuSig2Error::LocalKeyNotInSigners);
+                }
+                Agg::V100(Box::new(key_agg_context(&keys, true, &tweak).map_err(
+                    |e| MuSig2Error::KeyAggregation(lnd_tweak_text(&e.to_string())),
+                )?))
+            }
+            Version::V040 => {
+                let x = local_pubkey.serialize_xonly();
+                if !keys.iter().any(|k| k.serialize_xonly() == x) {
+                    return Err(MuSig2Error::LocalKeyNotInSigners);
+                }
+                Agg::V040(Box::new(
+                    v040::KeyAgg::new(&keys, true, &tweak).map_err(MuSig2Error::KeyAggregation)?,
+                ))
+            }
+        };
+        let output = agg.output_key();
+        // Local nonce: the pre-generated one, or fresh as lnd derives it.
+        let (sec_nonce, local_pubnonce) = match pregen {
+            Some(p) => p,
+            None => {
+                let k = match version {
+                    Version::V100Rc2 => nonce_gen_bip327(
+                        &rand,
+                        Some(&local_sk),
+                        &local_pubkey.serialize(),
+                        Some(&output.serialize_xonly()),
+                        None,
+                        None,
+                    ),
+                    Version::V040 => nonce_gen_v040(&rand, &local_sk, &output.serialize_xonly()),
+                }
+                .ok_or_else(|| {
+                    MuSig2Error::KeyAggregation("nonce generation produced a zero nonce".into())
+                })?;
+                let pubnonce = public_nonce(&k);
+                let mut kb = Zeroizing::new([0u8; 64]);
+                kb[..32].copy_from_slice(&k.k1.serialize());
+                kb[32..].copy_from_slice(&k.k2.serialize());
+                (
+                    LocalSecNonce {
+                        k: kb,
+                        bound_pubkey: local_pubkey.serialize(),
+                    },
+                    pubnonce,
+                )
+            }
+        };
+        let seq = self.next_seq();
+        let mut session = Session {
+            version,
+            agg,
+            num_signers: keys.len(),
+            local_sk,
+            local_pubkey,
+            local_pubnonce,
+            sec_nonce: Some(sec_nonce),
+            nonces: vec![parse_pubnonce(&local_pubnonce).ok_or_else(|| {
+                MuSig2Error::KeyAggregation("local public nonce is invalid".into())
+            })?],
+            agg_nonce: None,
+            msg: [0u8; 32],
+            sigs: Vec::new(),
+            signed: false,
+            have_all_sigs: false,
+            seq,
+        };
+        if !other_nonces.is_empty() {
+            let parsed =
+                parse_nonce_points(&other_nonces).map_err(MuSig2Error::CreateNonceInvalid)?;
+            register(&mut session, parsed);
+        }
+        // Session id: sha256(ser33(final key) ‖ local public nonce).
+        let mut h = Sha256::new();
+        h.update(output.serialize());
+        h.update(local_pubnonce);
+        let id: SessionId = h.finalize().into();
+        let resp = signrpc::MuSig2SessionResponse {
+            session_id: id.to_vec(),
+            combined_key: output.serialize_xonly().to_vec(),
+            taproot_internal_key: if tweak.is_taproot() {
+                session.agg.internal_key().serialize_xonly().to_vec()
+            } else {
+                Vec::new()
+            },
+            local_public_nonces: local_pubnonce.to_vec(),
+            have_all_nonces: session.have_all_nonces(),
+            version: req.version,
+        };
+        // Same id again: replace silently (lnd's map store).
+        self.remove_session(&id);
+        self.sessions.insert(id, session);
+        self.unsigned_order.insert(seq, id);
+        self.enforce_limits();
+        Ok(resp)
+    }
+
+    fn session_mut(
+        &mut self,
+        op: &'static str,
+        id: &SessionId,
+    ) -> Result<&mut Session, MuSig2Error> {
+        self.sessions.get_mut(id).ok_or_else(|| not_found(op, id))
+    }
+
+    /// `MuSig2RegisterNonces`.
+    pub fn register_nonces(
+        &mut self,
+        req: &signrpc::MuSig2RegisterNoncesRequest,
+    ) -> Result<signrpc::MuSig2RegisterNoncesResponse, MuSig2Error> {
+        const OP: &str = "error registering nonces";
+        let id = parse_session_id(&req.session_id)?;
+        let nonces = check_nonce_lengths(&req.other_signer_public_nonces, false)?;
+        let session = self.session_mut(OP, &id)?;
+        if session.have_all_nonces() {
+            return Err(MuSig2Error::AlreadyHaveAllNonces(OP));
+        }
+        let remaining = session.num_signers - session.nonces.len();
+        if nonces.len() > remaining {
+            return Err(MuSig2Error::NoncesRemaining {
+                remaining,
+                got: nonces.len(),
+            });
+        }
+        let parsed = parse_nonce_points(&nonces).map_err(MuSig2Error::NonceInvalid)?;
+        register(session, parsed);
+        Ok(signrpc::MuSig2RegisterNoncesResponse {
+            have_all_nonces: session.have_all_nonces(),
+        })
+    }
+
+    /// `MuSig2RegisterCombinedNonce`.
+    pub fn register_combined_nonce(
+        &mut self,
+        req: &signrpc::MuSig2RegisterCombinedNonceRequest,
+    ) -> Result<signrpc::MuSig2RegisterCombinedNonceResponse, MuSig2Error> {
+        const OP: &str = "error registering combined nonce";
+        let id = parse_session_id(&req.session_id)?;
+        let raw: [u8; 66] = req
+            .combined_public_nonce
+            .as_slice()
+            .try_into()
+            .map_err(|_| MuSig2Error::CombinedNonceLength(req.combined_public_nonce.len()))?;
+        let session = self.session_mut(OP, &id)?;
+        if session.have_all_nonces() {
+            return Err(MuSig2Error::AlreadyHaveAllNonces(OP));
+        }
+        if session.version == Version::V040 {
+            return Err(MuSig2Error::UnsupportedV040(
+                "error registering combined nonce: error registering combined nonce",
+            ));
+        }
+        if session.nonces.len() > 1 {
+            return Err(MuSig2Error::CombinedNonceAfterNonces);
+        }
+        for (half, name) in [(&raw[..33], "first"), (&raw[33..], "second")] {
+            if Point::from_slice(half).is_err() {
+                return Err(MuSig2Error::CombinedNonceInvalid(format!(
+                    "{name} half is not a valid compressed point"
+                )));
+            }
+        }
+        let agg = AggNonce::from_bytes(&raw)
+            .map_err(|e| MuSig2Error::CombinedNonceInvalid(e.to_string()))?;
+        session.agg_nonce = Some(agg);
+        Ok(signrpc::MuSig2RegisterCombinedNonceResponse {})
+    }
+
+    /// `MuSig2GetCombinedNonce`.
+    pub fn get_combined_nonce(
+        &mut self,
+        req: &signrpc::MuSig2GetCombinedNonceRequest,
+    ) -> Result<signrpc::MuSig2GetCombinedNonceResponse, MuSig2Error> {
+        const OP: &str = "error getting combined nonce";
+        let id = parse_session_id(&req.session_id)?;
+        let session = self.session_mut(OP, &id)?;
+        if session.version == Version::V040 {
+            return Err(MuSig2Error::UnsupportedV040(
+                "error getting combined nonce: error getting combined nonce",
+            ));
+        }
+        let agg = session
+            .agg_nonce
+            .as_ref()
+            .ok_or(MuSig2Error::CombinedNonceUnavailable)?;
+        Ok(signrpc::MuSig2GetCombinedNonceResponse {
+            combined_public_nonce: agg.serialize().to_vec(),
+        })
+    }
+
+    /// `MuSig2Sign`: the local partial signature over a 32-byte digest. The
+    /// secret nonce is erased by the first attempt; its public nonce is
+    /// remembered so no later session of this signer can sign with it.
+    pub fn sign(
+        &mut self,
+        req: &signrpc::MuSig2SignRequest,
+    ) -> Result<signrpc::MuSig2SignResponse, MuSig2Error> {
+        const OP: &str = "error signing";
+        let id = parse_session_id(&req.session_id)?;
+        let msg: [u8; 32] = req
+            .message_digest
+            .as_slice()
+            .try_into()
+            .map_err(|_| MuSig2Error::DigestLength(req.message_digest.len()))?;
+        let reused = {
+            let session = self.sessions.get(&id).ok_or_else(|| not_found(OP, &id))?;
+            self.used.contains(&session.local_pubnonce)
+        };
+        let session = self.session_mut(OP, &id)?;
+        if !session.have_all_nonces() {
+            return Err(MuSig2Error::MissingNonces {
+                have: session.nonces.len(),
+                need: session.num_signers,
+            });
+        }
+        let Some(sec) = session.sec_nonce.take() else {
+            return Err(MuSig2Error::NonceAlreadyUsed);
+        };
+        let pubnonce = session.local_pubnonce;
+        if reused {
+            return Err(MuSig2Error::NonceReuse(hex::encode(pubnonce)));
+        }
+        let result = sign_session(session, &sec, &msg);
+        drop(sec);
+        // The nonce is spent whatever the outcome (as btcec blanks it).
+        self.used.insert(&pubnonce);
+        let s = result?;
+        let seq = self.next_seq();
+        let session = self.session_mut(OP, &id)?;
+        session.msg = msg;
+        session.sigs.push(s);
+        session.signed = true;
+        let old_seq = std::mem::replace(&mut session.seq, seq);
+        self.unsigned_order.remove(&old_seq);
+        if req.cleanup {
+            self.remove_session(&id);
+        } else {
+            self.signed_order.insert(seq, id);
+            self.enforce_limits();
+        }
+        Ok(signrpc::MuSig2SignResponse {
+            local_partial_signature: s.serialize().to_vec(),
+        })
+    }
+
+    /// `MuSig2CombineSig`: add the other signers' partial signatures; once
+    /// all are present, aggregate, verify the BIP-340 signature under the
+    /// combined key, delete the session and return it.
+    pub fn combine_sig(
+        &mut self,
+        req: &signrpc::MuSig2CombineSigRequest,
+    ) -> Result<signrpc::MuSig2CombineSigResponse, MuSig2Error> {
+        const OP: &str = "error combining signatures";
+        let id = parse_session_id(&req.session_id)?;
+        if req.other_partial_signatures.is_empty() {
+            return Err(MuSig2Error::NoPartialSignatures);
+        }
+        let sigs = req
+            .other_partial_signatures
+            .iter()
+            .enumerate()
+            .map(|(index, p)| {
+                if p.len() != 32 {
+                    return Err(MuSig2Error::PartialSigLength {
+                        index,
+                        len: p.len(),
+                    });
+                }
+                MaybeScalar::from_slice(p).map_err(|_| MuSig2Error::PartialSigRange(index))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let session = self.session_mut(OP, &id)?;
+        if session.have_all_sigs {
+            return Err(MuSig2Error::AlreadyHaveAllSigs);
+        }
+        if !session.signed && session.sigs.len() + sigs.len() >= session.num_signers {
+            return Err(MuSig2Error::CombineBeforeSign);
+        }
+        let mut final_sig = None;
+        for s in sigs {
+            if session.sigs.len() == session.num_signers {
+                // lnd keeps the state it reached and reports the extra one.
+                session.have_all_sigs = true;
+                return Err(MuSig2Error::TooManySigs);
+            }
+            session.sigs.push(s);
+            if session.sigs.len() == session.num_signers {
+                let agg_nonce = session
+                    .agg_nonce
+                    .as_ref()
+                    .ok_or(MuSig2Error::FinalSigInvalid)?;
+                let sig = match &session.agg {
+                    Agg::V100(ctx) => {
+                        aggregate_with_context(ctx, agg_nonce, &session.sigs, &session.msg)
+                    }
+                    Agg::V040(ctx) => ctx.aggregate(agg_nonce, &session.sigs, &session.msg).ok(),
+                };
+                match sig {
+                    Some(sig) => final_sig = Some(sig),
+                    None => return Err(MuSig2Error::FinalSigInvalid),
+                }
+            }
+        }
+        match final_sig {
+            Some(sig) => {
+                self.remove_session(&id);
+                Ok(signrpc::MuSig2CombineSigResponse {
+                    have_all_signatures: true,
+                    final_signature: sig.to_vec(),
+                })
+            }
+            None => Ok(signrpc::MuSig2CombineSigResponse {
+                have_all_signatures: false,
+                final_signature: Vec::new(),
+            }),
+        }
+    }
+
+    /// `MuSig2Cleanup`.
+    pub fn cleanup(
+        &mut self,
+        req: &signrpc::MuSig2CleanupRequest,
+    ) -> Result<signrpc::MuSig2CleanupResponse, MuSig2Error> {
+        const OP: &str = "error cleaning up session";
+        let id = parse_session_id(&req.session_id)?;
+        self.remove_session(&id).ok_or_else(|| not_found(OP, &id))?;
+        Ok(signrpc::MuSig2CleanupResponse {})
+    }
+}
+
+/// lnd's wording for tweak failures of the V100RC2 context.
+fn lnd_tweak_text(e: &str) -> String {
+    if e.contains("less than n") {
+        "tweaked key is too large".to_string()
+    } else if e.contains("infinity") {
+        "tweaked key is infinity point".to_string()
+    } else {
+        e.to_string()
+    }
+}
+
+fn parse_signer_key(version: Version, index: usize, raw: &[u8]) -> Result<Point, MuSig2Error> {
+    match version {
+        Version::V040 => {
+            let x: Result<[u8; 32], _> = raw.try_into();
+            x.map_err(|_| format!("malformed public key: invalid length: {}", raw.len()))
+                .and_then(|x| Point::lift_x(&x).map_err(|e| e.to_string()))
+                .map_err(|reason| MuSig2Error::InvalidSignerKey {
+                    index,
+                    version_text: "v0.4.0 (x-only format)",
+                    reason,
+                })
+        }
+        Version::V100Rc2 => {
+            if raw.len() != 33 {
+                return Err(MuSig2Error::InvalidSignerKey {
+                    index,
+                    version_text: "v1.0.0rc2 (compressed format)",
+                    reason: format!("malformed public key: invalid length: {}", raw.len()),
+                });
+            }
+            Point::from_slice(raw).map_err(|e| MuSig2Error::InvalidSignerKey {
+                index,
+                version_text: "v1.0.0rc2 (compressed format)",
+                reason: e.to_string(),
+            })
+        }
+    }
+}
+
+/// lnd's `UnmarshalTweaks` plus the precedence of btcec's context.
+fn unmarshal_tweaks(
+    tweaks: &[signrpc::TweakDesc],
+    taproot: Option<&signrpc::TaprootTweakDesc>,
+) -> Result<EffectiveTweak, MuSig2Error> {
+    let mut generic = Vec::with_capacity(tweaks.len());
+    for t in tweaks {
+        if t.tweak.is_empty() {
+            return Err(MuSig2Error::Tweak("tweak cannot be empty"));
+        }
+        generic.push(Tweak32 {
+            tweak: to_array32(&t.tweak),
+            x_only: t.is_x_only,
+        });
+    }
+    if let Some(tt) = taproot {
+        if tt.key_spend_only {
+            return Ok(EffectiveTweak::Bip86);
+        }
+        if tt.script_root.is_empty() {
+            return Err(MuSig2Error::Tweak(
+                "script root cannot be empty for non-keyspend",
+            ));
+        }
+        return Ok(EffectiveTweak::ScriptRoot(to_array32(&tt.script_root)));
+    }
+    if generic.is_empty() {
+        Ok(EffectiveTweak::None)
+    } else {
+        Ok(EffectiveTweak::Generic(generic))
+    }
+}
+
+/// Append already-parsed nonces; aggregate (BIP-327 `NonceAgg`) when
+/// complete.
+fn register(session: &mut Session, parsed: Vec<PubNonce>) {
+    session.nonces.extend(parsed);
+    if session.nonces.len() == session.num_signers {
+        session.agg_nonce = Some(AggNonce::sum(&session.nonces));
+    }
+}
+
+fn sign_session(
+    session: &Session,
+    sec: &LocalSecNonce,
+    msg: &[u8; 32],
+) -> Result<MaybeScalar, MuSig2Error> {
+    if sec.bound_pubkey != session.local_pubkey.serialize() {
+        return Err(MuSig2Error::SecNoncePubkey);
+    }
+    let k1 =
+        scalar(&sec.k[..32]).ok_or_else(|| MuSig2Error::Signing("secret nonce is blank".into()))?;
+    let k2 =
+        scalar(&sec.k[32..]).ok_or_else(|| MuSig2Error::Signing("secret nonce is blank".into()))?;
+    let sk = scalar(session.local_sk.as_slice())
+        .ok_or_else(|| MuSig2Error::Signing("priv key is zero".into()))?;
+    let agg_nonce = session
+        .agg_nonce
+        .as_ref()
+        .ok_or(MuSig2Error::MissingNonces {
+            have: session.nonces.len(),
+            need: session.num_signers,
+        })?;
+    match &session.agg {
+        Agg::V100(ctx) => sign_with_context(ctx, k1, k2, sk, agg_nonce, msg)
+            .map_err(|e| MuSig2Error::Signing(e.to_string())),
+        Agg::V040(ctx) => ctx
+            .sign(k1, k2, sk, agg_nonce, msg)
+            .map_err(MuSig2Error::Signing),
+    }
+}
