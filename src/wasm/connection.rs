@@ -1,0 +1,593 @@
+//! The wasm signer loop: Attach to signer-bridge over grpc-web, register,
+//! answer every request with the core [`Signer`], reconnect with the core's
+//! [`Backoff`]. Protocol rules (handshake checks, ping replies, answer
+//! hygiene) come from [`crate::session`]; this module only moves messages,
+//! reads the clock and reports [`Status`] events.
+//!
+//! One attempt:
+//! 1. `Attach` with the `macaroon` metadata (lower-case hex); the first event
+//!    is the session token.
+//! 2. `Reply` the registration from [`Session::start`]; the next event must
+//!    be the node's registration answer, all within the session's handshake
+//!    deadline.
+//! 3. For every request: pings (and unusable requests) are answered by the
+//!    session at once; the rest go through [`Signer::handle`] and
+//!    [`session::finish`]. Replies are sent concurrently (each its own
+//!    `Reply` call); a failed `Reply` ends the attempt.
+//!
+//! When an attempt ends, [`Backoff::after_attempt`] (reset after a completed
+//! handshake) gives the delay, with jitter from the host's randomness.
+
+use core::cell::{Cell, RefCell};
+use core::time::Duration;
+use std::rc::Rc;
+
+use futures_channel::mpsc;
+use futures_util::future::{abortable, select, AbortHandle, Either};
+use futures_util::StreamExt;
+use serde::Serialize;
+use tonic::metadata::MetadataValue;
+
+use super::host;
+use super::transport::FetchTransport;
+use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
+use crate::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
+use crate::proto::signerbridge::{AttachRequest, ReplyRequest};
+use crate::proto::watchonlyrpc::SignCoordinatorResponse;
+use crate::secret::{SecretBytes, SecretString};
+use crate::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
+use crate::signer::Signer;
+
+/// Largest message accepted or sent (lnd's watch-only node accepts 200 MiB).
+pub const MAX_MESSAGE_BYTES: usize = 200 * 1024 * 1024;
+/// Default bound for getting the `Attach` response and its token.
+pub const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default bound for one `Reply` call.
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The signer shared between the JS handle and its connections. `None`
+/// once locked (the key was dropped and zeroized).
+pub type SharedSigner = Rc<RefCell<Option<Signer>>>;
+
+/// Status events reported to the host (`onStatus` in JS). Serialized with
+/// `kind` as tag and camelCase fields; carries no secret and no payload.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
+pub enum Status {
+    /// An attempt starts (`attempt` counts from 1).
+    Connecting {
+        /// Attempt number.
+        attempt: u32,
+        /// The bridge URL.
+        url: String,
+    },
+    /// The handshake with the watch-only node completed.
+    Registered {
+        /// Attempt number.
+        attempt: u32,
+        /// The node's `registration_info`.
+        node_info: String,
+    },
+    /// A ping was answered.
+    Ping {
+        /// Request id.
+        id: u64,
+        /// Milliseconds from receiving the ping to the bridge's Reply ack.
+        latency_ms: f64,
+    },
+    /// A signing request was answered.
+    Request {
+        /// Request member (e.g. `sign_psbt`, see `Signer::request_kind`).
+        request_kind: String,
+        /// Request id.
+        id: u64,
+        /// Milliseconds from receiving the request to the bridge's Reply ack.
+        latency_ms: f64,
+        /// Milliseconds spent computing the answer.
+        sign_ms: f64,
+        /// The `signer_error` text when the answer is an error.
+        error: Option<String>,
+    },
+    /// An attempt ended; the next starts after `delay_ms`.
+    Reconnecting {
+        /// Attempt number of the attempt that ended.
+        attempt: u32,
+        /// Delay before the next attempt.
+        delay_ms: f64,
+        /// Whether the ended attempt had completed its handshake.
+        was_registered: bool,
+    },
+    /// Why an attempt ended.
+    Error {
+        /// Attempt number.
+        attempt: u32,
+        /// What happened.
+        reason: String,
+    },
+    /// The loop stopped (disconnect, or the signer was locked).
+    Disconnected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Settings of [`connect`].
+pub struct ConnectOptions {
+    /// Base URL of signer-bridge's grpc-web endpoint.
+    pub bridge_url: String,
+    /// The macaroon (binary); sent as lower-case hex `macaroon` metadata.
+    /// Empty = no metadata (a node run with `--no-macaroons`).
+    pub macaroon: SecretBytes,
+    /// A fetch function to use instead of the global one.
+    pub fetch: Option<js_sys::Function>,
+    /// Reconnect schedule.
+    pub backoff: Backoff,
+    /// Registration settings and handshake timeout.
+    pub session: SessionConfig,
+    /// `client_info` of the Attach call (bridge log only).
+    pub client_info: String,
+    /// Bound for getting the Attach response and token.
+    pub attach_timeout: Duration,
+    /// Bound for one Reply call.
+    pub reply_timeout: Duration,
+}
+
+impl core::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("bridge_url", &self.bridge_url)
+            .field("macaroon", &"[redacted]")
+            .field("custom_fetch", &self.fetch.is_some())
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectOptions {
+    /// Defaults for `bridge_url` and `macaroon`.
+    pub fn new(bridge_url: &str, macaroon: SecretBytes) -> Self {
+        Self {
+            bridge_url: bridge_url.to_owned(),
+            macaroon,
+            fetch: None,
+            backoff: Backoff::new(),
+            session: SessionConfig {
+                registration_info: format!("lnd-web-signer-wasm/{}", env!("CARGO_PKG_VERSION")),
+                ..SessionConfig::default()
+            },
+            client_info: format!("lnd-web-signer-wasm/{}", env!("CARGO_PKG_VERSION")),
+            attach_timeout: DEFAULT_ATTACH_TIMEOUT,
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
+        }
+    }
+}
+
+/// Counters of a connection.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stats {
+    /// Attempts started.
+    pub attempts: u32,
+    /// Attempts that completed the handshake.
+    pub registrations: u32,
+    /// Pings answered.
+    pub pings: u64,
+    /// Signing requests answered (including `signer_error` answers).
+    pub requests: u64,
+    /// Whether the current attempt is registered.
+    pub registered: bool,
+    /// Whether the loop is still running.
+    pub running: bool,
+}
+
+type StatusSink = Rc<dyn Fn(&Status)>;
+
+struct Inner {
+    on_status: StatusSink,
+    stopped: Cell<bool>,
+    stats: Cell<Stats>,
+    abort: RefCell<Option<AbortHandle>>,
+    done_waiters: RefCell<Vec<futures_channel::oneshot::Sender<()>>>,
+}
+
+impl Inner {
+    fn emit(&self, status: Status) {
+        if !self.stopped.get() {
+            (self.on_status)(&status);
+        }
+    }
+
+    fn update(&self, f: impl FnOnce(&mut Stats)) {
+        let mut s = self.stats.get();
+        f(&mut s);
+        self.stats.set(s);
+    }
+}
+
+/// Handle of a running signer loop.
+#[derive(Clone)]
+pub struct Connection {
+    inner: Rc<Inner>,
+}
+
+impl core::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Connection")
+            .field("stats", &self.inner.stats.get())
+            .finish()
+    }
+}
+
+impl Connection {
+    /// Counters so far.
+    pub fn stats(&self) -> Stats {
+        self.inner.stats.get()
+    }
+
+    /// Whether the loop is still running.
+    pub fn is_running(&self) -> bool {
+        self.inner.stats.get().running
+    }
+
+    /// Stops the loop (closing the Attach stream, which makes the bridge
+    /// close lnd's stream) and reports `disconnected` with `reason`.
+    /// Returns once the loop has stopped; calling it again is harmless.
+    pub async fn disconnect(&self, reason: &str) {
+        if self.is_running() {
+            stop(&self.inner, reason);
+        }
+    }
+}
+
+fn stop(inner: &Rc<Inner>, reason: &str) {
+    if inner.stopped.get() {
+        return;
+    }
+    (inner.on_status)(&Status::Disconnected {
+        reason: reason.to_owned(),
+    });
+    inner.stopped.set(true);
+    inner.update(|s| {
+        s.running = false;
+        s.registered = false;
+    });
+    if let Some(h) = inner.abort.borrow_mut().take() {
+        h.abort();
+    }
+    for w in inner.done_waiters.borrow_mut().drain(..) {
+        let _ = w.send(());
+    }
+}
+
+/// Starts the signer loop for `signer` in the background (spawned on the
+/// JS event loop) and returns its handle.
+pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusSink) -> Connection {
+    let inner = Rc::new(Inner {
+        on_status,
+        stopped: Cell::new(false),
+        stats: Cell::new(Stats {
+            running: true,
+            ..Stats::default()
+        }),
+        abort: RefCell::new(None),
+        done_waiters: RefCell::new(Vec::new()),
+    });
+    let (task, handle) = abortable(run(Rc::clone(&inner), signer, options));
+    *inner.abort.borrow_mut() = Some(handle);
+    let loop_inner = Rc::clone(&inner);
+    wasm_bindgen_futures::spawn_local(async move {
+        if let Ok(reason) = task.await {
+            stop(&loop_inner, &reason);
+        }
+    });
+    Connection { inner }
+}
+
+/// Runs attempts until the signer is locked; returns the reason to report.
+async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions) -> String {
+    let transport = match options.fetch.take() {
+        Some(f) => FetchTransport::with_fetch(&options.bridge_url, f),
+        None => FetchTransport::new(&options.bridge_url),
+    };
+    let client = SignerBridgeClient::new(transport)
+        .max_decoding_message_size(MAX_MESSAGE_BYTES)
+        .max_encoding_message_size(MAX_MESSAGE_BYTES);
+    let macaroon_hex = SecretString::new(hex::encode(options.macaroon.expose()));
+    let mut attempt: u32 = 0;
+    loop {
+        if signer.borrow().is_none() {
+            return "signer locked".to_owned();
+        }
+        attempt = attempt.saturating_add(1);
+        inner.update(|s| s.attempts = attempt);
+        inner.emit(Status::Connecting {
+            attempt,
+            url: options.bridge_url.clone(),
+        });
+        let mut registered = false;
+        let result = attempt_session(
+            &inner,
+            &signer,
+            &options,
+            client.clone(),
+            &macaroon_hex,
+            attempt,
+            &mut registered,
+        )
+        .await;
+        inner.update(|s| s.registered = false);
+        let reason = match result {
+            Ok(reason) | Err(AttemptEnd::Retry(reason)) => reason,
+            Err(AttemptEnd::Locked) => return "signer locked".to_owned(),
+        };
+        inner.emit(Status::Error { attempt, reason });
+        let delay = options
+            .backoff
+            .after_attempt(registered, host::random_u32());
+        inner.emit(Status::Reconnecting {
+            attempt,
+            delay_ms: delay.as_secs_f64() * 1000.0,
+            was_registered: registered,
+        });
+        host::sleep(delay).await;
+    }
+}
+
+enum AttemptEnd {
+    Retry(String),
+    Locked,
+}
+
+impl From<String> for AttemptEnd {
+    fn from(s: String) -> Self {
+        AttemptEnd::Retry(s)
+    }
+}
+
+fn status_text(what: &str, s: &tonic::Status) -> String {
+    if s.message().is_empty() {
+        format!("{what}: {:?}", s.code())
+    } else {
+        format!("{what}: {:?}: {}", s.code(), s.message())
+    }
+}
+
+/// Waits for `fut` at most until `deadline` (host clock).
+async fn until<F: core::future::Future + Unpin>(fut: F, deadline: Duration) -> Option<F::Output> {
+    let wait = deadline.saturating_sub(host::now());
+    match select(fut, Box::pin(host::sleep(wait))).await {
+        Either::Left((out, _)) => Some(out),
+        Either::Right(_) => None,
+    }
+}
+
+type Client = SignerBridgeClient<FetchTransport>;
+
+/// One attempt. `Ok(reason)` when the bridge ended the stream normally.
+async fn attempt_session(
+    inner: &Rc<Inner>,
+    signer: &SharedSigner,
+    options: &ConnectOptions,
+    mut client: Client,
+    macaroon_hex: &SecretString,
+    attempt: u32,
+    registered: &mut bool,
+) -> Result<String, AttemptEnd> {
+    let mut session = Session::new(options.session.clone()).map_err(|e| e.to_string())?;
+
+    // 1. Attach; the first event is the token.
+    let mut request = tonic::Request::new(AttachRequest {
+        client_info: options.client_info.clone(),
+    });
+    if !macaroon_hex.expose().is_empty() {
+        let value = MetadataValue::try_from(macaroon_hex.expose())
+            .map_err(|_| "macaroon hex is not a valid metadata value".to_owned())?;
+        request.metadata_mut().insert("macaroon", value);
+    }
+    let attach_deadline = host::now() + options.attach_timeout;
+    let mut stream = {
+        let mut c = client.clone();
+        match until(Box::pin(c.attach(request)), attach_deadline).await {
+            None => {
+                return Err(format!("attach timed out after {:?}", options.attach_timeout).into())
+            }
+            Some(Err(s)) => return Err(status_text("attach failed", &s).into()),
+            Some(Ok(r)) => r.into_inner(),
+        }
+    };
+    let token = match until(Box::pin(stream.message()), attach_deadline).await {
+        None => return Err("no session token from the bridge in time".to_owned().into()),
+        Some(Err(s)) => return Err(status_text("attach stream failed", &s).into()),
+        Some(Ok(None)) => {
+            return Err("bridge ended the attach stream before the session token"
+                .to_owned()
+                .into())
+        }
+        Some(Ok(Some(ev))) => match ev.event {
+            Some(AttachEventKind::SessionToken(t)) if !t.is_empty() => t,
+            _ => {
+                return Err("bridge's first attach event is not a session token"
+                    .to_owned()
+                    .into())
+            }
+        },
+    };
+
+    // 2. Registration, within the session's handshake deadline.
+    let registration = session.start(host::now()).map_err(|e| e.to_string())?;
+    let deadline = session
+        .poll_timeout()
+        .unwrap_or_else(|| host::now() + options.session.handshake_timeout);
+    let reply = ReplyRequest {
+        session_token: token.clone(),
+        response: Some(registration),
+    };
+    match until(Box::pin(client.reply(reply)), deadline).await {
+        None => {
+            let _ = session.on_timeout(host::now().max(deadline));
+            return Err("registration reply timed out".to_owned().into());
+        }
+        Some(Err(s)) => return Err(status_text("registration reply failed", &s).into()),
+        Some(Ok(_)) => {}
+    }
+    let first = match until(Box::pin(stream.message()), deadline).await {
+        None => {
+            let err = session
+                .on_timeout(host::now().max(deadline))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_else(|| "handshake timed out".to_owned());
+            return Err(err.into());
+        }
+        Some(Err(s)) => {
+            return Err(status_text("attach stream failed during the handshake", &s).into())
+        }
+        Some(Ok(None)) => {
+            return Err("bridge ended the attach stream during the handshake"
+                .to_owned()
+                .into())
+        }
+        Some(Ok(Some(ev))) => match ev.event {
+            Some(AttachEventKind::Request(r)) => r,
+            _ => return Err("bridge sent a second session token".to_owned().into()),
+        },
+    };
+    match session.on_request(first, host::now()) {
+        Ok(Event::Registered { node_info }) => {
+            *registered = true;
+            inner.update(|s| {
+                s.registrations = s.registrations.saturating_add(1);
+                s.registered = true;
+            });
+            inner.emit(Status::Registered { attempt, node_info });
+        }
+        Ok(_) => return Err("session did not complete the handshake".to_owned().into()),
+        Err(e) => return Err(e.to_string().into()),
+    }
+
+    // 3. Serve requests until the stream or a Reply fails.
+    let (fail_tx, mut fail_rx) = mpsc::unbounded::<String>();
+    loop {
+        let next = match select(Box::pin(stream.message()), fail_rx.next()).await {
+            Either::Right((Some(reason), _)) => return Err(reason.into()),
+            Either::Right((None, _)) => return Err("reply channel closed".to_owned().into()),
+            Either::Left((msg, _)) => msg,
+        };
+        let req = match next {
+            Err(s) => return Err(status_text("attach stream failed", &s).into()),
+            Ok(None) => return Ok("bridge ended the attach stream".to_owned()),
+            Ok(Some(ev)) => match ev.event {
+                Some(AttachEventKind::Request(r)) => r,
+                _ => return Err("bridge sent a session token mid-stream".to_owned().into()),
+            },
+        };
+        let received = host::now_ms();
+        let kind = RequestKind::of(&req);
+        let id = req.request_id;
+        let (response, sign_ms, name) = match session.on_request(req, host::now()) {
+            Err(e) => return Err(e.to_string().into()),
+            Ok(Event::Registered { .. }) => {
+                return Err("unexpected second registration".to_owned().into())
+            }
+            Ok(Event::Reply(resp)) => (resp, 0.0, kind.name()),
+            Ok(Event::Handle(req)) => {
+                let guard = signer.borrow();
+                let Some(s) = guard.as_ref() else {
+                    return Err(AttemptEnd::Locked);
+                };
+                let name = Signer::request_kind(&req);
+                let t0 = host::now_ms();
+                let resp = session::finish(&req, s.handle(&req));
+                (resp, host::now_ms() - t0, name)
+            }
+        };
+        spawn_reply(
+            Rc::clone(inner),
+            client.clone(),
+            token.clone(),
+            response,
+            ReplyInfo {
+                kind,
+                name,
+                id,
+                received,
+                sign_ms,
+            },
+            fail_tx.clone(),
+            options.reply_timeout,
+        );
+    }
+}
+
+struct ReplyInfo {
+    kind: RequestKind,
+    name: &'static str,
+    id: u64,
+    received: f64,
+    sign_ms: f64,
+}
+
+fn error_text(resp: &SignCoordinatorResponse) -> Option<String> {
+    use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+    match &resp.sign_response_type {
+        Some(SignResponseType::SignerError(e)) => Some(e.error.clone()),
+        _ => None,
+    }
+}
+
+fn spawn_reply(
+    inner: Rc<Inner>,
+    mut client: Client,
+    token: Vec<u8>,
+    response: SignCoordinatorResponse,
+    info: ReplyInfo,
+    fail: mpsc::UnboundedSender<String>,
+    timeout: Duration,
+) {
+    wasm_bindgen_futures::spawn_local(async move {
+        let error = error_text(&response);
+        let reply = ReplyRequest {
+            session_token: token,
+            response: Some(response),
+        };
+        let deadline = host::now() + timeout;
+        let outcome = until(Box::pin(client.reply(reply)), deadline).await;
+        let latency_ms = host::now_ms() - info.received;
+        match outcome {
+            Some(Ok(_)) => {
+                if info.kind == RequestKind::Ping {
+                    inner.update(|s| s.pings = s.pings.saturating_add(1));
+                    inner.emit(Status::Ping {
+                        id: info.id,
+                        latency_ms,
+                    });
+                } else {
+                    inner.update(|s| s.requests = s.requests.saturating_add(1));
+                    inner.emit(Status::Request {
+                        request_kind: info.name.to_owned(),
+                        id: info.id,
+                        latency_ms,
+                        sign_ms: info.sign_ms,
+                        error,
+                    });
+                }
+            }
+            Some(Err(s)) => {
+                let _ = fail.unbounded_send(status_text(
+                    &format!("reply to request {} failed", info.id),
+                    &s,
+                ));
+            }
+            None => {
+                let _ = fail.unbounded_send(format!(
+                    "reply to request {} timed out after {timeout:?}",
+                    info.id
+                ));
+            }
+        }
+    });
+}
