@@ -17,3 +17,6 @@ pub mod rpc {
 
 /// TLS to lnd pinned to its self-signed certificate.
 pub mod tls;
+
+/// `watchonly-sim`: stand-in for lnd's watch-only side of the signer stream.
+pub mod sim;

@@ -1,0 +1,807 @@
+//! The watch-only side of `SignCoordinatorStreams`, following protocol.md §1
+//! and §3 (lnd's `lnwallet/rpcwallet/sign_coordinator.go`):
+//!
+//! * one signer stream at a time; a second one gets "only one remote signer
+//!   can be connected" while the first stays up;
+//! * handshake: the first message within the request timeout, with
+//!   `ref_request_id == 1`, member `signer_registration` and non-empty
+//!   `registration_info`; reply `request_id 1 / registration_complete`;
+//! * request ids from one process-wide counter (first request = 2), never
+//!   reset across reconnects; several requests in flight; responses matched
+//!   by `ref_request_id`, unknown or late ones dropped;
+//! * every request has a deadline that starts before waiting for a signer;
+//!   `Ping`, `SignMessage` and `SignPsbt` are re-sent with a new id after a
+//!   disconnect, all other kinds fail with "the remote signer is no longer
+//!   connected".
+
+use std::collections::HashMap;
+use std::fmt;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::Stream;
+use lnd_web_signer::proto::watchonlyrpc::{
+    registration_response::RegistrationResponseType,
+    sign_coordinator_request::SignRequestType as Req,
+    sign_coordinator_response::SignResponseType as Resp, RegistrationComplete,
+    RegistrationResponse, SignCoordinatorRequest, SignCoordinatorResponse,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{Request, Response, Status, Streaming};
+
+use super::report::Output;
+use crate::rpc::watchonlyrpc::watch_only_server::WatchOnly;
+
+/// Request id reserved for the handshake (both directions).
+pub const HANDSHAKE_ID: u64 = 1;
+
+/// lnd's error for a second concurrent signer stream.
+pub const ERR_MULTIPLE_CONNECTIONS: &str = "only one remote signer can be connected";
+
+/// lnd's error for requests in flight when the stream ends.
+pub const ERR_NOT_CONNECTED: &str = "the remote signer is no longer connected";
+
+/// Request kinds of the stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    /// Health-check ping.
+    Ping,
+    /// DeriveSharedKey.
+    SharedKey,
+    /// SignMessage.
+    SignMessage,
+    /// MuSig2CreateSession.
+    MuSig2CreateSession,
+    /// MuSig2RegisterNonces.
+    MuSig2RegisterNonces,
+    /// MuSig2RegisterCombinedNonce.
+    MuSig2RegisterCombinedNonce,
+    /// MuSig2GetCombinedNonce.
+    MuSig2GetCombinedNonce,
+    /// MuSig2Sign.
+    MuSig2Sign,
+    /// MuSig2CombineSig.
+    MuSig2CombineSig,
+    /// MuSig2Cleanup.
+    MuSig2Cleanup,
+    /// SignPsbt.
+    SignPsbt,
+    /// The handshake reply (never issued as a request).
+    Registration,
+}
+
+impl Kind {
+    /// Kind of a request member.
+    pub fn of(req: &Req) -> Kind {
+        match req {
+            Req::RegistrationResponse(_) => Kind::Registration,
+            Req::Ping(_) => Kind::Ping,
+            Req::SharedKeyRequest(_) => Kind::SharedKey,
+            Req::SignMessageReq(_) => Kind::SignMessage,
+            Req::MuSig2SessionRequest(_) => Kind::MuSig2CreateSession,
+            Req::MuSig2RegisterNoncesRequest(_) => Kind::MuSig2RegisterNonces,
+            Req::MuSig2CombinedNoncesReq(_) => Kind::MuSig2RegisterCombinedNonce,
+            Req::MuSig2GetCombinedNoncesReq(_) => Kind::MuSig2GetCombinedNonce,
+            Req::MuSig2SignRequest(_) => Kind::MuSig2Sign,
+            Req::MuSig2CombineSigRequest(_) => Kind::MuSig2CombineSig,
+            Req::MuSig2CleanupRequest(_) => Kind::MuSig2Cleanup,
+            Req::SignPsbtRequest(_) => Kind::SignPsbt,
+        }
+    }
+
+    /// Short name used in output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Ping => "ping",
+            Kind::SharedKey => "shared_key",
+            Kind::SignMessage => "sign_message",
+            Kind::MuSig2CreateSession => "musig2_create_session",
+            Kind::MuSig2RegisterNonces => "musig2_register_nonces",
+            Kind::MuSig2RegisterCombinedNonce => "musig2_register_combined_nonce",
+            Kind::MuSig2GetCombinedNonce => "musig2_get_combined_nonce",
+            Kind::MuSig2Sign => "musig2_sign",
+            Kind::MuSig2CombineSig => "musig2_combine_sig",
+            Kind::MuSig2Cleanup => "musig2_cleanup",
+            Kind::SignPsbt => "sign_psbt",
+            Kind::Registration => "registration",
+        }
+    }
+
+    /// lnd re-sends these after a disconnect (`retryOnDisconnect`).
+    pub fn retryable(self) -> bool {
+        matches!(self, Kind::Ping | Kind::SignMessage | Kind::SignPsbt)
+    }
+
+    /// Whether `resp` is the member answering this kind (`pong` must be true).
+    pub fn answered_by(self, resp: &Resp) -> bool {
+        matches!(
+            (self, resp),
+            (Kind::Ping, Resp::Pong(true))
+                | (Kind::SharedKey, Resp::SharedKeyResponse(_))
+                | (Kind::SignMessage, Resp::SignMessageResp(_))
+                | (Kind::MuSig2CreateSession, Resp::MuSig2SessionResponse(_))
+                | (
+                    Kind::MuSig2RegisterNonces,
+                    Resp::MuSig2RegisterNoncesResponse(_)
+                )
+                | (
+                    Kind::MuSig2RegisterCombinedNonce,
+                    Resp::MuSig2CombNoncesResp(_)
+                )
+                | (
+                    Kind::MuSig2GetCombinedNonce,
+                    Resp::MuSig2GetCombNoncesResp(_)
+                )
+                | (Kind::MuSig2Sign, Resp::MuSig2SignResponse(_))
+                | (Kind::MuSig2CombineSig, Resp::MuSig2CombineSigResponse(_))
+                | (Kind::MuSig2Cleanup, Resp::MuSig2CleanupResponse(_))
+                | (Kind::SignPsbt, Resp::SignPsbtResponse(_))
+        )
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Go's `%T` of a response member, as lnd prints it in handshake errors.
+fn go_type_name(resp: &Option<Resp>) -> &'static str {
+    match resp {
+        None => "<nil>",
+        Some(r) => match r {
+            Resp::SignerRegistration(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_SignerRegistration"
+            }
+            Resp::Pong(_) => "*watchonlyrpc.SignCoordinatorResponse_Pong",
+            Resp::SharedKeyResponse(_) => "*watchonlyrpc.SignCoordinatorResponse_SharedKeyResponse",
+            Resp::SignMessageResp(_) => "*watchonlyrpc.SignCoordinatorResponse_SignMessageResp",
+            Resp::MuSig2SessionResponse(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2SessionResponse"
+            }
+            Resp::MuSig2RegisterNoncesResponse(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2RegisterNoncesResponse"
+            }
+            Resp::MuSig2CombNoncesResp(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2CombNoncesResp"
+            }
+            Resp::MuSig2GetCombNoncesResp(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2GetCombNoncesResp"
+            }
+            Resp::MuSig2SignResponse(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2SignResponse"
+            }
+            Resp::MuSig2CombineSigResponse(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2CombineSigResponse"
+            }
+            Resp::MuSig2CleanupResponse(_) => {
+                "*watchonlyrpc.SignCoordinatorResponse_MuSig2CleanupResponse"
+            }
+            Resp::SignPsbtResponse(_) => "*watchonlyrpc.SignCoordinatorResponse_SignPsbtResponse",
+            Resp::SignerError(_) => "*watchonlyrpc.SignCoordinatorResponse_SignerError",
+        },
+    }
+}
+
+fn resp_name(resp: &Option<Resp>) -> &'static str {
+    match resp {
+        None => "none",
+        Some(Resp::SignerRegistration(_)) => "signer_registration",
+        Some(Resp::Pong(true)) => "pong",
+        Some(Resp::Pong(false)) => "pong=false",
+        Some(Resp::SharedKeyResponse(_)) => "shared_key_response",
+        Some(Resp::SignMessageResp(_)) => "sign_message_resp",
+        Some(Resp::MuSig2SessionResponse(_)) => "mu_sig2_session_response",
+        Some(Resp::MuSig2RegisterNoncesResponse(_)) => "mu_sig2_register_nonces_response",
+        Some(Resp::MuSig2CombNoncesResp(_)) => "mu_sig2_comb_nonces_resp",
+        Some(Resp::MuSig2GetCombNoncesResp(_)) => "mu_sig2_get_comb_nonces_resp",
+        Some(Resp::MuSig2SignResponse(_)) => "mu_sig2_sign_response",
+        Some(Resp::MuSig2CombineSigResponse(_)) => "mu_sig2_combine_sig_response",
+        Some(Resp::MuSig2CleanupResponse(_)) => "mu_sig2_cleanup_response",
+        Some(Resp::SignPsbtResponse(_)) => "sign_psbt_response",
+        Some(Resp::SignerError(_)) => "signer_error",
+    }
+}
+
+/// Why a request produced no usable answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RequestError {
+    /// The signer answered request `.0` with `signer_error` (text verbatim).
+    #[error("request {0}: signer error: {1}")]
+    Signer(u64, String),
+    /// The signer answered request `.0` with another member (or `pong=false`).
+    #[error("request {0}: unexpected response type (got {1})")]
+    Unexpected(u64, &'static str),
+    /// The stream ended while a non-retryable request was in flight.
+    #[error("the remote signer is no longer connected")]
+    NotConnected,
+    /// No answer within the deadline. For anything but a ping, lnd shuts
+    /// itself down.
+    #[error("{}", deadline_text(*.id, *.kind, *.timeout))]
+    Deadline {
+        /// Id of the last attempt (None: no signer connected in time).
+        id: Option<u64>,
+        /// Request kind.
+        kind: Kind,
+        /// The deadline.
+        timeout: Duration,
+    },
+}
+
+fn deadline_text(id: Option<u64>, kind: Kind, timeout: Duration) -> String {
+    match id {
+        Some(id) => format!(
+            "request {id} ({kind}) missed its {} deadline",
+            fmt_duration(timeout)
+        ),
+        None => format!(
+            "request ({kind}) found no connected signer within its {} deadline",
+            fmt_duration(timeout)
+        ),
+    }
+}
+
+/// `5s`, `1.5s`, `250ms`.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms.is_multiple_of(1000) {
+        format!("{}s", ms / 1000)
+    } else if ms > 1000 {
+        format!("{}s", d.as_secs_f64())
+    } else {
+        format!("{ms}ms")
+    }
+}
+
+/// Settings of the coordinator.
+#[derive(Debug, Clone)]
+pub struct CoordinatorConfig {
+    /// `remotesigner.experimentalrequesttimeout`: per-request deadline and
+    /// handshake window.
+    pub request_timeout: Duration,
+    /// Lower-case hex the `macaroon` metadata must equal (None: no check,
+    /// like `--no-macaroons`).
+    pub macaroon_hex: Option<String>,
+}
+
+/// One accepted signer stream.
+#[derive(Debug)]
+pub struct Conn {
+    /// Connection number (1, 2, …).
+    pub number: u64,
+    tx: Mutex<Option<mpsc::Sender<Result<SignCoordinatorRequest, Status>>>>,
+    closed: watch::Sender<bool>,
+}
+
+impl Conn {
+    async fn send(&self, msg: Result<SignCoordinatorRequest, Status>) -> Result<(), ()> {
+        let tx = match self.tx.lock() {
+            Ok(g) => g.clone(),
+            Err(_) => None,
+        };
+        match tx {
+            Some(tx) => tx.send(msg).await.map_err(|_| ()),
+            None => Err(()),
+        }
+    }
+
+    /// Queues a final status without waiting (the client may not read).
+    fn end_with(&self, status: Status) {
+        let tx = match self.tx.lock() {
+            Ok(g) => g.clone(),
+            Err(_) => None,
+        };
+        if let Some(tx) = tx {
+            let _ = tx.try_send(Err(status));
+        }
+    }
+
+    fn close(&self) {
+        if let Ok(mut g) = self.tx.lock() {
+            g.take();
+        }
+        self.closed.send_replace(true);
+    }
+
+    fn is_closed(&self) -> bool {
+        *self.closed.borrow()
+    }
+
+    async fn wait_closed(&self) {
+        let mut rx = self.closed.subscribe();
+        let _ = rx.wait_for(|c| *c).await;
+    }
+}
+
+#[derive(Debug, Default)]
+struct ConnState {
+    connected: bool,
+    count: u64,
+}
+
+/// Counters shown in the final statistics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    /// Streams that completed the handshake.
+    pub handshakes: AtomicU64,
+    /// Streams refused (macaroon, second signer) or failed in the handshake.
+    pub refused: AtomicU64,
+    /// Requests sent (incl. re-sends and pings).
+    pub sent: AtomicU64,
+    /// Re-sends after a disconnect.
+    pub resent: AtomicU64,
+    /// Pings answered with pong.
+    pub pongs: AtomicU64,
+    /// Responses dropped (unknown/late/duplicate id).
+    pub dropped: AtomicU64,
+}
+
+/// The watch-only node's sign coordinator.
+pub struct Coordinator {
+    cfg: CoordinatorConfig,
+    next_id: AtomicU64,
+    state: Mutex<ConnState>,
+    ready: watch::Sender<Option<Arc<Conn>>>,
+    pending: Mutex<HashMap<u64, oneshot::Sender<SignCoordinatorResponse>>>,
+    fatal: watch::Sender<Option<String>>,
+    out: Arc<Output>,
+    /// Counters.
+    pub stats: Stats,
+}
+
+impl fmt::Debug for Coordinator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coordinator")
+            .field("request_timeout", &self.cfg.request_timeout)
+            .field("next_id", &self.next_id)
+            .finish()
+    }
+}
+
+struct PendingGuard<'a> {
+    coord: &'a Coordinator,
+    id: u64,
+}
+
+impl Drop for PendingGuard<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut p) = self.coord.pending.lock() {
+            p.remove(&self.id);
+        }
+    }
+}
+
+impl Coordinator {
+    /// New coordinator; the id counter starts at 1 (the handshake id).
+    pub fn new(cfg: CoordinatorConfig, out: Arc<Output>) -> Arc<Self> {
+        let (ready, _) = watch::channel(None);
+        let (fatal, _) = watch::channel(None);
+        Arc::new(Coordinator {
+            cfg,
+            next_id: AtomicU64::new(HANDSHAKE_ID),
+            state: Mutex::new(ConnState::default()),
+            ready,
+            pending: Mutex::new(HashMap::new()),
+            fatal,
+            out,
+            stats: Stats::default(),
+        })
+    }
+
+    /// The per-request deadline.
+    pub fn request_timeout(&self) -> Duration {
+        self.cfg.request_timeout
+    }
+
+    /// Output sinks.
+    pub fn out(&self) -> &Output {
+        &self.out
+    }
+
+    /// Records a condition under which lnd would shut itself down. The first
+    /// one wins; the runner exits on it.
+    pub fn set_fatal(&self, msg: String) {
+        self.fatal.send_if_modified(|f| {
+            if f.is_none() {
+                *f = Some(msg);
+                true
+            } else {
+                false
+            }
+        });
+    }
+
+    /// Subscribes to the fatal condition.
+    pub fn fatal_watch(&self) -> watch::Receiver<Option<String>> {
+        self.fatal.subscribe()
+    }
+
+    /// The last request id handed out.
+    pub fn last_id(&self) -> u64 {
+        self.next_id.load(Ordering::SeqCst)
+    }
+
+    /// Whether a signer has completed the handshake and is connected.
+    pub fn is_ready(&self) -> bool {
+        self.ready.borrow().as_ref().is_some_and(|c| !c.is_closed())
+    }
+
+    /// Waits until a signer is connected (handshake done).
+    pub async fn wait_ready(&self) -> Arc<Conn> {
+        let mut rx = self.ready.subscribe();
+        loop {
+            if let Some(c) = rx.borrow_and_update().clone() {
+                if !c.is_closed() {
+                    return c;
+                }
+            }
+            if rx.changed().await.is_err() {
+                // The sender lives in self; this cannot happen while self
+                // is alive. Park forever rather than spin.
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+
+    /// Sends one request the way lnd's `processRequest` does and waits for
+    /// its answer: deadline `timeout` (starting now, i.e. before waiting for
+    /// a signer), re-send with a new id after a disconnect for retryable
+    /// kinds.
+    /// Returns the id of the answered attempt with the answer.
+    pub async fn request(
+        &self,
+        payload: Req,
+        timeout: Duration,
+    ) -> Result<(u64, Resp), RequestError> {
+        let kind = Kind::of(&payload);
+        let deadline = Instant::now() + timeout;
+        let mut last_id = None;
+        let mut attempt = 0u32;
+        loop {
+            let conn = tokio::select! {
+                c = self.wait_ready() => c,
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(RequestError::Deadline { id: last_id, kind, timeout });
+                }
+            };
+            if conn.is_closed() {
+                if kind.retryable() {
+                    continue;
+                }
+                return Err(RequestError::NotConnected);
+            }
+            let id = self.next_id.fetch_add(1, Ordering::SeqCst) + 1;
+            last_id = Some(id);
+            let (otx, orx) = oneshot::channel();
+            if let Ok(mut p) = self.pending.lock() {
+                p.insert(id, otx);
+            }
+            let _guard = PendingGuard { coord: self, id };
+            attempt += 1;
+            self.stats.sent.fetch_add(1, Ordering::Relaxed);
+            if attempt > 1 {
+                self.stats.resent.fetch_add(1, Ordering::Relaxed);
+                self.out.log(&format!(
+                    "re-sending {kind} as request {id} after the signer reconnected"
+                ));
+            }
+            let msg = SignCoordinatorRequest {
+                request_id: id,
+                sign_request_type: Some(payload.clone()),
+            };
+            let sent = tokio::select! {
+                r = conn.send(Ok(msg)) => r,
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(RequestError::Deadline { id: last_id, kind, timeout });
+                }
+            };
+            if sent.is_err() {
+                if kind.retryable() {
+                    continue;
+                }
+                return Err(RequestError::NotConnected);
+            }
+            tokio::select! {
+                r = orx => {
+                    let Ok(resp) = r else {
+                        return Err(RequestError::NotConnected);
+                    };
+                    return classify(id, kind, resp).map(|r| (id, r));
+                }
+                _ = conn.wait_closed() => {
+                    if kind.retryable() {
+                        continue;
+                    }
+                    return Err(RequestError::NotConnected);
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    return Err(RequestError::Deadline { id: last_id, kind, timeout });
+                }
+            }
+        }
+    }
+
+    fn deliver(&self, resp: SignCoordinatorResponse) {
+        let id = resp.ref_request_id;
+        let waiter = match self.pending.lock() {
+            Ok(mut p) => p.remove(&id),
+            Err(_) => None,
+        };
+        match waiter {
+            Some(tx) => {
+                if tx.send(resp).is_err() {
+                    self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+            None => {
+                self.stats.dropped.fetch_add(1, Ordering::Relaxed);
+                self.out.log(&format!(
+                    "dropping a response for unknown, answered or timed-out request {id}"
+                ));
+            }
+        }
+    }
+
+    fn check_macaroon<T>(&self, req: &Request<T>) -> Result<(), Status> {
+        let Some(expected) = &self.cfg.macaroon_hex else {
+            return Ok(());
+        };
+        let values: Vec<_> = req.metadata().get_all("macaroon").iter().collect();
+        if values.len() != 1 {
+            return Err(Status::unknown(format!(
+                "expected 1 macaroon, got {}",
+                values.len()
+            )));
+        }
+        let given = values[0].to_str().unwrap_or("");
+        if given != expected {
+            return Err(Status::unknown(
+                "verification failed: signature mismatch after caveat verification",
+            ));
+        }
+        Ok(())
+    }
+
+    async fn run_stream(
+        self: Arc<Self>,
+        mut inbound: Streaming<SignCoordinatorResponse>,
+        conn: Arc<Conn>,
+    ) {
+        match self.handshake(&mut inbound, &conn).await {
+            Ok(()) => {
+                self.stats.handshakes.fetch_add(1, Ordering::Relaxed);
+                self.out.log(&format!(
+                    "signer connected and ready (connection {})",
+                    conn.number
+                ));
+                self.ready.send_replace(Some(conn.clone()));
+                let end = loop {
+                    match inbound.message().await {
+                        Ok(Some(resp)) => self.deliver(resp),
+                        Ok(None) => break Status::unknown("EOF"),
+                        Err(status) => break status,
+                    }
+                };
+                self.out.log(&format!(
+                    "signer stream {} ended: {}",
+                    conn.number,
+                    status_text(&end)
+                ));
+                // Like lnd's Run: clear readiness, signal the disconnect,
+                // then allow a new stream.
+                self.ready.send_if_modified(|r| {
+                    if r.as_ref().is_some_and(|c| c.number == conn.number) {
+                        *r = None;
+                        true
+                    } else {
+                        false
+                    }
+                });
+                conn.end_with(end);
+            }
+            Err(status) => {
+                self.stats.refused.fetch_add(1, Ordering::Relaxed);
+                self.out.log(&format!(
+                    "signer stream {} failed the handshake: {}",
+                    conn.number,
+                    status_text(&status)
+                ));
+                conn.end_with(status);
+            }
+        }
+        conn.close();
+        if let Ok(mut st) = self.state.lock() {
+            st.connected = false;
+        }
+    }
+
+    async fn handshake(
+        &self,
+        inbound: &mut Streaming<SignCoordinatorResponse>,
+        conn: &Conn,
+    ) -> Result<(), Status> {
+        let window = self.cfg.request_timeout;
+        let deadline = Instant::now() + window;
+        let prefix = "error receiving initial remote signer registration message";
+        let first = match tokio::time::timeout_at(deadline, inbound.message()).await {
+            Err(_) => {
+                return Err(Status::deadline_exceeded("context deadline exceeded"));
+            }
+            Ok(Err(status)) => {
+                return Err(Status::unknown(format!(
+                    "{prefix}: {}",
+                    status_text(&status)
+                )))
+            }
+            Ok(Ok(None)) => return Err(Status::unknown(format!("{prefix}: EOF"))),
+            Ok(Ok(Some(m))) => m,
+        };
+        if first.ref_request_id != HANDSHAKE_ID {
+            return Err(Status::unknown(format!(
+                "{prefix}: initial request ID must be {HANDSHAKE_ID}, but is: {}",
+                first.ref_request_id
+            )));
+        }
+        let reg = match &first.sign_response_type {
+            Some(Resp::SignerRegistration(r)) => r,
+            other => {
+                return Err(Status::unknown(format!(
+                    "{prefix}: expected registration message, but got: {}",
+                    go_type_name(other)
+                )))
+            }
+        };
+        if reg.registration_info.is_empty() {
+            return Err(Status::unknown("invalid remote signer registration info"));
+        }
+        let reply = SignCoordinatorRequest {
+            request_id: HANDSHAKE_ID,
+            sign_request_type: Some(Req::RegistrationResponse(RegistrationResponse {
+                registration_response_type: Some(RegistrationResponseType::RegistrationComplete(
+                    RegistrationComplete {
+                        signature: String::new(),
+                        registration_info: "watch-only registration info".into(),
+                    },
+                )),
+            })),
+        };
+        match tokio::time::timeout_at(deadline, conn.send(Ok(reply))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(())) => Err(Status::unknown(
+                "error sending registration complete  message to remote signer: stream closed",
+            )),
+            Err(_) => Err(Status::deadline_exceeded("context deadline exceeded")),
+        }
+    }
+}
+
+fn classify(id: u64, kind: Kind, resp: SignCoordinatorResponse) -> Result<Resp, RequestError> {
+    match resp.sign_response_type {
+        Some(Resp::SignerError(e)) => Err(RequestError::Signer(id, e.error)),
+        Some(r) if kind.answered_by(&r) => Ok(r),
+        other => Err(RequestError::Unexpected(id, resp_name(&other))),
+    }
+}
+
+fn status_text(s: &Status) -> String {
+    if s.message().is_empty() {
+        format!("{:?}", s.code())
+    } else {
+        format!("{:?}: {}", s.code(), s.message())
+    }
+}
+
+/// The tonic service wrapping the coordinator.
+#[derive(Debug, Clone)]
+pub struct WatchOnlyService {
+    coord: Arc<Coordinator>,
+}
+
+impl WatchOnlyService {
+    /// Serves `coord`.
+    pub fn new(coord: Arc<Coordinator>) -> Self {
+        WatchOnlyService { coord }
+    }
+}
+
+type RequestStream = Pin<Box<dyn Stream<Item = Result<SignCoordinatorRequest, Status>> + Send>>;
+
+#[tonic::async_trait]
+impl WatchOnly for WatchOnlyService {
+    type SignCoordinatorStreamsStream = RequestStream;
+
+    async fn sign_coordinator_streams(
+        &self,
+        request: Request<Streaming<SignCoordinatorResponse>>,
+    ) -> Result<Response<Self::SignCoordinatorStreamsStream>, Status> {
+        let coord = self.coord.clone();
+        if let Err(status) = coord.check_macaroon(&request) {
+            coord.stats.refused.fetch_add(1, Ordering::Relaxed);
+            coord
+                .out
+                .log(&format!("refused a signer stream: {}", status.message()));
+            return Err(status);
+        }
+        let number = {
+            let mut st = match coord.state.lock() {
+                Ok(s) => s,
+                Err(p) => p.into_inner(),
+            };
+            if st.connected {
+                drop(st);
+                coord.stats.refused.fetch_add(1, Ordering::Relaxed);
+                coord
+                    .out
+                    .log("refused a second signer stream while one is connected");
+                return Err(Status::unknown(ERR_MULTIPLE_CONNECTIONS));
+            }
+            st.connected = true;
+            st.count += 1;
+            st.count
+        };
+        let (tx, rx) = mpsc::channel(256);
+        let (closed, _) = watch::channel(false);
+        let conn = Arc::new(Conn {
+            number,
+            tx: Mutex::new(Some(tx)),
+            closed,
+        });
+        coord.out.log(&format!("signer stream {number} opened"));
+        let inbound = request.into_inner();
+        tokio::spawn(coord.clone().run_stream(inbound, conn));
+        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_policy_matches_lnd() {
+        assert!(Kind::Ping.retryable());
+        assert!(Kind::SignMessage.retryable());
+        assert!(Kind::SignPsbt.retryable());
+        for k in [
+            Kind::SharedKey,
+            Kind::MuSig2CreateSession,
+            Kind::MuSig2Sign,
+            Kind::MuSig2CombineSig,
+            Kind::MuSig2Cleanup,
+            Kind::MuSig2RegisterNonces,
+            Kind::MuSig2RegisterCombinedNonce,
+            Kind::MuSig2GetCombinedNonce,
+        ] {
+            assert!(!k.retryable(), "{k} must not be retried");
+        }
+    }
+
+    #[test]
+    fn pong_false_is_unexpected() {
+        let r = SignCoordinatorResponse {
+            ref_request_id: 2,
+            sign_response_type: Some(Resp::Pong(false)),
+        };
+        assert_eq!(
+            classify(2, Kind::Ping, r),
+            Err(RequestError::Unexpected(2, "pong=false"))
+        );
+        let ok = SignCoordinatorResponse {
+            ref_request_id: 2,
+            sign_response_type: Some(Resp::Pong(true)),
+        };
+        assert_eq!(classify(2, Kind::Ping, ok), Ok(Resp::Pong(true)));
+    }
+
+    #[test]
+    fn durations_format() {
+        assert_eq!(fmt_duration(Duration::from_secs(5)), "5s");
+        assert_eq!(fmt_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(fmt_duration(Duration::from_millis(1500)), "1.5s");
+    }
+}
