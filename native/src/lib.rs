@@ -18,5 +18,8 @@ pub mod rpc {
 /// TLS to lnd pinned to its self-signed certificate.
 pub mod tls;
 
+/// `lnd-web-signer connect`: the native signer's stream client.
+pub mod connect;
+
 /// `watchonly-sim`: stand-in for lnd's watch-only side of the signer stream.
 pub mod sim;
