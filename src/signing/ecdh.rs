@@ -91,14 +91,13 @@ mod tests {
     const TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
     const EPH: &str = "036360e856310ce5d294e8be33fc807077dc56ac80d95d9cd4ddbd21325eff73f7";
 
+    type Loc = Option<(i32, i32)>;
+
     fn root() -> RootKey {
         RootKey::from_xprv(TPRV, Network::Regtest).expect("root")
     }
 
-    fn req(
-        key_loc: Option<(i32, i32)>,
-        desc: Option<(Vec<u8>, Option<(i32, i32)>)>,
-    ) -> SharedKeyRequest {
+    fn req(key_loc: Loc, desc: Option<(Vec<u8>, Loc)>) -> SharedKeyRequest {
         let loc = |(f, i)| KeyLocator {
             key_family: f,
             key_index: i,
