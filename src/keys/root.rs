@@ -262,6 +262,36 @@ impl RootKey {
         Ok(Self::from_master(xpriv, network))
     }
 
+    /// The master private key and chain code (32 + 32 bytes), for the
+    /// sealed vault only.
+    pub(crate) fn master_parts(&self) -> Zeroizing<[u8; 64]> {
+        let mut out = Zeroizing::new([0u8; 64]);
+        out[..32].copy_from_slice(&self.master.0.private_key.secret_bytes());
+        out[32..].copy_from_slice(self.master.0.chain_code.as_bytes());
+        out
+    }
+
+    /// Inverse of [`Self::master_parts`].
+    pub(crate) fn from_master_parts(
+        parts: &[u8; 64],
+        network: Network,
+    ) -> Result<Self, RootKeyError> {
+        let private_key = SecretKey::from_slice(&parts[..32])
+            .map_err(|e| RootKeyError::InvalidExtendedKey(e.to_string()))?;
+        let mut chain_code = [0u8; 32];
+        chain_code.copy_from_slice(&parts[32..]);
+        let master = Xpriv {
+            network: network.network_kind(),
+            depth: 0,
+            parent_fingerprint: Default::default(),
+            child_number: ChildNumber::from(0),
+            private_key,
+            chain_code: chain_code.into(),
+        };
+        chain_code.zeroize();
+        Ok(Self::from_master(master, network))
+    }
+
     /// The network this key is used on.
     pub fn network(&self) -> Network {
         self.network
