@@ -189,6 +189,7 @@ type StatusSink = Rc<dyn Fn(&Status)>;
 struct Inner {
     on_status: StatusSink,
     stopped: Cell<bool>,
+    finished: Cell<bool>,
     stats: Cell<Stats>,
     abort: RefCell<Option<AbortHandle>>,
     done_waiters: RefCell<Vec<futures_channel::oneshot::Sender<()>>>,
@@ -235,32 +236,39 @@ impl Connection {
 
     /// Stops the loop (closing the Attach stream, which makes the bridge
     /// close lnd's stream) and reports `disconnected` with `reason`.
-    /// Returns once the loop has stopped; calling it again is harmless.
+    /// Returns once the loop's future has been dropped (its fetches
+    /// aborted); calling it again is harmless.
     pub async fn disconnect(&self, reason: &str) {
-        if self.is_running() {
-            stop(&self.inner, reason);
+        stop(&self.inner, reason);
+        if self.inner.finished.get() {
+            return;
         }
+        let (tx, rx) = futures_channel::oneshot::channel();
+        self.inner.done_waiters.borrow_mut().push(tx);
+        let _ = rx.await;
     }
 }
 
+/// Stops `conn` without waiting (used by `lock()`).
+pub fn stop_now(conn: &Connection, reason: &str) {
+    stop(&conn.inner, reason);
+}
+
 fn stop(inner: &Rc<Inner>, reason: &str) {
-    if inner.stopped.get() {
+    if inner.stopped.replace(true) {
         return;
     }
-    (inner.on_status)(&Status::Disconnected {
-        reason: reason.to_owned(),
-    });
-    inner.stopped.set(true);
     inner.update(|s| {
         s.running = false;
         s.registered = false;
     });
-    if let Some(h) = inner.abort.borrow_mut().take() {
+    let handle = inner.abort.borrow_mut().take();
+    if let Some(h) = handle {
         h.abort();
     }
-    for w in inner.done_waiters.borrow_mut().drain(..) {
-        let _ = w.send(());
-    }
+    (inner.on_status)(&Status::Disconnected {
+        reason: reason.to_owned(),
+    });
 }
 
 /// Starts the signer loop for `signer` in the background (spawned on the
@@ -269,6 +277,7 @@ pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusS
     let inner = Rc::new(Inner {
         on_status,
         stopped: Cell::new(false),
+        finished: Cell::new(false),
         stats: Cell::new(Stats {
             running: true,
             ..Stats::default()
@@ -280,8 +289,16 @@ pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusS
     *inner.abort.borrow_mut() = Some(handle);
     let loop_inner = Rc::clone(&inner);
     wasm_bindgen_futures::spawn_local(async move {
-        if let Ok(reason) = task.await {
+        // The loop future (with its Attach stream) is dropped once this
+        // await completes, which aborts its fetches.
+        let result = task.await;
+        if let Ok(reason) = result {
             stop(&loop_inner, &reason);
+        }
+        loop_inner.finished.set(true);
+        let waiters: Vec<_> = loop_inner.done_waiters.borrow_mut().drain(..).collect();
+        for w in waiters {
+            let _ = w.send(());
         }
     });
     Connection { inner }

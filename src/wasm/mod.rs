@@ -1,6 +1,16 @@
 //! The JavaScript API of the signer (wasm-bindgen) and its browser
 //! transport. Compiled for `wasm32` only.
+//!
+//! * [`api`] — the exported functions and classes (`createSeed`,
+//!   `sealVault`, `openVault`, `accountsJson`, `UnlockedSigner`,
+//!   `SignerConnection`) with their TypeScript types.
+//! * [`connection`] — the signer loop over signer-bridge (Attach + Reply).
+//! * [`transport`] — grpc-web over `fetch` as a tonic transport.
+//! * [`host`] — clock, timers and randomness through the global object.
 
+pub mod api;
 pub mod connection;
 pub mod host;
 pub mod transport;
+
+pub use api::{SignerConnection, UnlockedSigner};

@@ -1,0 +1,634 @@
+//! The wasm-bindgen surface (camelCase JS names, TypeScript types below).
+//!
+//! Keys never leave wasm memory once a vault is opened: [`UnlockedSigner`]
+//! holds the root key and the macaroon; JavaScript only gets public data
+//! (network, birthday, fingerprint, accounts JSON) and status events.
+//! JavaScript strings passed in (mnemonic, passphrases) cannot be wiped by
+//! us; the copies made on the Rust side are zeroized.
+//!
+//! `createSeed`, `sealVault`, `openVault`, `accountsJson` and
+//! `UnlockedSigner.fromSeed` run scrypt/Argon2id synchronously (a fraction
+//! of a second to a few seconds in Chromium): call them from a Worker to
+//! keep a page responsive.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Reflect, Uint8Array};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use zeroize::Zeroize;
+
+use super::connection::{self, ConnectOptions, Connection, SharedSigner, Status};
+use super::host;
+use crate::keys::accounts::try_accounts_json;
+use crate::keys::aezeed::CipherSeed;
+use crate::keys::seed::SeedInput;
+use crate::keys::{Network, RootKey};
+use crate::secret::{SecretBytes, SecretString};
+use crate::session::Backoff;
+use crate::signer::{OsEntropy, Signer};
+use crate::vault::{self, KdfParams};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** lnd network names (case-insensitive; "bitcoin" and "testnet3" are accepted too). */
+export type NetworkName = "mainnet" | "testnet" | "testnet4" | "signet" | "regtest" | "simnet";
+
+/** Result of createSeed. Write the words down: they are the wallet. */
+export interface NewSeed {
+  /** The 24 aezeed words. */
+  mnemonic: string[];
+  /** Wallet birthday, Unix seconds (lnd's day resolution). */
+  birthday: number;
+  /** Birthday in days since the genesis block (as stored in the aezeed). */
+  birthdayDays: number;
+  /** lnd's name of the network. */
+  network: string;
+}
+
+/** A seed as the user gives it: 24 aezeed words (+ optional aezeed passphrase) or one xprv/tprv. */
+export interface SeedInput {
+  network: NetworkName | string;
+  /** 24 words, as an array or one space-separated string. */
+  mnemonic?: string[] | string;
+  /** aezeed passphrase (empty or absent = lnd's default). */
+  aezeedPassphrase?: string;
+  /** Extended master private key instead of a mnemonic. */
+  xprv?: string;
+}
+
+/** Argon2id cost of a new vault (defaults: 65536 KiB, 2 passes, 1 lane). */
+export interface KdfParams {
+  mCostKib: number;
+  tCost: number;
+  pCost: number;
+}
+
+export interface SealInput extends SeedInput {
+  /** The passphrase protecting the vault. */
+  vaultPassphrase: string;
+  /** lnd macaroon (hex) to keep in the vault, used by connect(). */
+  macaroonHex?: string;
+  kdf?: KdfParams;
+}
+
+/** Options of UnlockedSigner.connect (all optional). */
+export interface ConnectOptions {
+  /** fetch to use instead of globalThis.fetch: (Request) => Promise<Response>. */
+  fetch?: (request: Request) => Promise<Response>;
+  /** First reconnect delay (default 1000). */
+  initialBackoffMs?: number;
+  /** Largest reconnect delay (default 60000). */
+  maxBackoffMs?: number;
+  /** Deadline for the node's registration answer (default 5000). */
+  handshakeTimeoutMs?: number;
+  /** Deadline for the Attach response and session token (default 10000). */
+  attachTimeoutMs?: number;
+  /** Deadline of one Reply call (default 10000). */
+  replyTimeoutMs?: number;
+  /** registration_info sent to lnd (non-empty). */
+  registrationInfo?: string;
+  /** client_info of the Attach call (bridge log only). */
+  clientInfo?: string;
+}
+
+/** Status events of a connection, passed to onStatus. */
+export type SignerStatus =
+  | { kind: "connecting"; attempt: number; url: string }
+  | { kind: "registered"; attempt: number; nodeInfo: string }
+  | { kind: "ping"; id: number; latencyMs: number }
+  | { kind: "request"; requestKind: string; id: number; latencyMs: number; signMs: number; error: string | null }
+  | { kind: "error"; attempt: number; reason: string }
+  | { kind: "reconnecting"; attempt: number; delayMs: number; wasRegistered: boolean }
+  | { kind: "disconnected"; reason: string };
+
+export interface ConnectionStats {
+  attempts: number;
+  registrations: number;
+  pings: number;
+  requests: number;
+  registered: boolean;
+  running: boolean;
+}
+"#;
+
+#[wasm_bindgen]
+extern "C" {
+    /// `NewSeed` in TypeScript.
+    #[wasm_bindgen(typescript_type = "NewSeed")]
+    pub type JsNewSeed;
+    /// `SeedInput` in TypeScript.
+    #[wasm_bindgen(typescript_type = "SeedInput")]
+    pub type JsSeedInput;
+    /// `SealInput` in TypeScript.
+    #[wasm_bindgen(typescript_type = "SealInput")]
+    pub type JsSealInput;
+    /// `ConnectOptions` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ConnectOptions")]
+    pub type JsConnectOptions;
+    /// `ConnectionStats` in TypeScript.
+    #[wasm_bindgen(typescript_type = "ConnectionStats")]
+    pub type JsConnectionStats;
+    /// `(status: SignerStatus) => void` in TypeScript.
+    #[wasm_bindgen(typescript_type = "(status: SignerStatus) => void")]
+    pub type JsStatusCallback;
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("internal error converting a result: {e}")))
+}
+
+fn parse_network(name: &str) -> Result<Network, JsError> {
+    name.parse::<Network>()
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_owned()
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewSeed {
+    mnemonic: Vec<&'static str>,
+    birthday: u64,
+    birthday_days: u16,
+    network: &'static str,
+}
+
+/// A new aezeed (internal version 1, birthday today, 16 random entropy bytes
+/// and 5 random salt bytes, as lnd's `GenSeed`), enciphered under
+/// `aezeedPassphrase` (absent or empty = lnd's default). Runs scrypt (about
+/// a second).
+#[wasm_bindgen(js_name = createSeed)]
+pub fn create_seed(network: &str, aezeed_passphrase: Option<String>) -> Result<JsNewSeed, JsError> {
+    let network = parse_network(network)?;
+    let passphrase = SecretString::new(aezeed_passphrase.unwrap_or_default());
+    let mut random = zeroize::Zeroizing::new([0u8; 21]);
+    vault::os_random(&mut random[..]).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut entropy = [0u8; 16];
+    entropy.copy_from_slice(&random[..16]);
+    let mut salt = [0u8; 5];
+    salt.copy_from_slice(&random[16..]);
+    let now_secs = (js_sys::Date::now() / 1000.0).max(0.0) as u64;
+    let seed = CipherSeed::new(
+        1,
+        CipherSeed::birthday_days_from_unix(now_secs),
+        entropy,
+        salt,
+    );
+    entropy.zeroize();
+    let mnemonic = seed
+        .to_mnemonic(passphrase.expose().as_bytes())
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let out = NewSeed {
+        mnemonic: mnemonic.words().collect(),
+        birthday: seed.birthday_unix(),
+        birthday_days: seed.birthday_days(),
+        network: network.name(),
+    };
+    Ok(to_js(&out)?.unchecked_into())
+}
+
+/// Seed fields read from a JS object; wiped on drop.
+#[derive(Default)]
+struct SeedFields {
+    network: String,
+    mnemonic: Option<SecretString>,
+    aezeed_passphrase: SecretString,
+    xprv: Option<SecretString>,
+}
+
+fn get(obj: &JsValue, name: &str) -> Option<JsValue> {
+    Reflect::get(obj, &JsValue::from_str(name))
+        .ok()
+        .filter(|v| !v.is_undefined() && !v.is_null())
+}
+
+fn get_string(obj: &JsValue, name: &str) -> Result<Option<String>, JsError> {
+    match get(obj, name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_string()
+            .map(Some)
+            .ok_or_else(|| JsError::new(&format!("{name} must be a string"))),
+    }
+}
+
+fn get_f64(obj: &JsValue, name: &str) -> Result<Option<f64>, JsError> {
+    match get(obj, name) {
+        None => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(n) if n.is_finite() && n >= 0.0 => Ok(Some(n)),
+            _ => Err(JsError::new(&format!(
+                "{name} must be a non-negative number"
+            ))),
+        },
+    }
+}
+
+fn get_u32(obj: &JsValue, name: &str) -> Result<Option<u32>, JsError> {
+    match get_f64(obj, name)? {
+        None => Ok(None),
+        Some(n) if n.fract() == 0.0 && n <= f64::from(u32::MAX) => Ok(Some(n as u32)),
+        Some(_) => Err(JsError::new(&format!("{name} must be a whole number"))),
+    }
+}
+
+fn read_seed_fields(input: &JsValue) -> Result<SeedFields, JsError> {
+    if !input.is_object() {
+        return Err(JsError::new(
+            "seed input must be an object {network, mnemonic | xprv, aezeedPassphrase?}",
+        ));
+    }
+    let network =
+        get_string(input, "network")?.ok_or_else(|| JsError::new("network is missing"))?;
+    let mnemonic = match get(input, "mnemonic") {
+        None => None,
+        Some(v) if js_sys::Array::is_array(&v) => {
+            let arr: js_sys::Array = v.unchecked_into();
+            let mut words = Vec::with_capacity(arr.length() as usize);
+            for (i, w) in arr.iter().enumerate() {
+                let w = w.as_string().ok_or_else(|| {
+                    JsError::new(&format!("mnemonic word {} is not a string", i + 1))
+                })?;
+                words.push(SecretString::new(w));
+            }
+            let joined: Vec<&str> = words.iter().map(|w| w.expose().trim()).collect();
+            Some(SecretString::new(joined.join(" ")))
+        }
+        Some(v) => Some(SecretString::new(v.as_string().ok_or_else(|| {
+            JsError::new("mnemonic must be an array of words or a string")
+        })?)),
+    };
+    let xprv = get_string(input, "xprv")?.map(SecretString::new);
+    let aezeed_passphrase =
+        SecretString::new(get_string(input, "aezeedPassphrase")?.unwrap_or_default());
+    Ok(SeedFields {
+        network,
+        mnemonic,
+        aezeed_passphrase,
+        xprv,
+    })
+}
+
+fn seed_input(fields: &SeedFields) -> Result<(Network, SeedInput), JsError> {
+    let network = parse_network(&fields.network)?;
+    let seed = match (&fields.mnemonic, &fields.xprv) {
+        (Some(_), Some(_)) => {
+            return Err(JsError::new("give either mnemonic or xprv, not both"));
+        }
+        (None, None) => return Err(JsError::new("mnemonic or xprv is missing")),
+        (Some(m), None) => {
+            let words: Vec<&str> = m.expose().split_whitespace().collect();
+            SeedInput::Aezeed {
+                mnemonic: SecretString::new(words.join(" ")),
+                passphrase: fields.aezeed_passphrase.clone(),
+            }
+        }
+        (None, Some(x)) => {
+            if !fields.aezeed_passphrase.expose().is_empty() {
+                return Err(JsError::new(
+                    "an aezeed passphrase was given with an xprv (it only applies to aezeed seeds)",
+                ));
+            }
+            SeedInput::Xprv(SecretString::from(x.expose().trim()))
+        }
+    };
+    Ok((network, seed))
+}
+
+fn root_of(input: &JsValue) -> Result<(RootKey, u64), JsError> {
+    let fields = read_seed_fields(input)?;
+    let (network, seed) = seed_input(&fields)?;
+    seed.to_root(network)
+        .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// The `lncli wallet accounts list` JSON for `lncli createwatchonly`, from
+/// a seed. Runs scrypt for an aezeed.
+#[wasm_bindgen(js_name = accountsJson)]
+pub fn accounts_json(input: JsSeedInput) -> Result<String, JsError> {
+    let (root, _) = root_of(&input)?;
+    try_accounts_json(&root).map_err(|e| JsError::new(&e.to_string()))
+}
+
+fn parse_macaroon_hex(hex_text: &str) -> Result<SecretBytes, JsError> {
+    hex::decode(hex_text.trim())
+        .map(SecretBytes::new)
+        .map_err(|e| JsError::new(&format!("macaroon hex is invalid: {e}")))
+}
+
+/// A macaroon from optional hex text; absent or blank = `None`. The text is
+/// wiped after parsing.
+fn optional_macaroon(hex_text: Option<String>) -> Result<Option<SecretBytes>, JsError> {
+    let Some(text) = hex_text.map(SecretString::new) else {
+        return Ok(None);
+    };
+    if text.expose().trim().is_empty() {
+        return Ok(None);
+    }
+    parse_macaroon_hex(text.expose()).map(Some)
+}
+
+fn read_kdf(input: &JsValue) -> Result<KdfParams, JsError> {
+    let Some(kdf) = get(input, "kdf") else {
+        return Ok(KdfParams::DEFAULT);
+    };
+    let d = KdfParams::DEFAULT;
+    Ok(KdfParams {
+        m_cost_kib: get_u32(&kdf, "mCostKib")?.unwrap_or(d.m_cost_kib),
+        t_cost: get_u32(&kdf, "tCost")?.unwrap_or(d.t_cost),
+        p_cost: get_u32(&kdf, "pCost")?.unwrap_or(d.p_cost),
+    })
+}
+
+/// Seals a seed (checked: it must decode for the network) and an optional
+/// macaroon under `vaultPassphrase` (Argon2id + AES-256-GCM,
+/// docs/vault-format.md). Returns the vault bytes to store.
+#[wasm_bindgen(js_name = sealVault)]
+pub fn seal_vault(input: JsSealInput) -> Result<Uint8Array, JsError> {
+    let fields = read_seed_fields(&input)?;
+    let (network, seed) = seed_input(&fields)?;
+    let passphrase = SecretString::new(
+        get_string(&input, "vaultPassphrase")?
+            .ok_or_else(|| JsError::new("vaultPassphrase is missing"))?,
+    );
+    if passphrase.expose().is_empty() {
+        return Err(JsError::new("vaultPassphrase must not be empty"));
+    }
+    let macaroon = optional_macaroon(get_string(&input, "macaroonHex")?)?;
+    let kdf = read_kdf(&input)?;
+    let blob = vault::seal_with_os_rng(
+        &seed,
+        network,
+        macaroon.as_ref(),
+        passphrase.expose().as_bytes(),
+        kdf,
+    )
+    .map_err(|e| JsError::new(&e.to_string()))?;
+    Ok(Uint8Array::from(blob.as_slice()))
+}
+
+/// Opens a vault; the keys stay in wasm memory inside the returned signer.
+/// Runs Argon2id (about a second).
+#[wasm_bindgen(js_name = openVault)]
+pub fn open_vault(blob: &[u8], passphrase: String) -> Result<UnlockedSigner, JsError> {
+    let passphrase = SecretString::new(passphrase);
+    let opened = vault::open(blob, passphrase.expose().as_bytes())
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    let vault::OpenedVault {
+        network,
+        birthday_unix,
+        macaroon,
+        root,
+        ..
+    } = opened;
+    Ok(UnlockedSigner::new(root, network, birthday_unix, macaroon))
+}
+
+/// An unlocked signer: the root key (and the vault's macaroon) in wasm
+/// memory. `lock()` or `free()` stops its connections and wipes the keys.
+#[wasm_bindgen]
+pub struct UnlockedSigner {
+    signer: SharedSigner,
+    network: Network,
+    birthday: u64,
+    fingerprint: [u8; 4],
+    macaroon: RefCell<Option<SecretBytes>>,
+    connections: RefCell<Vec<Connection>>,
+}
+
+impl core::fmt::Debug for UnlockedSigner {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("UnlockedSigner")
+            .field("network", &self.network)
+            .field("locked", &self.signer.borrow().is_none())
+            .finish_non_exhaustive()
+    }
+}
+
+impl UnlockedSigner {
+    fn new(root: RootKey, network: Network, birthday: u64, macaroon: Option<SecretBytes>) -> Self {
+        let fingerprint = root.master_fingerprint();
+        Self {
+            signer: Rc::new(RefCell::new(Some(Signer::new(root, Box::new(OsEntropy))))),
+            network,
+            birthday,
+            fingerprint,
+            macaroon: RefCell::new(macaroon),
+            connections: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn locked_error() -> JsError {
+        JsError::new("the signer is locked")
+    }
+
+    /// The shared signer slot (Rust hosts and tests).
+    pub fn shared(&self) -> SharedSigner {
+        Rc::clone(&self.signer)
+    }
+
+    /// Starts the signer loop from Rust (tests and Rust hosts), with a Rust
+    /// status sink.
+    pub fn connect_with(
+        &self,
+        options: ConnectOptions,
+        on_status: Rc<dyn Fn(&Status)>,
+    ) -> Result<SignerConnection, JsError> {
+        if self.signer.borrow().is_none() {
+            return Err(Self::locked_error());
+        }
+        let conn = connection::connect(Rc::clone(&self.signer), options, on_status);
+        let mut list = self.connections.borrow_mut();
+        list.retain(Connection::is_running);
+        list.push(conn.clone());
+        Ok(SignerConnection { conn })
+    }
+}
+
+#[wasm_bindgen]
+impl UnlockedSigner {
+    /// A signer straight from a seed (no vault). Runs scrypt for an aezeed.
+    #[wasm_bindgen(js_name = fromSeed)]
+    pub fn from_seed(
+        input: JsSeedInput,
+        macaroon_hex: Option<String>,
+    ) -> Result<UnlockedSigner, JsError> {
+        let fields = read_seed_fields(&input)?;
+        let (network, seed) = seed_input(&fields)?;
+        let (root, birthday) = seed
+            .to_root(network)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        let macaroon = optional_macaroon(macaroon_hex)?;
+        Ok(UnlockedSigner::new(root, network, birthday, macaroon))
+    }
+
+    /// lnd's name of the network.
+    #[wasm_bindgen(getter)]
+    pub fn network(&self) -> String {
+        self.network.name().to_owned()
+    }
+
+    /// Wallet birthday (Unix seconds).
+    #[wasm_bindgen(getter)]
+    pub fn birthday(&self) -> f64 {
+        self.birthday as f64
+    }
+
+    /// BIP-32 master key fingerprint, 8 lower-case hex digits.
+    #[wasm_bindgen(getter)]
+    pub fn fingerprint(&self) -> String {
+        hex::encode(self.fingerprint)
+    }
+
+    /// Whether a macaroon is held (from the vault or `fromSeed`).
+    #[wasm_bindgen(getter, js_name = hasMacaroon)]
+    pub fn has_macaroon(&self) -> bool {
+        self.macaroon.borrow().is_some()
+    }
+
+    /// Whether `lock()` was called.
+    #[wasm_bindgen(getter)]
+    pub fn locked(&self) -> bool {
+        self.signer.borrow().is_none()
+    }
+
+    /// The `createwatchonly` accounts JSON of this key.
+    #[wasm_bindgen(js_name = accountsJson)]
+    pub fn accounts_json(&self) -> Result<String, JsError> {
+        let guard = self.signer.borrow();
+        let signer = guard.as_ref().ok_or_else(Self::locked_error)?;
+        try_accounts_json(signer.root()).map_err(|e| JsError::new(&e.to_string()))
+    }
+
+    /// Connects to signer-bridge at `bridgeUrl` (grpc-web) and serves lnd's
+    /// requests until `disconnect()`/`lock()`, reconnecting with backoff.
+    /// `macaroonHex` overrides the stored macaroon (absent/empty: the
+    /// stored one, or none). `onStatus` receives {@link SignerStatus}
+    /// objects.
+    pub fn connect(
+        &self,
+        #[wasm_bindgen(js_name = bridgeUrl)] bridge_url: String,
+        #[wasm_bindgen(js_name = macaroonHex)] macaroon_hex: Option<String>,
+        #[wasm_bindgen(js_name = onStatus)] on_status: Option<JsStatusCallback>,
+        options: Option<JsConnectOptions>,
+    ) -> Result<SignerConnection, JsError> {
+        let macaroon = match optional_macaroon(macaroon_hex)? {
+            Some(m) => m,
+            None => self.macaroon.borrow().clone().unwrap_or_default(),
+        };
+        let mut opts = ConnectOptions::new(&bridge_url, macaroon);
+        if let Some(o) = options {
+            apply_options(&mut opts, &o)?;
+        }
+        let callback: Option<Function> = on_status.map(JsCast::unchecked_into);
+        let sink: Rc<dyn Fn(&Status)> = Rc::new(move |status: &Status| {
+            if let Some(cb) = &callback {
+                if let Ok(obj) = to_js(status) {
+                    let _ = cb.call1(&JsValue::UNDEFINED, &obj);
+                }
+            }
+        });
+        self.connect_with(opts, sink)
+    }
+
+    /// Stops every connection and wipes the keys and the macaroon. The
+    /// object stays usable for its public getters only.
+    pub fn lock(&self) {
+        for c in self.connections.borrow_mut().drain(..) {
+            connection::stop_now(&c, "signer locked");
+        }
+        self.signer.borrow_mut().take();
+        self.macaroon.borrow_mut().take();
+    }
+}
+
+impl Drop for UnlockedSigner {
+    fn drop(&mut self) {
+        self.lock();
+    }
+}
+
+fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> {
+    if let Some(f) = get(o, "fetch") {
+        opts.fetch = Some(
+            f.dyn_into::<Function>()
+                .map_err(|_| JsError::new("options.fetch must be a function"))?,
+        );
+    }
+    let ms = |name: &str| -> Result<Option<core::time::Duration>, JsError> {
+        Ok(get_f64(o, name)?.map(host::ms_to_duration))
+    };
+    let initial = ms("initialBackoffMs")?;
+    let max = ms("maxBackoffMs")?;
+    if initial.is_some() || max.is_some() {
+        let initial = initial.unwrap_or(crate::session::INITIAL_BACKOFF);
+        let max = max.unwrap_or(crate::session::MAX_BACKOFF);
+        opts.backoff = Backoff::with_limits(initial, max);
+    }
+    if let Some(d) = ms("handshakeTimeoutMs")? {
+        opts.session.handshake_timeout = d;
+    }
+    if let Some(d) = ms("attachTimeoutMs")? {
+        opts.attach_timeout = d;
+    }
+    if let Some(d) = ms("replyTimeoutMs")? {
+        opts.reply_timeout = d;
+    }
+    if let Some(s) = get_string(o, "registrationInfo")? {
+        if s.is_empty() {
+            return Err(JsError::new("registrationInfo must not be empty"));
+        }
+        opts.session.registration_info = s;
+    }
+    if let Some(s) = get_string(o, "clientInfo")? {
+        opts.client_info = s;
+    }
+    Ok(())
+}
+
+/// A running connection to signer-bridge.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct SignerConnection {
+    conn: Connection,
+}
+
+impl SignerConnection {
+    /// The Rust handle.
+    pub fn handle(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[wasm_bindgen]
+impl SignerConnection {
+    /// Closes the Attach stream and stops reconnecting; resolves once
+    /// stopped (the `disconnected` status has been sent).
+    pub fn disconnect(&self) -> js_sys::Promise {
+        let conn = self.conn.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            conn.disconnect("disconnected by the user").await;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Counters: attempts, registrations, pings, requests, registered, running.
+    #[wasm_bindgen(getter)]
+    pub fn stats(&self) -> Result<JsConnectionStats, JsError> {
+        Ok(to_js(&self.conn.stats())?.unchecked_into())
+    }
+
+    /// Whether the loop is running (false after disconnect or lock).
+    #[wasm_bindgen(getter)]
+    pub fn running(&self) -> bool {
+        self.conn.is_running()
+    }
+}
