@@ -21,5 +21,8 @@ pub mod tls;
 /// `lnd-web-signer connect`: the native signer's stream client.
 pub mod connect;
 
+/// `signer-bridge`: Attach/Reply relay in front of lnd's signer stream.
+pub mod bridge;
+
 /// `watchonly-sim`: stand-in for lnd's watch-only side of the signer stream.
 pub mod sim;

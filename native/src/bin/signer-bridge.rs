@@ -1,0 +1,109 @@
+//! `signer-bridge`: Attach/Reply relay between a grpc-web remote signer and
+//! lnd's `SignCoordinatorStreams` (see docs/bridge.md).
+
+use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+
+use clap::Parser;
+use lnd_web_signer_native::bridge::{
+    Bridge, BridgeConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS,
+};
+use tracing::{error, info};
+use tracing_subscriber::EnvFilter;
+
+/// Relays lnd's remote-signer stream to a grpc-web signer: Attach (server
+/// stream) plus Reply (unary).
+#[derive(Debug, Parser)]
+#[command(name = "signer-bridge", version)]
+struct Cli {
+    /// Address to listen on, e.g. 127.0.0.1:8090 (Envoy or browsers connect here).
+    #[arg(long, value_name = "ADDR")]
+    listen: SocketAddr,
+    /// lnd's remote-signer listener (remotesigner.experimentalrpclisten), e.g. 127.0.0.1:10019.
+    #[arg(long, value_name = "HOST:PORT")]
+    lnd_rpchost: String,
+    /// lnd's tls.cert; the bridge accepts exactly this certificate.
+    #[arg(long, value_name = "CERT")]
+    lnd_tlscertpath: PathBuf,
+    /// Serve grpc-web (HTTP/1.1 and HTTP/2) with CORS directly to browsers
+    /// (development and tests; production uses Envoy in front of plain gRPC).
+    #[arg(long)]
+    grpc_web: bool,
+    /// Origin allowed by CORS in --grpc-web mode (scheme://host[:port]); repeat for more.
+    #[arg(long = "allow-origin", value_name = "ORIGIN", requires = "grpc_web")]
+    allow_origin: Vec<String>,
+    /// Seconds allowed for TCP connect plus TLS handshake to lnd.
+    #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
+    connect_timeout: u64,
+    /// Largest request accepted from lnd, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    max_request_bytes: usize,
+    /// Largest Reply accepted from the signer, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    max_reply_bytes: usize,
+    /// Simultaneous Attach sessions (each holds one connection to lnd).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
+    max_sessions: usize,
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => info!("SIGINT received"),
+                    _ = term.recv() => info!("SIGTERM received"),
+                }
+            }
+            Err(e) => {
+                error!("cannot watch SIGTERM ({e}); only SIGINT stops the bridge");
+                let _ = tokio::signal::ctrl_c().await;
+                info!("SIGINT received");
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+        info!("interrupt received");
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+
+    let mut config = BridgeConfig::new(cli.lnd_rpchost, cli.lnd_tlscertpath);
+    config.connect_timeout = Duration::from_secs(cli.connect_timeout.max(1));
+    config.max_request_bytes = cli.max_request_bytes;
+    config.max_reply_bytes = cli.max_reply_bytes;
+    config.max_sessions = cli.max_sessions;
+    config.grpc_web = cli.grpc_web;
+    config.allow_origins = cli.allow_origin;
+
+    let result = match Bridge::new(config) {
+        Ok(bridge) => bridge.serve_addr(cli.listen, shutdown_signal()).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            info!("signer-bridge stopped");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            error!("{e}");
+            #[allow(clippy::print_stderr)]
+            {
+                eprintln!("signer-bridge: {e}");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

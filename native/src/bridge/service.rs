@@ -1,0 +1,417 @@
+//! The `signerbridge.SignerBridge` service: one lnd stream per Attach call,
+//! Replies bound to it by a random session token.
+
+use std::{
+    collections::HashMap,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, MutexGuard,
+    },
+    time::Duration,
+};
+
+use lnd_web_signer::proto::{
+    signerbridge::{attach_event::Event, AttachEvent, AttachRequest, ReplyAck, ReplyRequest},
+    watchonlyrpc::SignCoordinatorResponse,
+};
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio_stream::wrappers::ReceiverStream;
+use tonic::{
+    metadata::{Ascii, MetadataValue},
+    transport::{Channel, Endpoint},
+    Request, Response, Status,
+};
+use tracing::{debug, info, warn};
+
+use super::status;
+use crate::{
+    rpc::{
+        signerbridge::signer_bridge_server::SignerBridge,
+        watchonlyrpc::watch_only_client::WatchOnlyClient,
+    },
+    tls::{find_dial_error, PinnedConnector},
+};
+
+/// Length of a session token in bytes.
+pub const TOKEN_LEN: usize = 32;
+/// Replies queued towards lnd per session before Reply waits.
+const UP_QUEUE: usize = 64;
+/// Requests queued towards the signer per session before the bridge stops
+/// reading from lnd (HTTP/2 flow control then pushes back on lnd).
+const DOWN_QUEUE: usize = 64;
+/// How long a Reply may wait for room in a full queue.
+const REPLY_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long the final status may wait for a slow Attach reader.
+const FINAL_STATUS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest `client_info` text written to the log.
+const CLIENT_INFO_LOG_MAX: usize = 80;
+
+type Token = [u8; TOKEN_LEN];
+type DownSender = mpsc::Sender<Result<AttachEvent, Status>>;
+
+/// Limits and lnd connection settings of the service.
+#[derive(Debug, Clone)]
+pub struct ServiceSettings {
+    /// `HOST:PORT` of lnd's remote-signer listener (for messages).
+    pub lnd_rpchost: String,
+    /// Path of the pinned certificate (for messages).
+    pub cert_path: String,
+    /// Largest `SignCoordinatorRequest` accepted from lnd, in bytes.
+    pub max_request_bytes: usize,
+    /// Largest `SignCoordinatorResponse` sent to lnd, in bytes.
+    pub max_reply_bytes: usize,
+    /// Number of simultaneous Attach sessions (each holds one lnd connection).
+    pub max_sessions: usize,
+}
+
+struct Session {
+    id: u64,
+    up: mpsc::Sender<SignCoordinatorResponse>,
+}
+
+struct Inner {
+    connector: PinnedConnector,
+    settings: ServiceSettings,
+    sessions: Mutex<HashMap<Token, Session>>,
+    next_id: AtomicU64,
+    slots: Arc<Semaphore>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Inner {
+    fn sessions(&self) -> MutexGuard<'_, HashMap<Token, Session>> {
+        // A panic while holding the lock cannot leave the map inconsistent
+        // (single inserts/removes), so a poisoned lock is still usable.
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The bridge service. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct SignerBridgeService {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for SignerBridgeService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignerBridgeService")
+            .field("lnd_rpchost", &self.inner.settings.lnd_rpchost)
+            .field("sessions", &self.inner.sessions().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SignerBridgeService {
+    /// A service dialing lnd with `connector`; sessions end with
+    /// "signer-bridge is shutting down" once `shutdown` turns true.
+    pub fn new(
+        connector: PinnedConnector,
+        settings: ServiceSettings,
+        shutdown: watch::Receiver<bool>,
+    ) -> Self {
+        let slots = Arc::new(Semaphore::new(settings.max_sessions));
+        Self {
+            inner: Arc::new(Inner {
+                connector,
+                settings,
+                sessions: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                slots,
+                shutdown,
+            }),
+        }
+    }
+
+    /// Number of live sessions (Attach calls with an lnd stream).
+    pub fn session_count(&self) -> usize {
+        self.inner.sessions().len()
+    }
+
+    async fn open_channel(&self) -> Result<Channel, Status> {
+        let s = &self.inner.settings;
+        // The URI only fills in :authority; the connector dials the
+        // configured address with pinned TLS itself.
+        let endpoint = Endpoint::from_shared(format!("http://{}", s.lnd_rpchost)).map_err(|e| {
+            Status::internal(format!("invalid --lnd-rpchost {}: {e}", s.lnd_rpchost))
+        })?;
+        endpoint
+            .connect_with_connector(self.inner.connector.clone())
+            .await
+            .map_err(|e| match find_dial_error(&e) {
+                Some(d) => status::dial_status(d, &s.cert_path),
+                None => status::connect_status(&s.lnd_rpchost, &e),
+            })
+    }
+}
+
+/// Validates the caller's `macaroon` metadata: absent (lnd run with
+/// `--no-macaroons`) or exactly one hex value, forwarded unchanged.
+fn caller_macaroon(req: &Request<AttachRequest>) -> Result<Option<MetadataValue<Ascii>>, Status> {
+    let mut values = req.metadata().get_all("macaroon").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Status::unauthenticated(
+            "more than one macaroon metadata value; send exactly one",
+        ));
+    }
+    let text = first
+        .to_str()
+        .map_err(|_| Status::unauthenticated("the macaroon metadata is not hex"))?;
+    if text.is_empty() || text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Status::unauthenticated("the macaroon metadata is not hex"));
+    }
+    Ok(Some(first.clone()))
+}
+
+fn log_text(s: &str) -> String {
+    let clean: String = s
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(CLIENT_INFO_LOG_MAX)
+        .collect();
+    clean
+}
+
+#[tonic::async_trait]
+impl SignerBridge for SignerBridgeService {
+    type AttachStream = ReceiverStream<Result<AttachEvent, Status>>;
+
+    async fn attach(
+        &self,
+        request: Request<AttachRequest>,
+    ) -> Result<Response<Self::AttachStream>, Status> {
+        if *self.inner.shutdown.borrow() {
+            return Err(status::shutdown_status());
+        }
+        let macaroon = caller_macaroon(&request)?;
+        let permit = Arc::clone(&self.inner.slots)
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "signer-bridge already has {} sessions open",
+                    self.inner.settings.max_sessions
+                ))
+            })?;
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let peer = request
+            .remote_addr()
+            .map_or_else(|| "unknown".to_string(), |a| a.to_string());
+        info!(
+            session = id,
+            %peer,
+            client = %log_text(&request.get_ref().client_info),
+            "attach: dialing lnd at {}",
+            self.inner.settings.lnd_rpchost
+        );
+
+        let channel = match self.open_channel().await {
+            Ok(c) => c,
+            Err(s) => {
+                warn!(session = id, "attach failed: {}", s.message());
+                return Err(s);
+            }
+        };
+        let client = WatchOnlyClient::new(channel)
+            .max_decoding_message_size(self.inner.settings.max_request_bytes)
+            .max_encoding_message_size(self.inner.settings.max_reply_bytes);
+
+        let mut token: Token = [0; TOKEN_LEN];
+        getrandom::getrandom(&mut token)
+            .map_err(|e| Status::internal(format!("no randomness for the session token: {e}")))?;
+        let (up_tx, up_rx) = mpsc::channel(UP_QUEUE);
+        let (down_tx, down_rx) = mpsc::channel(DOWN_QUEUE);
+        down_tx
+            .try_send(Ok(AttachEvent {
+                event: Some(Event::SessionToken(token.to_vec())),
+            }))
+            .map_err(|_| Status::internal("session queue unexpectedly full"))?;
+        self.inner
+            .sessions()
+            .insert(token, Session { id, up: up_tx });
+
+        let guard = SessionGuard {
+            inner: Arc::clone(&self.inner),
+            token,
+            id,
+            _permit: permit,
+        };
+        tokio::spawn(relay(guard, client, macaroon, up_rx, down_tx));
+        Ok(Response::new(ReceiverStream::new(down_rx)))
+    }
+
+    async fn reply(&self, request: Request<ReplyRequest>) -> Result<Response<ReplyAck>, Status> {
+        let ReplyRequest {
+            session_token,
+            response,
+        } = request.into_inner();
+        let token: Token = session_token.as_slice().try_into().map_err(|_| {
+            Status::not_found(format!(
+                "unknown or expired session token (a token has {TOKEN_LEN} bytes); attach again"
+            ))
+        })?;
+        let (id, up) = self
+            .inner
+            .sessions()
+            .get(&token)
+            .map(|s| (s.id, s.up.clone()))
+            .ok_or_else(|| Status::not_found("unknown or expired session token; attach again"))?;
+        let response = response
+            .ok_or_else(|| Status::invalid_argument("reply carries no SignCoordinatorResponse"))?;
+        match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(response)).await {
+            Ok(Ok(())) => {
+                debug!(session = id, "reply queued");
+                Ok(Response::new(ReplyAck {}))
+            }
+            Ok(Err(_)) => Err(Status::not_found(
+                "the session has ended (its lnd stream is closed); attach again",
+            )),
+            Err(_) => Err(Status::resource_exhausted(format!(
+                "lnd is not taking replies: queue full for {} s",
+                REPLY_QUEUE_TIMEOUT.as_secs()
+            ))),
+        }
+    }
+}
+
+/// Removes the session (its token stops working, its reply queue closes)
+/// and frees its slot when the relay ends, however it ends.
+struct SessionGuard {
+    inner: Arc<Inner>,
+    token: Token,
+    id: u64,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for SessionGuard {
+    fn drop(&mut self) {
+        self.inner.sessions().remove(&self.token);
+    }
+}
+
+enum Outcome {
+    /// The Attach caller went away: nothing left to tell it.
+    Detached,
+    /// End the Attach stream with this status.
+    End(Status),
+}
+
+async fn relay(
+    guard: SessionGuard,
+    client: WatchOnlyClient<Channel>,
+    macaroon: Option<MetadataValue<Ascii>>,
+    up_rx: mpsc::Receiver<SignCoordinatorResponse>,
+    down_tx: DownSender,
+) {
+    let id = guard.id;
+    let mut shutdown = guard.inner.shutdown.clone();
+    let outcome = tokio::select! {
+        biased;
+        () = down_tx.closed() => Outcome::Detached,
+        () = wait_shutdown(&mut shutdown) => Outcome::End(status::shutdown_status()),
+        s = pump(id, client, macaroon, up_rx, &down_tx) => Outcome::End(s),
+    };
+    // Leaving the select dropped the lnd call and its connection: lnd sees
+    // the stream and the TCP/TLS connection close now. Invalidate the token.
+    drop(guard);
+    match outcome {
+        Outcome::Detached => info!(session = id, "signer detached; lnd stream closed"),
+        Outcome::End(s) => {
+            info!(session = id, code = ?s.code(), "session ended: {}", s.message());
+            let _ = tokio::time::timeout(FINAL_STATUS_TIMEOUT, down_tx.send(Err(s))).await;
+        }
+    }
+}
+
+async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
+    // An error means the sender is gone: treat it as "never shutting down".
+    if rx.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Runs the lnd stream; returns the status that ends the Attach stream.
+async fn pump(
+    id: u64,
+    mut client: WatchOnlyClient<Channel>,
+    macaroon: Option<MetadataValue<Ascii>>,
+    up_rx: mpsc::Receiver<SignCoordinatorResponse>,
+    down_tx: &DownSender,
+) -> Status {
+    let mut request = Request::new(ReceiverStream::new(up_rx));
+    if let Some(m) = macaroon {
+        request.metadata_mut().insert("macaroon", m);
+    }
+    // lnd answers the stream's headers only after the signer's registration
+    // (sent with Reply) or with an immediate refusal.
+    let mut inbound = match client.sign_coordinator_streams(request).await {
+        Ok(r) => r.into_inner(),
+        Err(s) => return status::open_status(&s),
+    };
+    debug!(session = id, "lnd accepted the signer stream");
+    let mut relayed: u64 = 0;
+    loop {
+        match inbound.message().await {
+            Ok(Some(req)) => {
+                relayed += 1;
+                let event = AttachEvent {
+                    event: Some(Event::Request(req)),
+                };
+                if down_tx.send(Ok(event)).await.is_err() {
+                    return Status::cancelled("the signer detached");
+                }
+            }
+            Ok(None) => {
+                debug!(session = id, relayed, "lnd closed the stream");
+                return status::closed_status();
+            }
+            Err(s) => {
+                debug!(session = id, relayed, "lnd stream failed");
+                return status::ended_status(&s);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req_with(values: &[&str]) -> Request<AttachRequest> {
+        let mut r = Request::new(AttachRequest::default());
+        for v in values {
+            r.metadata_mut().append(
+                "macaroon",
+                MetadataValue::try_from(*v).expect("ascii metadata"),
+            );
+        }
+        r
+    }
+
+    #[test]
+    fn macaroon_metadata_rules() {
+        assert!(caller_macaroon(&req_with(&[]))
+            .expect("absent is fine")
+            .is_none());
+        let ok = caller_macaroon(&req_with(&["0201abcd"])).expect("hex accepted");
+        assert_eq!(
+            ok.map(|v| v.to_str().map(str::to_owned))
+                .transpose()
+                .ok()
+                .flatten()
+                .as_deref(),
+            Some("0201abcd")
+        );
+        for bad in [&["xyz0"][..], &["abc"], &[""], &["0201", "0201"]] {
+            let e = caller_macaroon(&req_with(bad)).expect_err("rejected");
+            assert_eq!(e.code(), tonic::Code::Unauthenticated, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn client_info_is_cleaned_for_the_log() {
+        assert_eq!(log_text("tab\n\x1b[31mred"), "tab[31mred");
+        assert_eq!(log_text(&"x".repeat(500)).len(), CLIENT_INFO_LOG_MAX);
+    }
+}
