@@ -44,6 +44,9 @@ impl Default for Limits {
 
 type SessionId = [u8; 32];
 
+/// A log sink for eviction notices.
+pub type LogSink = Box<dyn FnMut(&str) + Send>;
+
 /// The aggregation context of one session.
 enum Agg {
     V100(Box<KeyAggContext>),
@@ -147,7 +150,7 @@ pub struct SessionManager {
     used: UsedNonces,
     evicted_unsigned: u64,
     evicted_signed: u64,
-    log: Option<Box<dyn FnMut(&str) + Send>>,
+    log: Option<LogSink>,
 }
 
 impl fmt::Debug for SessionManager {
@@ -240,7 +243,7 @@ impl SessionManager {
 
     /// Install a log sink for eviction notices (the core has no logger).
     /// Lines name only session ids and counts, never secrets.
-    pub fn set_logger(&mut self, log: Box<dyn FnMut(&str) + Send>) {
+    pub fn set_logger(&mut self, log: LogSink) {
         self.log = Some(log);
     }
 

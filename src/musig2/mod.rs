@@ -24,7 +24,7 @@ mod hash;
 mod manager;
 mod v040;
 
-pub use manager::{Limits, SessionManager};
+pub use manager::{Limits, LogSink, SessionManager};
 
 use crate::proto::signrpc;
 use secp::Point;
