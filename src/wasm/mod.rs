@@ -11,6 +11,7 @@
 pub mod api;
 pub mod connection;
 pub mod host;
+pub mod page;
 pub mod transport;
 
 pub use api::{SignerConnection, UnlockedSigner};

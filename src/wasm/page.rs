@@ -1,0 +1,502 @@
+//! Helpers of the signer tab (`web/`), on top of the core:
+//!
+//! * `vaultInfo` — checks a vault file (magic, version, checksum, KDF cost)
+//!   before the page stores it, without the passphrase;
+//! * `vaultWithMacaroon` — seals a new macaroon into an existing vault, so
+//!   the macaroon is only ever stored inside the vault;
+//! * `StreamInspector` — public descriptions of the requests on the bridge's
+//!   Attach stream and of the signer's Reply calls, for the activity log:
+//!   kind, request id, key family/index, PSBT inputs and outputs with amounts
+//!   and addresses, signed inputs, error texts. It never reports key
+//!   material, nonces, signatures or shared secrets.
+//!
+//! The page feeds `StreamInspector` from the `fetch` hook that
+//! `UnlockedSigner.connect` accepts: the Attach response body is teed, the
+//! Reply request bodies are read from a clone of the request.
+
+use bitcoin::psbt::Psbt;
+use bitcoin::{Address, Amount, ScriptBuf, TxOut};
+use js_sys::Uint8Array;
+use prost::Message;
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+use crate::grpcweb::{Decoder, Frame, FRAME_HEADER_LEN};
+use crate::keys::{format_path, Network};
+use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
+use crate::proto::signerbridge::{AttachEvent, ReplyRequest};
+use crate::proto::signrpc::KeyLocator;
+use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
+use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
+use crate::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
+use crate::secret::SecretString;
+use crate::session::{response_member_name, RequestKind};
+use crate::vault;
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_PAGE_TYPES: &'static str = r#"
+/** Public header of a vault file (no passphrase needed). */
+export interface VaultInfo {
+  version: number;
+  mCostKib: number;
+  tCost: number;
+  pCost: number;
+  bytes: number;
+}
+
+/** An lnd key locator. */
+export interface KeyRef { family: number; index: number; }
+
+export interface PsbtInputInfo {
+  index: number;
+  /** txid:vout */
+  outpoint: string;
+  /** From the witness or non-witness UTXO; null when the PSBT has neither. */
+  amountSat: number | null;
+  address: string | null;
+  /** BIP-32 paths of the keys the input names (ECDSA and taproot). */
+  paths: string[];
+}
+
+export interface PsbtOutputInfo {
+  index: number;
+  amountSat: number;
+  /** null for scripts without an address form (OP_RETURN, simnet). */
+  address: string | null;
+  scriptHex: string;
+}
+
+export interface PsbtInfo {
+  inputs: PsbtInputInfo[];
+  outputs: PsbtOutputInfo[];
+  /** Sum of inputs minus outputs, when every input amount is known. */
+  feeSat: number | null;
+  /** Set when the PSBT could not be parsed. */
+  error: string | null;
+}
+
+/** A request seen on the Attach stream. */
+export interface RequestInfo {
+  id: number;
+  /** Proto member name, e.g. "sign_psbt_request". */
+  kind: string;
+  keys: KeyRef[];
+  /** Short human-readable summary of the parameters. */
+  summary: string;
+  psbt: PsbtInfo | null;
+}
+
+/** A Reply call of the signer. */
+export interface ReplyInfo {
+  id: number;
+  /** Proto member name of the answer, e.g. "sign_psbt_response". */
+  kind: string;
+  error: string | null;
+  /** SignPsbt only: the inputs signed. */
+  signedInputs: number[] | null;
+}
+"#;
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|e| JsError::new(&format!("internal error converting a result: {e}")))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VaultInfo {
+    version: u8,
+    m_cost_kib: u32,
+    t_cost: u32,
+    p_cost: u32,
+    bytes: usize,
+}
+
+/// Checks a vault file (length, magic, version, checksum, acceptable KDF
+/// cost) and returns its public header. Needs no passphrase.
+#[wasm_bindgen(js_name = vaultInfo, unchecked_return_type = "VaultInfo")]
+pub fn vault_info(blob: &[u8]) -> Result<JsValue, JsError> {
+    let header = vault::read_header(blob).map_err(|e| JsError::new(&e.to_string()))?;
+    to_js(&VaultInfo {
+        version: header.version,
+        m_cost_kib: header.kdf.m_cost_kib,
+        t_cost: header.kdf.t_cost,
+        p_cost: header.kdf.p_cost,
+        bytes: blob.len(),
+    })
+}
+
+/// Opens `blob` with `passphrase`, replaces its macaroon (hex; blank =
+/// remove it) and seals it again with the same passphrase and KDF cost.
+/// Returns the new vault bytes. Runs Argon2id twice.
+#[wasm_bindgen(js_name = vaultWithMacaroon)]
+pub fn vault_with_macaroon(
+    blob: &[u8],
+    passphrase: String,
+    #[wasm_bindgen(js_name = macaroonHex)] macaroon_hex: Option<String>,
+) -> Result<Uint8Array, JsError> {
+    let passphrase = SecretString::new(passphrase);
+    let hex_text = SecretString::new(macaroon_hex.unwrap_or_default());
+    let macaroon = if hex_text.expose().trim().is_empty() {
+        None
+    } else {
+        Some(crate::secret::SecretBytes::new(
+            hex::decode(hex_text.expose().trim())
+                .map_err(|e| JsError::new(&format!("macaroon hex is invalid: {e}")))?,
+        ))
+    };
+    let header = vault::read_header(blob).map_err(|e| JsError::new(&e.to_string()))?;
+    let mut opened = vault::open(blob, passphrase.expose().as_bytes())
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    opened.macaroon = macaroon;
+    let mut failure = None;
+    let mut rng = |buf: &mut [u8]| {
+        if let Err(e) = vault::os_random(buf) {
+            failure = Some(e);
+        }
+    };
+    let sealed = vault::reseal(
+        &opened,
+        passphrase.expose().as_bytes(),
+        header.kdf,
+        &mut rng,
+    )
+    .map_err(|e| JsError::new(&e.to_string()))?;
+    if let Some(e) = failure {
+        return Err(JsError::new(&e.to_string()));
+    }
+    Ok(Uint8Array::from(sealed.as_slice()))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyRef {
+    family: i32,
+    index: i32,
+}
+
+impl From<&KeyLocator> for KeyRef {
+    fn from(k: &KeyLocator) -> Self {
+        KeyRef {
+            family: k.key_family,
+            index: k.key_index,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PsbtInputInfo {
+    index: usize,
+    outpoint: String,
+    amount_sat: Option<u64>,
+    address: Option<String>,
+    paths: Vec<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PsbtOutputInfo {
+    index: usize,
+    amount_sat: u64,
+    address: Option<String>,
+    script_hex: String,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct PsbtInfo {
+    inputs: Vec<PsbtInputInfo>,
+    outputs: Vec<PsbtOutputInfo>,
+    fee_sat: Option<u64>,
+    error: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestInfo {
+    id: u64,
+    kind: &'static str,
+    keys: Vec<KeyRef>,
+    summary: String,
+    psbt: Option<PsbtInfo>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ReplyInfo {
+    id: u64,
+    kind: &'static str,
+    error: Option<String>,
+    signed_inputs: Option<Vec<u32>>,
+}
+
+fn address_of(script: &ScriptBuf, network: Network) -> Option<String> {
+    let net = network.bitcoin_network()?;
+    Address::from_script(script, net)
+        .ok()
+        .map(|a| a.to_string())
+}
+
+fn short_hex(bytes: &[u8]) -> String {
+    let h = hex::encode(bytes);
+    if h.len() > 16 {
+        format!("{}…", &h[..16])
+    } else {
+        h
+    }
+}
+
+fn describe_psbt(bytes: &[u8], network: Network) -> PsbtInfo {
+    let psbt = match Psbt::deserialize(bytes) {
+        Ok(p) => p,
+        Err(e) => {
+            return PsbtInfo {
+                error: Some(format!("unparseable psbt: {e}")),
+                ..PsbtInfo::default()
+            }
+        }
+    };
+    let tx = &psbt.unsigned_tx;
+    let mut total_in = Some(Amount::ZERO);
+    let mut inputs = Vec::with_capacity(psbt.inputs.len());
+    for (i, (input, txin)) in psbt.inputs.iter().zip(tx.input.iter()).enumerate() {
+        let prevout = &txin.previous_output;
+        let utxo: Option<TxOut> = input.witness_utxo.clone().or_else(|| {
+            input
+                .non_witness_utxo
+                .as_ref()
+                .and_then(|t| t.output.get(prevout.vout as usize).cloned())
+        });
+        total_in = match (total_in, &utxo) {
+            (Some(sum), Some(u)) => sum.checked_add(u.value),
+            _ => None,
+        };
+        let mut paths: Vec<String> = input
+            .bip32_derivation
+            .values()
+            .map(|(_, path)| format_path(&path.to_u32_vec()))
+            .collect();
+        paths.extend(
+            input
+                .tap_key_origins
+                .values()
+                .map(|(_, (_, path))| format_path(&path.to_u32_vec())),
+        );
+        paths.sort();
+        paths.dedup();
+        inputs.push(PsbtInputInfo {
+            index: i,
+            outpoint: format!("{}:{}", prevout.txid, prevout.vout),
+            amount_sat: utxo.as_ref().map(|u| u.value.to_sat()),
+            address: utxo
+                .as_ref()
+                .and_then(|u| address_of(&u.script_pubkey, network)),
+            paths,
+        });
+    }
+    let mut total_out = Some(Amount::ZERO);
+    let outputs = tx
+        .output
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            total_out = total_out.and_then(|s| s.checked_add(o.value));
+            PsbtOutputInfo {
+                index: i,
+                amount_sat: o.value.to_sat(),
+                address: address_of(&o.script_pubkey, network),
+                script_hex: hex::encode(o.script_pubkey.as_bytes()),
+            }
+        })
+        .collect();
+    let fee_sat = match (total_in, total_out) {
+        (Some(i), Some(o)) => i.checked_sub(o).map(Amount::to_sat),
+        _ => None,
+    };
+    PsbtInfo {
+        inputs,
+        outputs,
+        fee_sat,
+        error: None,
+    }
+}
+
+fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestInfo {
+    let kind = RequestKind::of(req).name();
+    let mut keys = Vec::new();
+    let mut psbt = None;
+    let summary = match &req.sign_request_type {
+        None => "no request member".to_owned(),
+        Some(Req::RegistrationResponse(_)) => "registration answer".to_owned(),
+        Some(Req::Ping(_)) => "health check".to_owned(),
+        Some(Req::SharedKeyRequest(r)) => {
+            let loc = r
+                .key_desc
+                .as_ref()
+                .and_then(|d| d.key_loc.as_ref())
+                .or(r.key_loc.as_ref());
+            if let Some(l) = loc {
+                keys.push(KeyRef::from(l));
+            }
+            match r.key_desc.as_ref().filter(|d| !d.raw_key_bytes.is_empty()) {
+                Some(d) => format!("ECDH with key {}", short_hex(&d.raw_key_bytes)),
+                None => "ECDH".to_owned(),
+            }
+        }
+        Some(Req::SignMessageReq(r)) => {
+            if let Some(l) = &r.key_loc {
+                keys.push(KeyRef::from(l));
+            }
+            let scheme = if r.schnorr_sig {
+                "schnorr"
+            } else if r.compact_sig {
+                "compact ECDSA"
+            } else {
+                "DER ECDSA"
+            };
+            let hash = if r.double_hash {
+                ", double SHA-256"
+            } else {
+                ""
+            };
+            format!("{} byte message, {scheme}{hash}", r.msg.len())
+        }
+        Some(Req::MuSig2SessionRequest(r)) => {
+            if let Some(l) = &r.key_loc {
+                keys.push(KeyRef::from(l));
+            }
+            format!(
+                "new session, {} signers, version {}",
+                r.all_signer_pubkeys.len(),
+                r.version
+            )
+        }
+        Some(Req::MuSig2RegisterNoncesRequest(r)) => {
+            format!("session {}", short_hex(&r.session_id))
+        }
+        Some(Req::MuSig2CombinedNoncesReq(r)) => format!("session {}", short_hex(&r.session_id)),
+        Some(Req::MuSig2GetCombinedNoncesReq(r)) => {
+            format!("session {}", short_hex(&r.session_id))
+        }
+        Some(Req::MuSig2SignRequest(r)) => format!(
+            "session {}{}",
+            short_hex(&r.session_id),
+            if r.cleanup { ", cleanup" } else { "" }
+        ),
+        Some(Req::MuSig2CombineSigRequest(r)) => format!("session {}", short_hex(&r.session_id)),
+        Some(Req::MuSig2CleanupRequest(r)) => format!("session {}", short_hex(&r.session_id)),
+        Some(Req::SignPsbtRequest(r)) => {
+            let info = describe_psbt(&r.funded_psbt, network);
+            let s = match &info.error {
+                Some(e) => e.clone(),
+                None => format!(
+                    "{} inputs, {} outputs",
+                    info.inputs.len(),
+                    info.outputs.len()
+                ),
+            };
+            psbt = Some(info);
+            s
+        }
+    };
+    RequestInfo {
+        id: req.request_id,
+        kind,
+        keys,
+        summary,
+        psbt,
+    }
+}
+
+fn describe_response(resp: &SignCoordinatorResponse) -> ReplyInfo {
+    let (error, signed_inputs) = match &resp.sign_response_type {
+        Some(Resp::SignerError(e)) => (Some(e.error.clone()), None),
+        Some(Resp::SignPsbtResponse(r)) => (None, Some(r.signed_inputs.clone())),
+        _ => (None, None),
+    };
+    ReplyInfo {
+        id: resp.ref_request_id,
+        kind: response_member_name(resp),
+        error,
+        signed_inputs,
+    }
+}
+
+/// The message of a grpc-web data frame (header stripped); `None` for a
+/// compressed frame (the bridge never compresses).
+fn frame_message(frame: &[u8]) -> Option<&[u8]> {
+    if frame.len() < FRAME_HEADER_LEN || frame[0] & 1 != 0 {
+        return None;
+    }
+    Some(&frame[FRAME_HEADER_LEN..])
+}
+
+/// Describes the traffic of one Attach stream for the activity log.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct StreamInspector {
+    network: Network,
+    decoder: Decoder,
+}
+
+#[wasm_bindgen]
+impl StreamInspector {
+    /// An inspector for a signer on `network` (addresses are encoded for it).
+    #[wasm_bindgen(constructor)]
+    pub fn new(network: &str) -> Result<StreamInspector, JsError> {
+        Ok(StreamInspector {
+            network: network
+                .parse::<Network>()
+                .map_err(|e| JsError::new(&e.to_string()))?,
+            decoder: Decoder::new(),
+        })
+    }
+
+    /// Feeds the next chunk of an Attach response body; returns the
+    /// requests completed by it (session tokens are skipped).
+    #[wasm_bindgen(js_name = pushAttachChunk, unchecked_return_type = "RequestInfo[]")]
+    pub fn push_attach_chunk(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
+        self.decoder.push(chunk);
+        let mut out = Vec::new();
+        while let Some(frame) = self
+            .decoder
+            .next_frame()
+            .map_err(|e| JsError::new(&e.to_string()))?
+        {
+            let Frame::Data(data) = frame else { continue };
+            let Some(msg) = frame_message(&data) else {
+                continue;
+            };
+            let event = AttachEvent::decode(msg)
+                .map_err(|e| JsError::new(&format!("undecodable attach event: {e}")))?;
+            if let Some(AttachEventKind::Request(req)) = event.event {
+                out.push(describe_request(&req, self.network));
+            }
+        }
+        to_js(&out)
+    }
+
+    /// Describes the body of one Reply call (a single grpc-web frame).
+    #[wasm_bindgen(js_name = describeReply, unchecked_return_type = "ReplyInfo | null")]
+    pub fn describe_reply(&self, body: &[u8]) -> Result<JsValue, JsError> {
+        let mut decoder = Decoder::new();
+        decoder.push(body);
+        while let Some(frame) = decoder
+            .next_frame()
+            .map_err(|e| JsError::new(&e.to_string()))?
+        {
+            let Frame::Data(data) = frame else { continue };
+            let Some(msg) = frame_message(&data) else {
+                continue;
+            };
+            let reply = ReplyRequest::decode(msg)
+                .map_err(|e| JsError::new(&format!("undecodable reply: {e}")))?;
+            if let Some(resp) = reply.response {
+                return to_js(&describe_response(&resp));
+            }
+        }
+        Ok(JsValue::NULL)
+    }
+}
