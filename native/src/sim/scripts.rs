@@ -55,16 +55,28 @@ pub fn revocation_pubkey(
     commit_secret: &SecretKey,
 ) -> Result<PublicKey, String> {
     let c_point = PublicKey::from_secret_key(secp, commit_secret);
+    revocation_pubkey_from_point(secp, revocation_base, &c_point)
+}
+
+/// The revocation public key from public points only: revocation base `B`
+/// and per-commitment point `C` (what the commitment scripts contain).
+pub fn revocation_pubkey_from_point(
+    secp: &Secp256k1<All>,
+    revocation_base: &PublicKey,
+    per_commitment_point: &PublicKey,
+) -> Result<PublicKey, String> {
     let mut bc = revocation_base.serialize().to_vec();
-    bc.extend_from_slice(&c_point.serialize());
-    let mut cb = c_point.serialize().to_vec();
+    bc.extend_from_slice(&per_commitment_point.serialize());
+    let mut cb = per_commitment_point.serialize().to_vec();
     cb.extend_from_slice(&revocation_base.serialize());
     let h1 = Scalar::from_be_bytes(sha256(&bc)).map_err(|_| "hash not below the curve order")?;
     let h2 = Scalar::from_be_bytes(sha256(&cb)).map_err(|_| "hash not below the curve order")?;
     let a = revocation_base
         .mul_tweak(secp, &h1)
         .map_err(|e| e.to_string())?;
-    let b = c_point.mul_tweak(secp, &h2).map_err(|e| e.to_string())?;
+    let b = per_commitment_point
+        .mul_tweak(secp, &h2)
+        .map_err(|e| e.to_string())?;
     a.combine(&b).map_err(|e| e.to_string())
 }
 
