@@ -4,7 +4,12 @@
 
 /// gRPC service stubs (client and server) for the native hosts.
 pub mod rpc {
-    #![allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+    #![allow(
+        missing_docs,
+        missing_debug_implementations,
+        clippy::all,
+        clippy::pedantic
+    )]
     /// `watchonlyrpc.WatchOnly` client and server.
     pub mod watchonlyrpc {
         tonic::include_proto!("watchonlyrpc");
@@ -26,3 +31,6 @@ pub mod bridge;
 
 /// `watchonly-sim`: stand-in for lnd's watch-only side of the signer stream.
 pub mod sim;
+
+/// The `lnd-web-signer` command line (key commands, shared seed arguments).
+pub mod cli;

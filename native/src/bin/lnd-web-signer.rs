@@ -1,2 +1,72 @@
 //! `lnd-web-signer` command-line tool.
-fn main() {}
+//!
+//! Adding a subcommand: one variant in [`Command`] (a clap `Args` or
+//! `Subcommand` type with a `run(self, &mut dyn Write) -> Result<(), CliError>`
+//! method) and one arm in [`dispatch`].
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lnd_web_signer_native::cli::keys::{AccountsArgs, CreateSeedArgs};
+use lnd_web_signer_native::cli::vault::VaultCommand;
+use lnd_web_signer_native::cli::{clap_error_line, CliError};
+
+/// Remote signer for lnd's watch-only node: seed and key tools.
+///
+/// A seed file holds either 24 aezeed words (any whitespace) or one extended
+/// master private key (xprv/tprv/sprv). Passphrases are read from files (the
+/// first line, without its line ending). Commands that take --vault use the
+/// network stored in the vault; --network, if also given, must match it.
+#[derive(Debug, Parser)]
+#[command(name = "lnd-web-signer", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a new aezeed mnemonic (internal version 1, birthday today).
+    /// The only command that prints a secret.
+    CreateSeed(CreateSeedArgs),
+    /// Print the accounts JSON (`lncli wallet accounts list` format) for
+    /// `lncli createwatchonly`.
+    Accounts(AccountsArgs),
+    /// Seal a seed into a passphrase-protected vault, or check a vault.
+    #[command(subcommand)]
+    Vault(VaultCommand),
+}
+
+fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
+    match command {
+        Command::CreateSeed(a) => a.run(out),
+        Command::Accounts(a) => a.run(out),
+        Command::Vault(v) => v.run(out),
+    }
+}
+
+#[allow(clippy::print_stdout, clippy::print_stderr)]
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help / --version
+            print!("{e}");
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("error: {}", clap_error_line(&e));
+            return ExitCode::from(2);
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match dispatch(cli.command, &mut out) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
