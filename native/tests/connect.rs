@@ -41,9 +41,8 @@ struct Tls {
 fn lnd_like_cert() -> Tls {
     use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
     let key = KeyPair::generate().expect("generate P-256 key");
-    let mut params =
-        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-            .expect("certificate params");
+    let mut params = CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
+        .expect("certificate params");
     params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
@@ -84,7 +83,10 @@ impl Conn {
     /// Checks the registration and completes the handshake.
     async fn handshake(&mut self) {
         let reg = self.recv().await;
-        assert_eq!(reg.ref_request_id, 1, "registration must use ref_request_id 1");
+        assert_eq!(
+            reg.ref_request_id, 1,
+            "registration must use ref_request_id 1"
+        );
         match reg.sign_response_type {
             Some(SignResponseType::SignerRegistration(r)) => {
                 assert!(
@@ -96,12 +98,12 @@ impl Conn {
             }
             other => panic!("first message must be the registration, got {other:?}"),
         }
-        self.send(registration(RegistrationResponseType::RegistrationComplete(
-            RegistrationComplete {
+        self.send(registration(
+            RegistrationResponseType::RegistrationComplete(RegistrationComplete {
                 signature: String::new(),
                 registration_info: "watch-only registration info".into(),
-            },
-        )))
+            }),
+        ))
         .await;
     }
 }
@@ -182,9 +184,11 @@ impl Node {
 fn registration(result: RegistrationResponseType) -> SignCoordinatorRequest {
     SignCoordinatorRequest {
         request_id: 1,
-        sign_request_type: Some(SignRequestType::RegistrationResponse(RegistrationResponse {
-            registration_response_type: Some(result),
-        })),
+        sign_request_type: Some(SignRequestType::RegistrationResponse(
+            RegistrationResponse {
+                registration_response_type: Some(result),
+            },
+        )),
     }
 }
 
@@ -314,7 +318,11 @@ async fn registration_first_then_ping_and_sign_message_round_trip() {
     assert_eq!(resp.ref_request_id, 4);
     match resp.sign_response_type {
         Some(SignResponseType::SignerError(e)) => {
-            assert!(e.error.contains("unimplemented request by watch-only node"), "{}", e.error)
+            assert!(
+                e.error.contains("unimplemented request by watch-only node"),
+                "{}",
+                e.error
+            )
         }
         other => panic!("expected signer_error, got {other:?}"),
     }
@@ -322,7 +330,10 @@ async fn registration_first_then_ping_and_sign_message_round_trip() {
     // Duplicate request id (a retry): answered again.
     conn.send(sign_message(3, b"hello")).await;
     let resp = conn.recv().await;
-    assert_eq!((resp.ref_request_id, signature_of(&resp)), (3, &b"olleh"[..]));
+    assert_eq!(
+        (resp.ref_request_id, signature_of(&resp)),
+        (3, &b"olleh"[..])
+    );
 
     conn.send(ping(5)).await;
     expect_pong(&conn.recv().await, 5);
@@ -332,7 +343,10 @@ async fn registration_first_then_ping_and_sign_message_round_trip() {
     let end = tokio::time::timeout(STEP, conn.inbound.message())
         .await
         .expect("stream ended in time");
-    assert!(!matches!(end, Ok(Some(_))), "no further messages after shutdown");
+    assert!(
+        !matches!(end, Ok(Some(_))),
+        "no further messages after shutdown"
+    );
 }
 
 /// A gate that blocks handler threads until the test opens it and counts
@@ -399,7 +413,7 @@ async fn pings_and_requests_are_not_blocked_by_slow_signing() {
     expect_pong(&conn.recv().await, 4);
 
     gate.open();
-    let mut answered = vec![conn.recv().await, conn.recv().await];
+    let mut answered = [conn.recv().await, conn.recv().await];
     answered.sort_by_key(|r| r.ref_request_id);
     assert_eq!(answered[0].ref_request_id, 2);
     assert_eq!(signature_of(&answered[0]), b"tsrif");
@@ -443,7 +457,11 @@ async fn reconnects_after_the_node_drops_the_stream_and_keeps_handler_state() {
     );
     second.handshake().await;
     second.send(sign_message(3, b"b")).await;
-    assert_eq!(signature_of(&second.recv().await), [2], "handler state survived");
+    assert_eq!(
+        signature_of(&second.recv().await),
+        [2],
+        "handler state survived"
+    );
 
     // A rejected registration ends that attempt; the signer tries again.
     drop(second);
@@ -462,7 +480,9 @@ async fn reconnects_after_the_node_drops_the_stream_and_keeps_handler_state() {
     // An error status from the node also leads to a reconnect.
     fourth
         .outbound
-        .send(Err(Status::unknown("only one remote signer can be connected")))
+        .send(Err(Status::unknown(
+            "only one remote signer can be connected",
+        )))
         .await
         .expect("stream open");
     let mut fifth = node.accept().await;
@@ -507,17 +527,21 @@ async fn pin_mismatch_is_a_clear_error() {
     let node = Node::start(&served).await;
     let mut cfg = config(&node, &pinned);
     cfg.once = true;
-    let err = tokio::time::timeout(STEP, connect::run(cfg, echo_handler(), std::future::pending()))
-        .await
-        .expect("attempt ended in time")
-        .expect_err("a different certificate must be refused");
+    let err = tokio::time::timeout(
+        STEP,
+        connect::run(cfg, echo_handler(), std::future::pending()),
+    )
+    .await
+    .expect("attempt ended in time")
+    .expect_err("a different certificate must be refused");
     assert!(
         matches!(err, ConnectError::Dial(DialError::CertMismatch { .. })),
         "{err:?}"
     );
     let text = err.to_string();
     assert!(
-        text.contains("does not match the pinned certificate") && text.contains(&node.addr.to_string()),
+        text.contains("does not match the pinned certificate")
+            && text.contains(&node.addr.to_string()),
         "{text}"
     );
 }
@@ -554,7 +578,11 @@ async fn wrong_first_message_fails_and_once_exits_after_the_stream() {
     let mut node = Node::start(&tls).await;
     let mut cfg = config(&node, &tls);
     cfg.once = true;
-    let run = tokio::spawn(connect::run(cfg.clone(), echo_handler(), std::future::pending()));
+    let run = tokio::spawn(connect::run(
+        cfg.clone(),
+        echo_handler(),
+        std::future::pending(),
+    ));
     let mut conn = node.accept().await;
     let _registration = conn.recv().await;
     conn.send(ping(2)).await;
@@ -590,12 +618,19 @@ async fn unreachable_node_is_reported() {
         l.local_addr().expect("addr")
     };
     let tls = lnd_like_cert();
-    let mut cfg = ConnectConfig::new(addr.to_string(), tls.cert_pem.into_bytes(), MACAROON.to_vec());
+    let mut cfg = ConnectConfig::new(
+        addr.to_string(),
+        tls.cert_pem.into_bytes(),
+        MACAROON.to_vec(),
+    );
     cfg.once = true;
-    let err = tokio::time::timeout(STEP, connect::run(cfg, echo_handler(), std::future::pending()))
-        .await
-        .expect("attempt ended in time")
-        .expect_err("nothing listens there");
+    let err = tokio::time::timeout(
+        STEP,
+        connect::run(cfg, echo_handler(), std::future::pending()),
+    )
+    .await
+    .expect("attempt ended in time")
+    .expect_err("nothing listens there");
     assert!(
         matches!(err, ConnectError::Dial(DialError::Unreachable { .. })),
         "{err:?}"

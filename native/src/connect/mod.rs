@@ -16,8 +16,12 @@
 //! pass closures. The handler lives across reconnects, so its state (MuSig2
 //! sessions) does too.
 
+mod cli;
 mod stream;
 
+pub use cli::{
+    init_logging, run_connect, run_connect_blocking, shutdown_signal, signer_handler, ConnectOpts,
+};
 pub use stream::{run_stream, Attempt, Clock, StreamEnd};
 
 use std::{future::Future, path::Path, sync::Arc, time::Duration};

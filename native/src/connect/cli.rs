@@ -1,0 +1,101 @@
+//! Command-line glue for `lnd-web-signer connect`: the connection flags, the
+//! real signer as handler, logging and SIGINT/SIGTERM handling. The seed flags
+//! come from the shared seed-argument struct of the binary.
+
+use std::{path::PathBuf, sync::Arc};
+
+use lnd_web_signer::keys::RootKey;
+use lnd_web_signer::signer::{OsEntropy, Signer};
+
+use super::{run, ConnectConfig, ConnectError, Handler};
+
+/// Connection flags of `lnd-web-signer connect` (the seed flags are separate).
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectOpts {
+    /// HOST:PORT of the watch-only node's remote-signer listener
+    /// (`remotesigner.experimentalrpclisten`, default port 10019).
+    #[arg(long, value_name = "HOST:PORT")]
+    pub rpchost: String,
+    /// The watch-only node's `tls.cert` (PEM); the connection is pinned to it.
+    #[arg(long, value_name = "CERT")]
+    pub tlscertpath: PathBuf,
+    /// Macaroon with the `remotesigner:generate` permission (binary file, or hex text).
+    #[arg(long, value_name = "MAC")]
+    pub macaroonpath: PathBuf,
+    /// Exit after the first stream ends instead of reconnecting (for tests).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// The signing core as a connect [`Handler`]. The signer (and its MuSig2
+/// sessions) is shared by all streams of this process.
+pub fn signer_handler(signer: Signer) -> Handler {
+    let signer = Arc::new(signer);
+    Arc::new(move |req| signer.handle(req))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => tracing::info!("SIGINT received"),
+        _ = term => tracing::info!("SIGTERM received"),
+    }
+}
+
+/// Logs to stderr (`RUST_LOG` overrides the default `info`). Does nothing if
+/// a subscriber is already installed.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Runs `connect` with the real signer for `root` until SIGINT/SIGTERM (or,
+/// with `--once`, until the first stream ends).
+pub async fn run_connect(opts: &ConnectOpts, root: RootKey) -> Result<(), ConnectError> {
+    let mut config =
+        ConnectConfig::from_files(opts.rpchost.clone(), &opts.tlscertpath, &opts.macaroonpath)?;
+    config.once = opts.once;
+    let signer = Signer::new(root, Box::new(OsEntropy));
+    tracing::info!(
+        network = %signer.network(),
+        rpchost = %config.rpchost,
+        registration_info = %config.session.registration_info,
+        "starting remote signer"
+    );
+    run(config, signer_handler(signer), shutdown_signal()).await
+}
+
+/// [`run_connect`] on a new multi-threaded tokio runtime, with logging set up.
+pub fn run_connect_blocking(opts: &ConnectOpts, root: RootKey) -> Result<(), ConnectError> {
+    init_logging();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| ConnectError::Transport {
+            addr: opts.rpchost.clone(),
+            detail: format!("cannot start the async runtime: {e}"),
+        })?;
+    runtime.block_on(run_connect(opts, root))
+}
