@@ -46,6 +46,8 @@ impl Entropy for OsEntropy {
 pub struct Signer {
     root: RootKey,
     entropy: Box<dyn Entropy>,
+    /// MuSig2 sessions (memory only; see docs/musig2.md).
+    musig2: std::sync::Mutex<crate::musig2::SessionManager>,
 }
 
 impl fmt::Debug for Signer {
@@ -90,7 +92,24 @@ pub fn error_response(ref_request_id: u64, error: impl fmt::Display) -> SignCoor
 impl Signer {
     /// A signer for `root`, with `entropy` for BIP-340 aux randomness and MuSig2 nonces.
     pub fn new(root: RootKey, entropy: Box<dyn Entropy>) -> Self {
-        Signer { root, entropy }
+        Signer {
+            root,
+            entropy,
+            musig2: std::sync::Mutex::new(crate::musig2::SessionManager::default()),
+        }
+    }
+
+    /// Where MuSig2 session evictions are reported (the core has no logger).
+    pub fn set_musig2_logger(&self, log: crate::musig2::LogSink) {
+        self.musig2_sessions().set_logger(log);
+    }
+
+    fn musig2_sessions(&self) -> std::sync::MutexGuard<'_, crate::musig2::SessionManager> {
+        // A panic while holding the lock cannot leave a session half-updated
+        // in a way that matters more than losing the signer: keep serving.
+        self.musig2
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The network of the root key.
@@ -152,13 +171,54 @@ impl Signer {
         })
     }
 
-    /// MuSig2 requests (spec/signing.md §4). Not implemented by this signer yet:
-    /// every MuSig2 request is answered with a clear error.
+    /// MuSig2 requests (spec/signing.md §4), answered by the signer-owned
+    /// [`crate::musig2::SessionManager`].
     fn handle_musig2(&self, req: &SignCoordinatorRequest) -> Result<Resp, String> {
-        Err(format!(
-            "musig2 request {} is not supported by this signer yet",
-            request_kind(req)
-        ))
+        let e = |e: crate::musig2::MuSig2Error| e.to_string();
+        match &req.sign_request_type {
+            Some(Req::MuSig2SessionRequest(r)) => {
+                let mut rand = [0u8; 32];
+                self.entropy.fill_bytes(&mut rand);
+                let derive = |family: u32, index: u32| {
+                    self.root.lnd_key(family, index).map_err(|e| e.to_string())
+                };
+                self.musig2_sessions()
+                    .create_session_with(&derive, r, rand)
+                    .map(Resp::MuSig2SessionResponse)
+                    .map_err(e)
+            }
+            Some(Req::MuSig2RegisterNoncesRequest(r)) => self
+                .musig2_sessions()
+                .register_nonces(r)
+                .map(Resp::MuSig2RegisterNoncesResponse)
+                .map_err(e),
+            Some(Req::MuSig2CombinedNoncesReq(r)) => self
+                .musig2_sessions()
+                .register_combined_nonce(r)
+                .map(Resp::MuSig2CombNoncesResp)
+                .map_err(e),
+            Some(Req::MuSig2GetCombinedNoncesReq(r)) => self
+                .musig2_sessions()
+                .get_combined_nonce(r)
+                .map(Resp::MuSig2GetCombNoncesResp)
+                .map_err(e),
+            Some(Req::MuSig2SignRequest(r)) => self
+                .musig2_sessions()
+                .sign(r)
+                .map(Resp::MuSig2SignResponse)
+                .map_err(e),
+            Some(Req::MuSig2CombineSigRequest(r)) => self
+                .musig2_sessions()
+                .combine_sig(r)
+                .map(Resp::MuSig2CombineSigResponse)
+                .map_err(e),
+            Some(Req::MuSig2CleanupRequest(r)) => self
+                .musig2_sessions()
+                .cleanup(r)
+                .map(Resp::MuSig2CleanupResponse)
+                .map_err(e),
+            _ => Err(UNIMPLEMENTED.to_owned()),
+        }
     }
 }
 
@@ -201,21 +261,87 @@ mod tests {
     }
 
     #[test]
-    fn musig2_is_refused_clearly() {
+    fn musig2_is_answered_by_the_session_manager() {
         let s = signer();
+        // Unknown session: lnd's error, with lnd's prefix.
         let resp = s.handle(&SignCoordinatorRequest {
             request_id: 3,
-            sign_request_type: Some(Req::MuSig2CleanupRequest(
-                signrpc::MuSig2CleanupRequest::default(),
-            )),
+            sign_request_type: Some(Req::MuSig2CleanupRequest(signrpc::MuSig2CleanupRequest {
+                session_id: vec![1; 32],
+            })),
         });
         match resp.sign_response_type {
             Some(Resp::SignerError(e)) => {
-                assert!(e.error.contains("musig2"), "{}", e.error);
-                assert!(e.error.contains("not supported"), "{}", e.error);
+                assert!(e.error.starts_with(ERROR_PREFIX), "{}", e.error);
+                assert!(e.error.contains("not found"), "{}", e.error);
             }
             other => panic!("unexpected {other:?}"),
         }
+        // A session for the key at 0/0 with a second signer: real answer.
+        let ours = s.root().lnd_key(0, 0).expect("key");
+        let pk = ours.public_key(secp256k1::SECP256K1).serialize().to_vec();
+        let other = secp256k1::SecretKey::from_slice(&[9; 32])
+            .expect("key")
+            .public_key(secp256k1::SECP256K1)
+            .serialize()
+            .to_vec();
+        let resp = s.handle(&SignCoordinatorRequest {
+            request_id: 4,
+            sign_request_type: Some(Req::MuSig2SessionRequest(signrpc::MuSig2SessionRequest {
+                key_loc: Some(signrpc::KeyLocator {
+                    key_family: 0,
+                    key_index: 0,
+                }),
+                all_signer_pubkeys: vec![pk, other],
+                taproot_tweak: Some(signrpc::TaprootTweakDesc {
+                    script_root: vec![],
+                    key_spend_only: true,
+                }),
+                version: signrpc::MuSig2Version::Musig2VersionV100rc2 as i32,
+                ..Default::default()
+            })),
+        });
+        let session_id = match resp.sign_response_type {
+            Some(Resp::MuSig2SessionResponse(r)) => {
+                assert_eq!(r.combined_key.len(), 32);
+                assert_eq!(r.taproot_internal_key.len(), 32);
+                assert_eq!(r.local_public_nonces.len(), 66);
+                assert!(!r.have_all_nonces);
+                r.session_id
+            }
+            other => panic!("unexpected {other:?}"),
+        };
+        let resp = s.handle(&SignCoordinatorRequest {
+            request_id: 5,
+            sign_request_type: Some(Req::MuSig2SignRequest(signrpc::MuSig2SignRequest {
+                session_id: session_id.clone(),
+                message_digest: vec![0; 32],
+                cleanup: false,
+            })),
+        });
+        match resp.sign_response_type {
+            Some(Resp::SignerError(e)) => {
+                assert!(
+                    e.error.contains("only have 1 of 2 required nonces"),
+                    "{}",
+                    e.error
+                )
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        let resp = s.handle(&SignCoordinatorRequest {
+            request_id: 6,
+            sign_request_type: Some(Req::MuSig2CleanupRequest(signrpc::MuSig2CleanupRequest {
+                session_id,
+            })),
+        });
+        assert!(
+            matches!(
+                resp.sign_response_type,
+                Some(Resp::MuSig2CleanupResponse(_))
+            ),
+            "{resp:?}"
+        );
     }
 
     #[test]
