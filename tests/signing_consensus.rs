@@ -236,7 +236,7 @@ fn the_judge_rejects_a_tampered_signature() {
     let kinds: Vec<InputKind> = inputs.iter().map(|i| i.kind).collect();
     let mut tx = finalize(&built, &signed, &kinds);
     // Change the first output's amount: every signature (all SIGHASH_ALL) breaks.
-    tx.output[0].value = tx.output[0].value + lnd_web_signer::keys::bitcoin::Amount::from_sat(1);
+    tx.output[0].value += lnd_web_signer::keys::bitcoin::Amount::from_sat(1);
     let failures = verify_all(&built, &tx);
     assert_eq!(failures.len(), inputs.len(), "{failures:?}");
 }

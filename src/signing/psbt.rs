@@ -12,9 +12,11 @@
 //!   values (BIP-174 forbids them; btcd only rejects exact repeats);
 //! * partial signatures already in the packet must use a standard sighash
 //!   byte (rust-bitcoin's parser; btcd accepts any);
-//! * fields are written in rust-bitcoin's canonical order, which equals
-//!   btcd's except for preimage (0x0a–0x0d) and proprietary (0xfc) fields and
-//!   several unknown fields (btcd keeps those in wire order at the end);
+//! * the global map, the outputs and unsigned inputs come back byte for byte as
+//!   received; a signed input is written in rust-bitcoin's canonical order,
+//!   which equals btcd's except for preimage (0x0a–0x0d) and proprietary
+//!   (0xfc) fields and several unknown fields (btcd keeps those in wire order
+//!   at the end);
 //! * a tweak that yields the zero key, or a zero double-tweak secret, is an
 //!   error instead of a meaningless signature;
 //! * a non-witness UTXO without the spent output index is an error (lnd
@@ -254,6 +256,32 @@ pub mod wire_scan {
             .collect())
     }
 
+    /// Byte ranges of the first `count` maps (each with its 0x00 terminator),
+    /// after the 5-byte magic.
+    pub fn map_ranges(raw: &[u8], count: usize) -> Result<Vec<core::ops::Range<usize>>, String> {
+        let mut r = raw
+            .strip_prefix(b"psbt\xff")
+            .ok_or_else(|| "invalid magic".to_owned())?;
+        let mut ranges = Vec::with_capacity(count);
+        let mut start = 5;
+        for _ in 0..count {
+            let before = r.len();
+            loop {
+                let key_len = read_len(&mut r)?;
+                if key_len == 0 {
+                    break;
+                }
+                take(&mut r, key_len);
+                let value_len = read_len(&mut r)?;
+                take(&mut r, value_len);
+            }
+            let end = start + (before - r.len());
+            ranges.push(start..end);
+            start = end;
+        }
+        Ok(ranges)
+    }
+
     /// Number of inputs of the unsigned transaction in the global map.
     pub fn unsigned_tx_inputs(raw: &[u8]) -> Option<usize> {
         let maps = maps(raw).ok()?;
@@ -266,10 +294,10 @@ pub mod wire_scan {
     }
 }
 
-/// Parses the packet; when rust-bitcoin rejects it, reports lnd's own error
+/// Parses a binary version-0 packet as `SignPsbt` does; when rust-bitcoin rejects it, reports lnd's own error
 /// for the one case lnd's parser accepts and its signer rejects with a
 /// specific message (a merkle root that is not 32 bytes).
-fn parse(raw: &[u8]) -> Result<Psbt, SignPsbtError> {
+pub fn parse(raw: &[u8]) -> Result<Psbt, SignPsbtError> {
     match Psbt::deserialize(raw) {
         Ok(p) => Ok(p),
         Err(e) => {
@@ -449,6 +477,87 @@ fn schnorr_sign(
     let mut aux = [0u8; 32];
     entropy.fill_bytes(&mut aux);
     SECP256K1.sign_schnorr_with_aux_rand(&Message::from_digest(digest), keypair, &aux)
+}
+
+/// BIP-143 digest lnd signs for a SegWit v0 input: `subscript` is lnd's
+/// script source (redeem script, else witness script, else the UTXO script);
+/// a P2WKH program yields the P2PKH scriptCode; `sighash_type` is the raw
+/// `PSBT_IN_SIGHASH_TYPE` value (0 when absent).
+pub fn segwit_v0_sighash(
+    tx: &Transaction,
+    index: usize,
+    subscript: &bitcoin::Script,
+    value: bitcoin::Amount,
+    sighash_type: u32,
+) -> Result<[u8; 32], InputError> {
+    let script_code = subscript
+        .p2wpkh_script_code()
+        .unwrap_or_else(|| subscript.to_owned());
+    segwit_v0_digest(
+        &mut SighashCache::new(tx),
+        index,
+        &script_code,
+        value,
+        sighash_type,
+    )
+}
+
+/// BIP-341 digest lnd signs for a taproot input (`leaf_hash` for script
+/// spends): all `prevouts`, or with ANYONECANPAY only `prevouts[index]`.
+pub fn taproot_sighash(
+    tx: &Transaction,
+    index: usize,
+    prevouts: &[TxOut],
+    sighash_type: u32,
+    leaf_hash: Option<TapLeafHash>,
+) -> Result<[u8; 32], InputError> {
+    let ty = taproot_sighash_type(sighash_type)?;
+    let own = prevouts
+        .get(index)
+        .ok_or_else(|| InputError::Sighash(format!("no prevout for input {index}")))?;
+    taproot_digest(
+        &mut SighashCache::new(tx),
+        index,
+        ty,
+        prevouts,
+        own,
+        leaf_hash,
+    )
+}
+
+/// The `PARTIAL_SIG` value lnd writes: low-S RFC 6979 DER ‖ low byte of the sighash type.
+pub fn ecdsa_signature(key: &SecretKey, digest: [u8; 32], sighash_type: u32) -> Vec<u8> {
+    let mut out = SECP256K1
+        .sign_ecdsa(&Message::from_digest(digest), key)
+        .serialize_der()
+        .to_vec();
+    out.push(sighash_type as u8);
+    out
+}
+
+/// The key-spend signing key: BIP-341 tweak of `key` with `merkle_root`
+/// (`None` = BIP-86).
+pub fn key_spend_keypair(key: &SecretKey, merkle_root: Option<[u8; 32]>) -> Option<Keypair> {
+    let keypair = Keypair::from_secret_key(SECP256K1, key);
+    taproot_tweak_keypair(&keypair, merkle_root.as_ref().map_or(&[][..], |r| &r[..]))
+}
+
+/// A BIP-340 signature over `digest` with auxiliary randomness `aux`, plus
+/// the sighash byte iff the type is not 0 (SIGHASH_DEFAULT).
+pub fn schnorr_signature(
+    keypair: &Keypair,
+    digest: [u8; 32],
+    sighash_type: u8,
+    aux: [u8; 32],
+) -> Vec<u8> {
+    let mut out = SECP256K1
+        .sign_schnorr_with_aux_rand(&Message::from_digest(digest), keypair, &aux)
+        .serialize()
+        .to_vec();
+    if sighash_type != 0 {
+        out.push(sighash_type);
+    }
+    out
 }
 
 /// Signs one input with `key` (already tweaked) by `method`.
@@ -632,9 +741,34 @@ pub fn sign_psbt(
         .map_err(fail)?;
         signed_inputs.push(idx);
     }
+    let packet = splice(raw, &psbt, &signed_inputs)?;
     Ok(SignedPsbt {
-        psbt: psbt.serialize(),
+        psbt: packet,
         signed_inputs,
         skipped,
     })
+}
+
+/// The returned packet: the received bytes of the global map, the outputs and
+/// every input not signed now, and rust-bitcoin's serialisation of each
+/// input that got a signature. Fields the signer does not touch (e.g. an
+/// output's tap tree, whose leaf order rust-bitcoin would normalise) come
+/// back exactly as received; trailing bytes after the last map are dropped.
+fn splice(raw: &[u8], psbt: &Psbt, signed: &[u32]) -> Result<Vec<u8>, SignPsbtError> {
+    let count = 1 + psbt.inputs.len() + psbt.outputs.len();
+    let reserialized = psbt.serialize();
+    let old = wire_scan::map_ranges(raw, count).map_err(SignPsbtError::Parse)?;
+    let new = wire_scan::map_ranges(&reserialized, count).map_err(SignPsbtError::Parse)?;
+    let mut out = Vec::with_capacity(reserialized.len().max(raw.len()));
+    out.extend_from_slice(&raw[..5]);
+    for (i, (old_range, new_range)) in old.into_iter().zip(new).enumerate() {
+        let is_signed_input =
+            i >= 1 && i <= psbt.inputs.len() && signed.binary_search(&((i - 1) as u32)).is_ok();
+        if is_signed_input {
+            out.extend_from_slice(&reserialized[new_range]);
+        } else {
+            out.extend_from_slice(&raw[old_range]);
+        }
+    }
+    Ok(out)
 }

@@ -1,0 +1,77 @@
+//! Native driver for the BIP signing/PSBT conformance checks (`conformance/signing_bip.rs`).
+#![cfg(not(target_arch = "wasm32"))]
+
+#[path = "conformance/signing_bip.rs"]
+mod checks;
+
+use serde_json::Value;
+
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors");
+
+fn read(name: &str) -> String {
+    let path = format!("{VECTORS}/{name}");
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("cannot read test vectors {path}: {e} (is ../shared/vectors present?)")
+    })
+}
+
+fn len(doc: &Value, pointer: &str) -> usize {
+    doc.pointer(pointer)
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("vector file: {pointer} missing"))
+        .len()
+}
+
+#[test]
+fn bip143_vectors() {
+    let json = read("bip/bip143.json");
+    let doc: Value = serde_json::from_str(&json).expect("json");
+    let checked = checks::run_bip143(&json);
+    assert!(checked > 0);
+    assert_eq!(checked, len(&doc, "/vectors"));
+}
+
+#[test]
+fn bip341_key_path_vectors() {
+    let json = read("bip/bip341-wallet-test-vectors.json");
+    let doc: Value = serde_json::from_str(&json).expect("json");
+    let expected: usize = doc["keyPathSpending"]
+        .as_array()
+        .expect("keyPathSpending")
+        .iter()
+        .map(|c| c["inputSpending"].as_array().expect("inputSpending").len())
+        .sum();
+    let checked = checks::run_bip341_keypath(&json);
+    assert!(checked > 0);
+    assert_eq!(checked, expected);
+}
+
+#[test]
+fn bip340_vectors() {
+    let csv = read("bip/bip340-test-vectors.csv");
+    let rows = csv.lines().skip(1).filter(|l| !l.trim().is_empty()).count();
+    let (checked, not_applicable) = checks::run_bip340(&csv);
+    assert!(checked > 0);
+    assert_eq!(checked + not_applicable, rows);
+    // Only BIP-340 rows 15-18 (messages of 0, 1, 17 and 100 bytes).
+    assert_eq!(not_applicable, 4);
+}
+
+#[test]
+fn bip174_vectors() {
+    let json = read("bip/bip174.json");
+    let doc: Value = serde_json::from_str(&json).expect("json");
+    let checked = checks::run_bip174(&json);
+    let packets = len(&doc, "/invalid") + len(&doc, "/valid") + len(&doc, "/fails_signer_checks");
+    // + the lnd-rules signer run + one P2SH-P2WSH signature per signer step.
+    assert_eq!(checked, packets + 1 + 2);
+}
+
+#[test]
+fn bip371_vectors() {
+    let json = read("bip/bip371.json");
+    let doc: Value = serde_json::from_str(&json).expect("json");
+    let checked = checks::run_bip371(&json);
+    assert!(checked > 0);
+    assert_eq!(checked, len(&doc, "/invalid") + len(&doc, "/valid"));
+}
