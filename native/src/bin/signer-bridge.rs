@@ -1,7 +1,7 @@
 //! `signer-bridge`: Attach/Reply relay between a grpc-web remote signer and
 //! lnd's `SignCoordinatorStreams` (see docs/bridge.md).
 
-use std::{net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
+use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, time::Duration};
 
 use clap::Parser;
 use lnd_web_signer_native::bridge::{
@@ -78,6 +78,7 @@ async fn main() -> ExitCode {
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 
     let mut config = BridgeConfig::new(cli.lnd_rpchost, cli.lnd_tlscertpath);
@@ -98,7 +99,7 @@ async fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Err(e) => {
-            error!("{e}");
+            // Not through tracing: the message must show even with RUST_LOG=off.
             #[allow(clippy::print_stderr)]
             {
                 eprintln!("signer-bridge: {e}");
