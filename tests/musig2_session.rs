@@ -915,3 +915,41 @@ fn ready_id(m: &mut SessionManager, id: &[u8], p: &Peer) {
     })
     .expect("register");
 }
+
+#[test]
+fn signer_key_encodings_as_lnd() {
+    let keys = [point(1), point(2)];
+    let mut m = SessionManager::default();
+    let compressed = m
+        .create_session(&sk(1), &request(&keys, vec![], &TestTweak::Bip86), [1; 32])
+        .expect("compressed");
+    // btcec.ParsePubKey also takes the uncompressed encoding.
+    let mut req = request(&keys, vec![], &TestTweak::Bip86);
+    req.all_signer_pubkeys[1] = keys[1].serialize_uncompressed().to_vec();
+    let uncompressed = m
+        .create_session(&sk(1), &req, [1; 32])
+        .expect("uncompressed");
+    assert_eq!(compressed.combined_key, uncompressed.combined_key);
+    // x-only is not a V100RC2 key; garbage is rejected with the index.
+    req.all_signer_pubkeys[1] = keys[1].serialize_xonly().to_vec();
+    let e = m.create_session(&sk(1), &req, [1; 32]).expect_err("x-only");
+    assert!(
+        matches!(e, MuSig2Error::InvalidSignerKey { index: 1, .. }),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("v1.0.0rc2 (compressed format)"),
+        "{e}"
+    );
+    // V040 wants x-only keys.
+    let mut req = request(&keys, vec![], &TestTweak::Bip86);
+    req.version = V040;
+    let e = m
+        .create_session(&sk(1), &req, [1; 32])
+        .expect_err("33-byte key for v040");
+    assert!(
+        matches!(e, MuSig2Error::InvalidSignerKey { index: 0, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("v0.4.0 (x-only format)"), "{e}");
+}

@@ -749,20 +749,12 @@ fn parse_signer_key(version: Version, index: usize, raw: &[u8]) -> Result<Point,
                     reason,
                 })
         }
-        Version::V100Rc2 => {
-            if raw.len() != 33 {
-                return Err(MuSig2Error::InvalidSignerKey {
-                    index,
-                    version_text: "v1.0.0rc2 (compressed format)",
-                    reason: format!("malformed public key: invalid length: {}", raw.len()),
-                });
-            }
-            Point::from_slice(raw).map_err(|e| MuSig2Error::InvalidSignerKey {
-                index,
-                version_text: "v1.0.0rc2 (compressed format)",
-                reason: e.to_string(),
-            })
-        }
+        // btcec.ParsePubKey: compressed or uncompressed encodings.
+        Version::V100Rc2 => Point::from_slice(raw).map_err(|e| MuSig2Error::InvalidSignerKey {
+            index,
+            version_text: "v1.0.0rc2 (compressed format)",
+            reason: e.to_string(),
+        }),
     }
 }
 
