@@ -10,8 +10,8 @@
 //!   HTLC second-level transaction (HTLC base 2/i with the 0x51 single
 //!   tweak, SIGHASH_SINGLE|ANYONECANPAY) and one onion ECDH per HTLC;
 //! * force close: our commitment (2-of-2), the anchor CPFP (funding key 0/i
-//!   + a wallet input for fees), to_local and second-level HTLC sweeps
-//!   (delay base 4/i + single tweak, CSV), to_remote on the remote
+//!   plus a wallet input for fees), to_local and second-level HTLC sweeps
+//!   (delay base 4/i with single tweak, CSV), to_remote on the remote
 //!   commitment (payment base 3/i, untweaked);
 //! * justice after a breach: the remote's revoked to_local and HTLC outputs
 //!   with the revocation base 1/i and the 0xd0 double tweak;
@@ -253,6 +253,9 @@ async fn funding_sig(sim: &Sim, keys: &LocalKeys, f: &Funding, tx: &Transaction)
     sign_one(sim, tx, std::slice::from_ref(&f.txout), &spec).await
 }
 
+/// An HTLC output of a commitment: (output index, witness script, amount).
+type HtlcOut = (usize, ScriptBuf, u64);
+
 /// The remote commitment of update `n` with `htlcs` HTLC outputs. Returns
 /// the tx and, per HTLC, (output index, witness script, is_offered_by_remote).
 fn remote_commitment(
@@ -263,7 +266,7 @@ fn remote_commitment(
     pcp_remote: &PublicKey,
     n: u64,
     htlcs: usize,
-) -> Result<(Transaction, Vec<(usize, ScriptBuf, u64)>), StepError> {
+) -> Result<(Transaction, Vec<HtlcOut>), StepError> {
     let our_htlc = tweak_pubkey(
         &sim.secp,
         &keys.htlc.pubkey,
@@ -333,7 +336,7 @@ async fn htlc_sig(
             Sequence(1),
         )],
         vec![foreign_output(amount - 300)?],
-        if vout % 2 == 0 { 800_050 } else { 0 },
+        if vout.is_multiple_of(2) { 800_050 } else { 0 },
     );
     let tweak = single_tweak(pcp_remote, &keys.htlc.pubkey);
     let spec = v0_spec(

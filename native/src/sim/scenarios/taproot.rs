@@ -203,6 +203,7 @@ impl Musig {
     /// Verifies the signer's partial signature, then aggregates it with the
     /// peer's and verifies the final BIP-340 signature. Returns (peer
     /// partial, final signature).
+    #[allow(clippy::too_many_arguments)]
     fn finish(
         &self,
         sim: &Sim,
