@@ -8,6 +8,7 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use lnd_web_signer_native::cli::handle::HandleArgs;
 use lnd_web_signer_native::cli::keys::{AccountsArgs, CreateSeedArgs};
 use lnd_web_signer_native::cli::vault::VaultCommand;
 use lnd_web_signer_native::cli::{clap_error_line, CliError};
@@ -36,6 +37,9 @@ enum Command {
     /// Seal a seed into a passphrase-protected vault, or check a vault.
     #[command(subcommand)]
     Vault(VaultCommand),
+    /// Answer SignCoordinatorRequests read from stdin (one proto3 JSON object
+    /// per line) with one SignCoordinatorResponse JSON line each on stdout.
+    Handle(HandleArgs),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
@@ -43,6 +47,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
         Command::CreateSeed(a) => a.run(out),
         Command::Accounts(a) => a.run(out),
         Command::Vault(v) => v.run(out),
+        Command::Handle(a) => a.run(out),
     }
 }
 

@@ -6,6 +6,7 @@
 //! `run(self, out) -> Result<(), CliError>` method; `main` only dispatches and
 //! turns a [`CliError`] into one line on stderr and exit code 1.
 
+pub mod handle;
 pub mod keys;
 pub mod seed_args;
 pub mod vault;
