@@ -398,3 +398,44 @@ async fn tampered_psbts_and_signer_errors_are_reported() {
     );
     assert!(out.contains("unexpected response type (got pong)"), "{out}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn steps_are_redone_after_a_disconnect_during_non_retryable_requests() {
+    let sim = SimProcess::start(
+        "redo",
+        &[
+            "--scenario",
+            "taproot-channel",
+            "--exit-when-done",
+            "--ping-interval",
+            "0",
+        ],
+        true,
+    );
+    // First connection: drop the stream at the first SharedKey or MuSig2
+    // request (lnd fails those with "the remote signer is no longer
+    // connected"; the workload redoes the step).
+    let first = connect(&sim).await;
+    let seen1 = serve(first, |req| match kind(req) {
+        "shared_key" | "musig2" => Err(()),
+        _ => Ok(None),
+    })
+    .await;
+    assert!(!seen1.is_empty());
+    let second = connect(&sim).await;
+    let served = tokio::spawn(serve(
+        second,
+        sim_support::musig2_capable(Arc::new(signer())),
+    ));
+    let (code, sim) = wait_exit(sim, Duration::from_secs(120)).await;
+    let _ = served.await;
+    assert_eq!(code, 0, "{}", sim.transcript());
+    let (passed, failed) = sim.summary();
+    assert_eq!(failed, 0, "{}", sim.transcript());
+    assert!(passed >= 20, "{}", sim.transcript());
+    assert!(
+        sim.stderr().iter().any(|l| l.contains("redoing the step")),
+        "{}",
+        sim.transcript()
+    );
+}

@@ -217,6 +217,10 @@ pub enum RequestError {
     /// The signer answered request `.0` with another member (or `pong=false`).
     #[error("request {0}: unexpected response type (got {1})")]
     Unexpected(u64, &'static str),
+    /// No signer (re)connected within the connection (startup) timeout, which
+    /// was shorter than the request's deadline. Not a shutdown condition.
+    #[error("timed out when waiting for remote signer to connect")]
+    ConnectTimeout,
     /// The stream ended while a non-retryable request was in flight.
     #[error("the remote signer is no longer connected")]
     NotConnected,
@@ -267,6 +271,9 @@ pub struct CoordinatorConfig {
     /// Lower-case hex the `macaroon` metadata must equal (None: no check,
     /// like `--no-macaroons`).
     pub macaroon_hex: Option<String>,
+    /// `remotesigner.experimentalstartuptimeout`: also caps how long one
+    /// request waits for a (re)connected signer (None: unlimited).
+    pub connect_timeout: Option<Duration>,
 }
 
 /// One accepted signer stream.
@@ -463,11 +470,21 @@ impl Coordinator {
         let mut last_id = None;
         let mut attempt = 0u32;
         loop {
+            // lnd's WaitUntilConnected: bounded by the request's deadline and
+            // by the connection (startup) timeout, whichever ends first.
+            let connect_limit = async {
+                match self.cfg.connect_timeout {
+                    Some(t) => tokio::time::sleep(t).await,
+                    None => std::future::pending::<()>().await,
+                }
+            };
             let conn = tokio::select! {
+                biased;
                 c = self.wait_ready() => c,
                 _ = tokio::time::sleep_until(deadline) => {
                     return Err(RequestError::Deadline { id: last_id, kind, timeout });
                 }
+                _ = connect_limit => return Err(RequestError::ConnectTimeout),
             };
             if conn.is_closed() {
                 if kind.retryable() {

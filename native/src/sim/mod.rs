@@ -335,6 +335,7 @@ pub async fn run(cfg: SimConfig, out: Arc<Output>) -> i32 {
         CoordinatorConfig {
             request_timeout: cfg.request_timeout,
             macaroon_hex,
+            connect_timeout: (!cfg.startup_timeout.is_zero()).then_some(cfg.startup_timeout),
         },
         out.clone(),
     );

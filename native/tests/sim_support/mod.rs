@@ -353,3 +353,68 @@ pub async fn serve_signer(mut s: SignerStream, signer: Arc<Signer>) -> usize {
     }
     n
 }
+
+/// The signer's answer, except that MuSig2 requests go to the core's
+/// `musig2::SessionManager` while `Signer::handle` does not serve them yet
+/// (it answers them with "... not supported by this signer yet"; once it
+/// does, this fallback is never taken).
+pub fn musig2_capable(
+    signer: Arc<lnd_web_signer::signer::Signer>,
+) -> impl Fn(
+    &lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest,
+) -> Result<Option<lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse>, ()>
+       + Send
+       + Sync
+       + 'static {
+    use lnd_web_signer::musig2::{Limits, SessionManager};
+    use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
+    use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
+    use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse;
+    let manager = std::sync::Mutex::new(SessionManager::new(Limits::default()));
+    let root = root();
+    move |req| {
+        let resp = signer.handle(req);
+        let unsupported = matches!(&resp.sign_response_type,
+            Some(Resp::SignerError(e)) if e.error.contains("not supported by this signer yet"));
+        if !unsupported {
+            return Ok(Some(resp));
+        }
+        let mut m = manager.lock().expect("lock");
+        let id = req.request_id;
+        let err = |e: String| lnd_web_signer::signer::error_response(id, e);
+        let member = match &req.sign_request_type {
+            Some(Req::MuSig2SessionRequest(r)) => {
+                let mut rand = [0u8; 32];
+                getrandom::getrandom(&mut rand).expect("randomness");
+                m.create_session_with(
+                    &|f, i| root.lnd_key(f, i).map_err(|e| e.to_string()),
+                    r,
+                    rand,
+                )
+                .map(Resp::MuSig2SessionResponse)
+            }
+            Some(Req::MuSig2RegisterNoncesRequest(r)) => {
+                m.register_nonces(r).map(Resp::MuSig2RegisterNoncesResponse)
+            }
+            Some(Req::MuSig2CombinedNoncesReq(r)) => {
+                m.register_combined_nonce(r).map(Resp::MuSig2CombNoncesResp)
+            }
+            Some(Req::MuSig2GetCombinedNoncesReq(r)) => {
+                m.get_combined_nonce(r).map(Resp::MuSig2GetCombNoncesResp)
+            }
+            Some(Req::MuSig2SignRequest(r)) => m.sign(r).map(Resp::MuSig2SignResponse),
+            Some(Req::MuSig2CombineSigRequest(r)) => {
+                m.combine_sig(r).map(Resp::MuSig2CombineSigResponse)
+            }
+            Some(Req::MuSig2CleanupRequest(r)) => m.cleanup(r).map(Resp::MuSig2CleanupResponse),
+            _ => return Ok(Some(resp)),
+        };
+        Ok(Some(match member {
+            Ok(member) => SignCoordinatorResponse {
+                ref_request_id: id,
+                sign_response_type: Some(member),
+            },
+            Err(e) => err(e.to_string()),
+        }))
+    }
+}
