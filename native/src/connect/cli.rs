@@ -2,12 +2,35 @@
 //! real signer as handler, logging and SIGINT/SIGTERM handling. The seed flags
 //! come from the shared seed-argument struct of the binary.
 
-use std::{path::PathBuf, sync::Arc};
+use std::{io::Write, path::PathBuf, sync::Arc};
 
 use lnd_web_signer::keys::RootKey;
 use lnd_web_signer::signer::{OsEntropy, Signer};
 
 use super::{run, ConnectConfig, ConnectError, Handler};
+use crate::cli::seed_args::SeedArgs;
+use crate::cli::CliError;
+
+/// `lnd-web-signer connect`: connection flags plus the shared seed flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectArgs {
+    /// Where and how to reach the watch-only node.
+    #[command(flatten)]
+    pub conn: ConnectOpts,
+    /// Where the seed comes from.
+    #[command(flatten)]
+    pub seed: SeedArgs,
+}
+
+impl ConnectArgs {
+    /// Loads the seed, then serves the watch-only node until SIGINT/SIGTERM
+    /// (exit 0) or, with `--once`, until the first stream ends. Writes nothing
+    /// to `out`; logs go to stderr.
+    pub fn run(self, _out: &mut dyn Write) -> Result<(), CliError> {
+        let loaded = self.seed.load()?;
+        run_connect_blocking(&self.conn, loaded.root).map_err(|e| CliError::new(e.to_string()))
+    }
+}
 
 /// Connection flags of `lnd-web-signer connect` (the seed flags are separate).
 #[derive(Debug, Clone, clap::Args)]

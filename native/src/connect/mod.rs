@@ -20,7 +20,8 @@ mod cli;
 mod stream;
 
 pub use cli::{
-    init_logging, run_connect, run_connect_blocking, shutdown_signal, signer_handler, ConnectOpts,
+    init_logging, run_connect, run_connect_blocking, shutdown_signal, signer_handler, ConnectArgs,
+    ConnectOpts,
 };
 pub use stream::{run_stream, Attempt, Clock, StreamEnd};
 
