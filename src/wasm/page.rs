@@ -76,7 +76,7 @@ export interface PsbtInfo {
 }
 
 /** A request seen on the Attach stream. */
-export interface RequestInfo {
+export interface StreamRequestInfo {
   id: number;
   /** Proto member name, e.g. "sign_psbt_request". */
   kind: string;
@@ -87,7 +87,7 @@ export interface RequestInfo {
 }
 
 /** A Reply call of the signer. */
-export interface ReplyInfo {
+export interface StreamReplyInfo {
   id: number;
   /** Proto member name of the answer, e.g. "sign_psbt_response". */
   kind: string;
@@ -456,7 +456,7 @@ impl StreamInspector {
 
     /// Feeds the next chunk of an Attach response body; returns the
     /// requests completed by it (session tokens are skipped).
-    #[wasm_bindgen(js_name = pushAttachChunk, unchecked_return_type = "RequestInfo[]")]
+    #[wasm_bindgen(js_name = pushAttachChunk, unchecked_return_type = "StreamRequestInfo[]")]
     pub fn push_attach_chunk(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
         self.decoder.push(chunk);
         let mut out = Vec::new();
@@ -479,7 +479,7 @@ impl StreamInspector {
     }
 
     /// Describes the body of one Reply call (a single grpc-web frame).
-    #[wasm_bindgen(js_name = describeReply, unchecked_return_type = "ReplyInfo | null")]
+    #[wasm_bindgen(js_name = describeReply, unchecked_return_type = "StreamReplyInfo | null")]
     pub fn describe_reply(&self, body: &[u8]) -> Result<JsValue, JsError> {
         let mut decoder = Decoder::new();
         decoder.push(body);

@@ -1,0 +1,55 @@
+// Offline support: keeps the app shell and the wasm signer in a cache.
+// Same-origin GETs go to the network first (so an update is picked up at
+// once) and fall back to the cache when offline. Calls to signer-bridge
+// (other origins, POST) are never touched.
+
+const CACHE = "lnd-web-signer-v1";
+const SHELL = [
+  "./",
+  "index.html",
+  "app.css",
+  "app.js",
+  "store.js",
+  "strength.js",
+  "signer-worker.js",
+  "icon.svg",
+  "icon-lock.svg",
+  "pkg/lnd_web_signer.js",
+  "pkg/lnd_web_signer_bg.wasm",
+];
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches.open(CACHE).then((cache) => cache.addAll(SHELL)).then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+self.addEventListener("fetch", (event) => {
+  const req = event.request;
+  if (req.method !== "GET") return;
+  const url = new URL(req.url);
+  if (url.origin !== self.location.origin) return;
+  event.respondWith(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      try {
+        const fresh = await fetch(req);
+        if (fresh.ok) cache.put(req, fresh.clone());
+        return fresh;
+      } catch (e) {
+        const cached = await cache.match(req, { ignoreSearch: true });
+        if (cached) return cached;
+        throw e;
+      }
+    })(),
+  );
+});
