@@ -12,6 +12,7 @@ use lnd_web_signer_native::cli::handle::HandleArgs;
 use lnd_web_signer_native::cli::keys::{AccountsArgs, CreateSeedArgs};
 use lnd_web_signer_native::cli::vault::VaultCommand;
 use lnd_web_signer_native::cli::{clap_error_line, CliError};
+use lnd_web_signer_native::connect::ConnectArgs;
 
 /// Remote signer for lnd's watch-only node: seed and key tools.
 ///
@@ -40,6 +41,9 @@ enum Command {
     /// Answer SignCoordinatorRequests read from stdin (one proto3 JSON object
     /// per line) with one SignCoordinatorResponse JSON line each on stdout.
     Handle(HandleArgs),
+    /// Dial the watch-only node's remote-signer listener and answer its
+    /// signing requests until SIGINT/SIGTERM (logs to stderr).
+    Connect(ConnectArgs),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
@@ -48,6 +52,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Accounts(a) => a.run(out),
         Command::Vault(v) => v.run(out),
         Command::Handle(a) => a.run(out),
+        Command::Connect(a) => a.run(out),
     }
 }
 
