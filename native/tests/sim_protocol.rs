@@ -423,10 +423,7 @@ async fn steps_are_redone_after_a_disconnect_during_non_retryable_requests() {
     .await;
     assert!(!seen1.is_empty());
     let second = connect(&sim).await;
-    let served = tokio::spawn(serve(
-        second,
-        sim_support::musig2_capable(Arc::new(signer())),
-    ));
+    let served = tokio::spawn(serve_signer(second, Arc::new(signer())));
     let (code, sim) = wait_exit(sim, Duration::from_secs(120)).await;
     let _ = served.await;
     assert_eq!(code, 0, "{}", sim.transcript());

@@ -65,51 +65,12 @@ async fn channel_scenario_passes_with_the_real_signer() {
     run_scenario("channel", 30).await;
 }
 
-async fn run_with_musig2(scenario: &str, min_checks: u64) {
-    let mut sim = SimProcess::start(
-        scenario,
-        &[
-            "--scenario",
-            scenario,
-            "--exit-when-done",
-            "--ping-interval",
-            "300ms",
-            "--quiet",
-        ],
-        true,
-    );
-    let stream = connect(&sim).await;
-    let served = tokio::spawn(sim_support::serve(
-        stream,
-        sim_support::musig2_capable(Arc::new(signer())),
-    ));
-    let (code, sim) = tokio::task::spawn_blocking(move || {
-        let code = sim.wait(Duration::from_secs(120));
-        (code, sim)
-    })
-    .await
-    .expect("join");
-    let _ = served.await;
-    let (passed, failed) = sim.summary();
-    assert_eq!(
-        (failed, code),
-        (0, 0),
-        "scenario {scenario}: {failed} checks failed, exit code {code}\n{}",
-        sim.transcript()
-    );
-    assert!(
-        passed >= min_checks,
-        "scenario {scenario}: only {passed} checks passed (want >= {min_checks})\n{}",
-        sim.transcript()
-    );
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn taproot_channel_scenario_passes_with_the_real_signer() {
-    run_with_musig2("taproot-channel", 20).await;
+    run_scenario("taproot-channel", 20).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn mixed_scenario_passes_with_the_real_signer() {
-    run_with_musig2("mixed", 70).await;
+    run_scenario("mixed", 70).await;
 }
