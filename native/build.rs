@@ -19,16 +19,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_client(true)
         .extern_path(".signrpc", "::lnd_web_signer::proto::signrpc")
         .extern_path(".walletrpc", "::lnd_web_signer::proto::walletrpc")
-        .extern_path(".watchonlyrpc.SignCoordinatorRequest", "::lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest")
-        .extern_path(".watchonlyrpc.SignCoordinatorResponse", "::lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse")
-        .extern_path(".watchonlyrpc.SignerError", "::lnd_web_signer::proto::watchonlyrpc::SignerError")
-        .extern_path(".watchonlyrpc.SignerRegistration", "::lnd_web_signer::proto::watchonlyrpc::SignerRegistration")
-        .extern_path(".watchonlyrpc.RegistrationResponse", "::lnd_web_signer::proto::watchonlyrpc::RegistrationResponse")
-        .extern_path(".watchonlyrpc.RegistrationComplete", "::lnd_web_signer::proto::watchonlyrpc::RegistrationComplete")
-        .extern_path(".signerbridge.AttachRequest", "::lnd_web_signer::proto::signerbridge::AttachRequest")
-        .extern_path(".signerbridge.AttachEvent", "::lnd_web_signer::proto::signerbridge::AttachEvent")
-        .extern_path(".signerbridge.ReplyRequest", "::lnd_web_signer::proto::signerbridge::ReplyRequest")
-        .extern_path(".signerbridge.ReplyAck", "::lnd_web_signer::proto::signerbridge::ReplyAck")
+        .extern_path(
+            ".watchonlyrpc.SignCoordinatorRequest",
+            "::lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest",
+        )
+        .extern_path(
+            ".watchonlyrpc.SignCoordinatorResponse",
+            "::lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse",
+        )
+        .extern_path(
+            ".watchonlyrpc.SignerError",
+            "::lnd_web_signer::proto::watchonlyrpc::SignerError",
+        )
+        .extern_path(
+            ".watchonlyrpc.SignerRegistration",
+            "::lnd_web_signer::proto::watchonlyrpc::SignerRegistration",
+        )
+        .extern_path(
+            ".watchonlyrpc.RegistrationResponse",
+            "::lnd_web_signer::proto::watchonlyrpc::RegistrationResponse",
+        )
+        .extern_path(
+            ".watchonlyrpc.RegistrationComplete",
+            "::lnd_web_signer::proto::watchonlyrpc::RegistrationComplete",
+        )
+        .extern_path(
+            ".signerbridge.AttachRequest",
+            "::lnd_web_signer::proto::signerbridge::AttachRequest",
+        )
+        .extern_path(
+            ".signerbridge.AttachEvent",
+            "::lnd_web_signer::proto::signerbridge::AttachEvent",
+        )
+        .extern_path(
+            ".signerbridge.ReplyRequest",
+            "::lnd_web_signer::proto::signerbridge::ReplyRequest",
+        )
+        .extern_path(
+            ".signerbridge.ReplyAck",
+            "::lnd_web_signer::proto::signerbridge::ReplyAck",
+        )
         .compile_fds(fds)?;
     Ok(())
 }

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Builds the wasm signer for the page, worker and extension:
 #   target/wasm32-unknown-unknown/wasm-release/lnd_web_signer.wasm
+# (WASM_FEATURES=bench adds the benchmark export; WASM_OUT sets the output dir)
 #   -> wasm-bindgen --target web -> web/pkg/ (JS glue + .d.ts + .wasm), wasm-opt -Oz
 # and fails if the module imports anything from module `env` (a sign that
 # secp256k1's C code was compiled for the wrong target).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 profile=${WASM_PROFILE:-wasm-release}
-cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" --crate-type cdylib
+features=()
+if [ -n "${WASM_FEATURES:-}" ]; then features=(--features "$WASM_FEATURES"); fi
+cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" "${features[@]}" --crate-type cdylib
 wasm="target/wasm32-unknown-unknown/$profile/lnd_web_signer.wasm"
 python3 scripts/check-wasm-imports.py "$wasm"
 out=${WASM_OUT:-web/pkg}

@@ -8,6 +8,8 @@
 #![forbid(unsafe_code)]
 
 pub mod grpcweb;
+#[doc(hidden)]
+pub mod bench;
 pub mod json;
 pub mod keys;
 pub mod musig2;

@@ -9,6 +9,8 @@
 //! * [`host`] — clock, timers and randomness through the global object.
 
 pub mod api;
+#[cfg(feature = "bench")]
+pub mod bench;
 pub mod connection;
 pub mod host;
 pub mod page;

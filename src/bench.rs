@@ -1,0 +1,207 @@
+//! Benchmark workloads shared by the native and the wasm runners, so that
+//! `scripts/bench.sh` times exactly the same work on both (feature `bench`;
+//! not part of the shipped signer). The caller passes a clock in
+//! milliseconds (`Instant` natively, `performance.now()` in a browser).
+
+use crate::keys::aezeed::CipherSeed;
+use crate::keys::{accounts_json, Network, RootKey, SeedInput};
+use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+use crate::secret::SecretString;
+use crate::signer::{Entropy, Signer};
+use crate::signing::fixtures::bench_requests;
+use crate::vault::{self, KdfParams};
+
+/// Timing of one workload.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct BenchResult {
+    /// Workload name (stable: the README table is keyed by it).
+    pub name: String,
+    /// Timed iterations.
+    pub iterations: u32,
+    /// Median time per iteration, microseconds.
+    pub median_us: f64,
+    /// Fastest iteration, microseconds.
+    pub min_us: f64,
+    /// Mean time per iteration, microseconds.
+    pub mean_us: f64,
+}
+
+/// Why the benchmark could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BenchError {
+    /// A fixture could not be built.
+    #[error("bench setup failed: {0}")]
+    Setup(String),
+    /// A workload returned an error instead of an answer.
+    #[error("bench workload {name} failed: {reason}")]
+    Workload {
+        /// Workload name.
+        name: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+/// Deterministic entropy for benchmark signers (never for real keys).
+#[derive(Debug)]
+struct CountingEntropy(std::sync::atomic::AtomicU64);
+
+impl Entropy for CountingEntropy {
+    fn fill_bytes(&self, dest: &mut [u8]) {
+        let n = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        for (i, b) in dest.iter_mut().enumerate() {
+            *b = (n.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> ((i % 8) * 8)) as u8 ^ i as u8;
+        }
+    }
+}
+
+/// Fixed, public benchmark root (lnd's signer_test.go entropy).
+const BENCH_ENTROPY: [u8; 16] = [
+    0x4a, 0x76, 0x11, 0xb6, 0x97, 0x9b, 0xa7, 0xc4, 0xbc, 0x5c, 0x5c, 0xd2, 0x23, 0x9b, 0x29, 0x73,
+];
+
+fn time<F: FnMut() -> Result<(), String>>(
+    name: &str,
+    now_ms: &dyn Fn() -> f64,
+    budget_ms: f64,
+    max_iter: u32,
+    mut f: F,
+) -> Result<BenchResult, BenchError> {
+    let fail = |reason: String| BenchError::Workload {
+        name: name.to_string(),
+        reason,
+    };
+    // One warm-up run (fills key caches, JIT-compiles wasm tiers).
+    f().map_err(fail)?;
+    let mut samples = Vec::new();
+    let start = now_ms();
+    while samples.len() < max_iter as usize && (samples.len() < 3 || now_ms() - start < budget_ms) {
+        let t0 = now_ms();
+        f().map_err(fail)?;
+        samples.push((now_ms() - t0) * 1000.0);
+    }
+    samples.sort_by(|a, b| a.total_cmp(b));
+    let n = samples.len();
+    Ok(BenchResult {
+        name: name.to_string(),
+        iterations: n as u32,
+        median_us: samples[n / 2],
+        min_us: samples[0],
+        mean_us: samples.iter().sum::<f64>() / n as f64,
+    })
+}
+
+/// Runs every workload for about `budget_ms` each (at least 3 iterations).
+pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>, BenchError> {
+    let setup = |e: &dyn std::fmt::Display| BenchError::Setup(e.to_string());
+    let mut out = Vec::new();
+
+    // Keys: aezeed decode with production scrypt.
+    let seed = CipherSeed::new(1, 6000, BENCH_ENTROPY, [1, 2, 3, 4, 5]);
+    let mnemonic = seed.to_mnemonic(b"").map_err(|e| setup(&e))?;
+    let phrase = mnemonic.phrase();
+    out.push(time("aezeed_decode", now_ms, budget_ms, 20, || {
+        CipherSeed::from_mnemonic(&phrase, b"")
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?);
+
+    // Vault open with the default Argon2id parameters.
+    let input = SeedInput::Aezeed {
+        mnemonic: SecretString::from_str(&phrase),
+        passphrase: SecretString::from_str(""),
+    };
+    let mut counter = 0u8;
+    let mut rng = |buf: &mut [u8]| {
+        for b in buf.iter_mut() {
+            counter = counter.wrapping_add(1);
+            *b = counter;
+        }
+    };
+    let blob = vault::seal(
+        &input,
+        Network::Regtest,
+        None,
+        b"bench passphrase",
+        KdfParams::DEFAULT,
+        &mut rng,
+    )
+    .map_err(|e| setup(&e))?;
+    out.push(time("vault_open", now_ms, budget_ms, 20, || {
+        vault::open(&blob, b"bench passphrase")
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?);
+
+    // Accounts export (259 account xpubs), from a fresh root each time so
+    // the derivation cache does not hide the work.
+    out.push(time("accounts_export", now_ms, budget_ms, 200, || {
+        let root = RootKey::from_seed_entropy(&BENCH_ENTROPY, Network::Regtest)
+            .map_err(|e| e.to_string())?;
+        let json = accounts_json(&root);
+        if json.len() < 1000 {
+            return Err("accounts JSON unexpectedly short".into());
+        }
+        Ok(())
+    })?);
+
+    // Signing through the same dispatcher lnd's requests go through.
+    let root =
+        RootKey::from_seed_entropy(&BENCH_ENTROPY, Network::Regtest).map_err(|e| setup(&e))?;
+    let requests = bench_requests(&root);
+    let signer = Signer::new(
+        root,
+        Box::new(CountingEntropy(std::sync::atomic::AtomicU64::new(1))),
+    );
+    for (name, req) in &requests {
+        out.push(time(name, now_ms, budget_ms, 100_000, || {
+            let resp = signer.handle(req);
+            match resp.sign_response_type {
+                Some(SignResponseType::SignerError(e)) => Err(e.error),
+                None => Err("empty response".into()),
+                Some(_) => Ok(()),
+            }
+        })?);
+    }
+
+    // MuSig2: create session + sign (2-of-2, BIP-86 tweak).
+    let mut i = 0u8;
+    out.push(time(
+        "musig2_create_sign",
+        now_ms,
+        budget_ms,
+        100_000,
+        || {
+            i = i.wrapping_add(1);
+            crate::musig2::bench_create_and_sign([i; 32])
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        },
+    )?);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_workload_runs_and_reports() {
+        let t0 = std::time::Instant::now();
+        let now = move || t0.elapsed().as_secs_f64() * 1000.0;
+        let results = run(&now, 0.0).expect("bench workloads run");
+        let names: Vec<_> = results.iter().map(|r| r.name.as_str()).collect();
+        for want in [
+            "aezeed_decode",
+            "vault_open",
+            "accounts_export",
+            "musig2_create_sign",
+        ] {
+            assert!(names.contains(&want), "missing {want} in {names:?}");
+        }
+        assert!(results.len() >= 10, "{names:?}");
+        assert!(results
+            .iter()
+            .all(|r| r.iterations >= 3 && r.median_us > 0.0));
+    }
+}

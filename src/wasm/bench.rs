@@ -1,0 +1,13 @@
+//! `runBenchmarks(budgetMs)` for `scripts/bench.sh` (feature `bench` only:
+//! the shipped signer does not export it). Same workloads as the native
+//! `lws-bench`, timed with `performance.now()`.
+use wasm_bindgen::prelude::*;
+
+/// Runs the core benchmark workloads and returns the results as a JSON
+/// string (array of `{name, iterations, median_us, min_us, mean_us}`).
+#[wasm_bindgen(js_name = runBenchmarks)]
+pub fn run_benchmarks(budget_ms: f64) -> Result<String, JsError> {
+    let results = crate::bench::run(&super::host::now_ms, budget_ms)
+        .map_err(|e| JsError::new(&e.to_string()))?;
+    serde_json::to_string(&results).map_err(|e| JsError::new(&e.to_string()))
+}
