@@ -113,6 +113,16 @@ pub(crate) fn key_agg_context(
     sort: bool,
     tweak: &EffectiveTweak,
 ) -> Result<KeyAggContext, Bip327Error> {
+    key_agg_context_and_internal(keys, sort, tweak).map(|(ctx, _)| ctx)
+}
+
+/// [`key_agg_context`] plus the untweaked aggregate key (read before
+/// tweaking, which saves recomputing it from the accumulators).
+pub(crate) fn key_agg_context_and_internal(
+    keys: &[Point],
+    sort: bool,
+    tweak: &EffectiveTweak,
+) -> Result<(KeyAggContext, Point), Bip327Error> {
     let mut keys = keys.to_vec();
     if sort {
         keys.sort_by_key(Point::serialize);
@@ -122,12 +132,14 @@ pub(crate) fn key_agg_context(
     }
     let ctx = KeyAggContext::new(keys)
         .map_err(|_| value("The aggregate key is the point at infinity."))?;
-    match tweak {
+    let internal: Point = ctx.aggregated_pubkey();
+    let ctx = match tweak {
         EffectiveTweak::None => Ok(ctx),
         EffectiveTweak::Bip86 => ctx.with_unspendable_taproot_tweak().map_err(tweak_err),
         EffectiveTweak::ScriptRoot(root) => ctx.with_taproot_tweak(root).map_err(tweak_err),
         EffectiveTweak::Generic(ts) => ts.iter().try_fold(ctx, apply_tweak),
-    }
+    }?;
+    Ok((ctx, internal))
 }
 
 fn context(params: &SessionParams<'_>) -> Result<KeyAggContext, Bip327Error> {
@@ -246,10 +258,10 @@ pub(crate) fn sign_with_context(
     k1: Scalar,
     k2: Scalar,
     sk: Scalar,
+    pubkey: Point,
     aggnonce: &AggNonce,
     msg: &[u8],
 ) -> Result<MaybeScalar, Bip327Error> {
-    let pubkey = sk.base_point_mul();
     if ctx.pubkey_index(pubkey).is_none() {
         return Err(value(
             "The signer's pubkey must be included in the list of pubkeys.",
@@ -271,10 +283,11 @@ pub fn sign(
     let aggnonce = parse_aggnonce(aggnonce, "aggnonce")?;
     let (k1, k2, pk) = parse_secnonce(secnonce)?;
     let sk = Scalar::from_slice(sk).map_err(|_| value("The secret key is out of range."))?;
-    if sk.base_point_mul().serialize() != pk {
+    let pubkey = sk.base_point_mul();
+    if pubkey.serialize() != pk {
         return Err(value("Public key does not match nonce_gen argument"));
     }
-    Ok(sign_with_context(&ctx, k1, k2, sk, &aggnonce, params.msg)?.serialize())
+    Ok(sign_with_context(&ctx, k1, k2, sk, pubkey, &aggnonce, params.msg)?.serialize())
 }
 
 /// `PartialSigVerify(psig, pubnonces, pubkeys, tweaks, is_xonly, msg, i)`:
@@ -386,7 +399,15 @@ pub fn deterministic_sign(
     let pubnonce = public_nonce(&NonceScalars { k1, k2 });
     let own = parse_pubnonce(&pubnonce).ok_or_else(|| value("The derived nonce is invalid."))?;
     let aggnonce = AggNonce::sum([own, other]);
-    let psig = sign_with_context(&ctx, k1, k2, sk_scalar, &aggnonce, params.msg)?;
+    let psig = sign_with_context(
+        &ctx,
+        k1,
+        k2,
+        sk_scalar,
+        sk_scalar.base_point_mul(),
+        &aggnonce,
+        params.msg,
+    )?;
     Ok((pubnonce, psig.serialize()))
 }
 

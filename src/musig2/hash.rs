@@ -1,7 +1,7 @@
 //! BIP-340 style tagged hashes and the MuSig2 nonce derivations shared by
 //! both versions (BIP-327 `NonceGen` and lnd's v0.4.0 draft variant).
 
-use secp::{MaybeScalar, Point, Scalar};
+use secp::{MaybeScalar, Scalar};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
@@ -127,12 +127,15 @@ pub(crate) fn nonce_gen_v040(
     })
 }
 
+/// The public nonce `(k1·G, k2·G)`.
+pub(crate) fn public_nonce_points(k: &NonceScalars) -> musig2::PubNonce {
+    musig2::PubNonce {
+        R1: k.k1.base_point_mul(),
+        R2: k.k2.base_point_mul(),
+    }
+}
+
 /// `ser33(k1·G) ‖ ser33(k2·G)`.
 pub(crate) fn public_nonce(k: &NonceScalars) -> [u8; 66] {
-    let r1: Point = k.k1.base_point_mul();
-    let r2: Point = k.k2.base_point_mul();
-    let mut out = [0u8; 66];
-    out[..33].copy_from_slice(&r1.serialize());
-    out[33..].copy_from_slice(&r2.serialize());
-    out
+    public_nonce_points(k).serialize()
 }

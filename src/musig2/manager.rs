@@ -11,8 +11,10 @@ use secp::{MaybeScalar, Point, Scalar};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use super::bip327::{aggregate_with_context, key_agg_context, parse_pubnonce, sign_with_context};
-use super::hash::{nonce_gen_bip327, nonce_gen_v040, public_nonce, NonceScalars};
+use super::bip327::{
+    aggregate_with_context, key_agg_context_and_internal, parse_pubnonce, sign_with_context,
+};
+use super::hash::{nonce_gen_bip327, nonce_gen_v040, public_nonce_points, NonceScalars};
 use super::v040;
 use super::{to_array32, EffectiveTweak, MuSig2Error, Tweak32, Version};
 use crate::proto::signrpc;
@@ -49,21 +51,22 @@ pub type LogSink = Box<dyn FnMut(&str) + Send>;
 
 /// The aggregation context of one session.
 enum Agg {
-    V100(Box<KeyAggContext>),
+    /// The crate's context and the untweaked aggregate key.
+    V100(Box<KeyAggContext>, Point),
     V040(Box<v040::KeyAgg>),
 }
 
 impl Agg {
     fn output_key(&self) -> Point {
         match self {
-            Agg::V100(c) => c.aggregated_pubkey(),
+            Agg::V100(c, _) => c.aggregated_pubkey(),
             Agg::V040(c) => c.output_key(),
         }
     }
 
     fn internal_key(&self) -> Point {
         match self {
-            Agg::V100(c) => c.aggregated_pubkey_untweaked(),
+            Agg::V100(_, internal) => *internal,
             Agg::V040(c) => c.internal_key(),
         }
     }
@@ -371,9 +374,9 @@ impl SessionManager {
                 ))?;
                 let mut bound_pubkey = [0u8; 33];
                 bound_pubkey.copy_from_slice(&raw[64..97]);
-                let pubnonce = public_nonce(&NonceScalars { k1, k2 });
-                if self.used.contains(&pubnonce) {
-                    return Err(MuSig2Error::NonceReuse(hex::encode(pubnonce)));
+                let pubnonce = public_nonce_points(&NonceScalars { k1, k2 });
+                if self.used.contains(&pubnonce.serialize()) {
+                    return Err(MuSig2Error::NonceReuse(hex::encode(pubnonce.serialize())));
                 }
                 let mut k = Zeroizing::new([0u8; 64]);
                 k.copy_from_slice(&raw[..64]);
@@ -398,9 +401,9 @@ impl SessionManager {
                 if !keys.contains(&local_pubkey) {
                     return Err(MuSig2Error::LocalKeyNotInSigners);
                 }
-                Agg::V100(Box::new(key_agg_context(&keys, true, &tweak).map_err(
-                    |e| MuSig2Error::KeyAggregation(lnd_tweak_text(&e.to_string())),
-                )?))
+                let (ctx, internal) = key_agg_context_and_internal(&keys, true, &tweak)
+                    .map_err(|e| MuSig2Error::KeyAggregation(lnd_tweak_text(&e.to_string())))?;
+                Agg::V100(Box::new(ctx), internal)
             }
             Version::V040 => {
                 let x = local_pubkey.serialize_xonly();
@@ -414,7 +417,7 @@ impl SessionManager {
         };
         let output = agg.output_key();
         // Local nonce: the pre-generated one, or fresh as lnd derives it.
-        let (sec_nonce, local_pubnonce) = match pregen {
+        let (sec_nonce, local_nonce_points) = match pregen {
             Some(p) => p,
             None => {
                 let k = match version {
@@ -431,7 +434,7 @@ impl SessionManager {
                 .ok_or_else(|| {
                     MuSig2Error::KeyAggregation("nonce generation produced a zero nonce".into())
                 })?;
-                let pubnonce = public_nonce(&k);
+                let pubnonce = public_nonce_points(&k);
                 let mut kb = Zeroizing::new([0u8; 64]);
                 kb[..32].copy_from_slice(&k.k1.serialize());
                 kb[32..].copy_from_slice(&k.k2.serialize());
@@ -444,6 +447,7 @@ impl SessionManager {
                 )
             }
         };
+        let local_pubnonce = local_nonce_points.serialize();
         let seq = self.next_seq();
         let mut session = Session {
             version,
@@ -453,9 +457,7 @@ impl SessionManager {
             local_pubkey,
             local_pubnonce,
             sec_nonce: Some(sec_nonce),
-            nonces: vec![parse_pubnonce(&local_pubnonce).ok_or_else(|| {
-                MuSig2Error::KeyAggregation("local public nonce is invalid".into())
-            })?],
+            nonces: vec![local_nonce_points],
             agg_nonce: None,
             msg: [0u8; 32],
             sigs: Vec::new(),
@@ -688,7 +690,7 @@ impl SessionManager {
                     .as_ref()
                     .ok_or(MuSig2Error::FinalSigInvalid)?;
                 let sig = match &session.agg {
-                    Agg::V100(ctx) => {
+                    Agg::V100(ctx, _) => {
                         aggregate_with_context(ctx, agg_nonce, &session.sigs, &session.msg)
                     }
                     Agg::V040(ctx) => ctx.aggregate(agg_nonce, &session.sigs, &session.msg).ok(),
@@ -822,8 +824,10 @@ fn sign_session(
             need: session.num_signers,
         })?;
     match &session.agg {
-        Agg::V100(ctx) => sign_with_context(ctx, k1, k2, sk, agg_nonce, msg)
-            .map_err(|e| MuSig2Error::Signing(e.to_string())),
+        Agg::V100(ctx, _) => {
+            sign_with_context(ctx, k1, k2, sk, session.local_pubkey, agg_nonce, msg)
+                .map_err(|e| MuSig2Error::Signing(e.to_string()))
+        }
         Agg::V040(ctx) => ctx
             .sign(k1, k2, sk, agg_nonce, msg)
             .map_err(MuSig2Error::Signing),

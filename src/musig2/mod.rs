@@ -310,8 +310,9 @@ pub fn combine_keys(
             (agg.output_key(), agg.internal_key())
         }
         Version::V100Rc2 => {
-            let ctx = bip327::key_agg_context(&points, sort, &tweak).map_err(|e| e.to_string())?;
-            (ctx.aggregated_pubkey(), ctx.aggregated_pubkey_untweaked())
+            let (ctx, internal) = bip327::key_agg_context_and_internal(&points, sort, &tweak)
+                .map_err(|e| e.to_string())?;
+            (ctx.aggregated_pubkey(), internal)
         }
     };
     Ok(CombinedKeys {
