@@ -57,9 +57,15 @@ pub fn scan_family_for_key(
     if family > MAX_ACCOUNT_NUM {
         return Err(KeyLocError::FamilyTooHigh(family));
     }
+    // The watch-only node sends a raw key only with index 0 (e.g. the node
+    // key 6/0): try that key directly, then scan the rest publicly.
+    let first = locator_key(root, family, 0)?;
+    if first.public_key(SECP256K1) == *target {
+        return Ok(first);
+    }
     let branch_path = root.lnd_key_path(family, 0)?;
     let branch: Xpub = root.derive_xpub(&branch_path[..4])?;
-    for i in 0..MAX_KEY_RANGE_SCAN {
+    for i in 1..MAX_KEY_RANGE_SCAN {
         let child = ChildNumber::Normal { index: i };
         // An invalid child (probability ~2^-127) is skipped like a non-match.
         let Ok(xpub) = branch.ckd_pub(SECP256K1, child) else {

@@ -566,6 +566,7 @@ fn sign_input(
     input: &mut Input,
     index: usize,
     key: &SecretKey,
+    known_pubkey: Option<PublicKey>,
     method: SignMethod,
     cache: &mut SighashCache<&Transaction>,
     all_prevouts: &[TxOut],
@@ -588,7 +589,7 @@ fn sign_input(
             let signature = SECP256K1.sign_ecdsa(&Message::from_digest(digest), key);
             put_partial_sig(
                 input,
-                key.public_key(SECP256K1),
+                known_pubkey.unwrap_or_else(|| key.public_key(SECP256K1)),
                 signature,
                 sighash_raw as u8,
             );
@@ -717,21 +718,23 @@ pub fn sign_psbt(
                 continue;
             }
         };
-        if key.public_key(SECP256K1).serialize()[..] != pubkey_bytes[..] {
+        let derived_pubkey = key.public_key(SECP256K1);
+        if derived_pubkey.serialize()[..] != pubkey_bytes[..] {
             skipped.push((idx, SkipReason::PubkeyMismatch));
             continue;
         }
         let fail = |error| SignPsbtError::Input { index, error };
-        let key = match &wire.first_tweak {
-            Some((TWEAK_SINGLE, t)) => single_tweak(&key, t).map_err(|e| fail(e.into()))?,
-            Some((_, c)) => double_tweak(&key, c).map_err(|e| fail(e.into()))?,
-            None => key,
+        let (key, known_pubkey) = match &wire.first_tweak {
+            Some((TWEAK_SINGLE, t)) => (single_tweak(&key, t).map_err(|e| fail(e.into()))?, None),
+            Some((_, c)) => (double_tweak(&key, c).map_err(|e| fail(e.into()))?, None),
+            None => (key, Some(derived_pubkey)),
         };
         let method = sign_method(input, &witness_utxo.script_pubkey).map_err(fail)?;
         sign_input(
             input,
             index,
             &key,
+            known_pubkey,
             method,
             &mut cache,
             &all_prevouts,
