@@ -335,6 +335,15 @@ impl http_body::Body for GrpcWebBody {
     }
 }
 
+/// Cancels the body stream; a rejection (stream already errored) is
+/// consumed here instead of surfacing as an unhandled rejection.
+fn cancel_reader(reader: &ReadableStreamDefaultReader) {
+    let done = JsFuture::from(reader.cancel());
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = done.await;
+    });
+}
+
 /// Reads the fetch body, decodes frames and sends them to the body.
 async fn pump(
     reader: ReadableStreamDefaultReader,
@@ -353,7 +362,9 @@ async fn pump(
         let result = match select(read, &mut cancel).await {
             Either::Left((r, _)) => r,
             Either::Right(_) => {
-                // The body was dropped: nobody wants the rest.
+                // The body was dropped: nobody wants the rest. Cancel the
+                // stream (the server sees the call end) and the fetch.
+                cancel_reader(&reader);
                 abort();
                 return;
             }
@@ -381,6 +392,7 @@ async fn pump(
             };
             let failed = item.is_err();
             if tx.unbounded_send(item).is_err() || failed {
+                cancel_reader(&reader);
                 abort();
                 return;
             }

@@ -1,0 +1,458 @@
+//! The wasm signer loop against the in-page fake signer-bridge: Attach with
+//! the macaroon, registration, answers identical to `Signer::handle`,
+//! statuses, reconnect with backoff, handshake failures, lock/disconnect.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+use lnd_web_signer::keys::{Network, RootKey};
+use lnd_web_signer::proto::signrpc::{KeyDescriptor, KeyLocator, SharedKeyRequest, SignMessageReq};
+use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
+use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
+use lnd_web_signer::secret::SecretBytes;
+use lnd_web_signer::session::{self, Backoff};
+use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::wasm::connection::{ConnectOptions, Status};
+use lnd_web_signer::wasm::{SignerConnection, UnlockedSigner};
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+use crate::fake_bridge::{wait_for, FakeBridge, Registration, Script};
+
+/// lnd itest's regtest root key (also in vectors/lnd/remote_signing_accounts.json).
+pub const TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+const MACAROON: [u8; 6] = [0x02, 0x01, 0x03, 0x6c, 0x6e, 0x64];
+
+pub fn sign_message_request(id: u64) -> SignCoordinatorRequest {
+    SignCoordinatorRequest {
+        request_id: id,
+        sign_request_type: Some(SignRequestType::SignMessageReq(SignMessageReq {
+            msg: b"hello from the watch-only node".to_vec(),
+            key_loc: Some(KeyLocator {
+                key_family: 6,
+                key_index: 0,
+            }),
+            double_hash: false,
+            compact_sig: true,
+            ..SignMessageReq::default()
+        })),
+    }
+}
+
+fn shared_key_request(id: u64) -> SignCoordinatorRequest {
+    // The secp256k1 generator as the ephemeral point.
+    let g = hex::decode("0279be667ef9dcbbac55a06295ce870b07029bfcdb2dce28d959f2815b16f81798")
+        .expect("hex");
+    SignCoordinatorRequest {
+        request_id: id,
+        sign_request_type: Some(SignRequestType::SharedKeyRequest(SharedKeyRequest {
+            ephemeral_pubkey: g,
+            key_desc: Some(KeyDescriptor {
+                raw_key_bytes: Vec::new(),
+                key_loc: Some(KeyLocator {
+                    key_family: 6,
+                    key_index: 0,
+                }),
+            }),
+            ..SharedKeyRequest::default()
+        })),
+    }
+}
+
+fn ping(id: u64) -> SignCoordinatorRequest {
+    SignCoordinatorRequest {
+        request_id: id,
+        sign_request_type: Some(SignRequestType::Ping(true)),
+    }
+}
+
+fn unset(id: u64) -> SignCoordinatorRequest {
+    SignCoordinatorRequest {
+        request_id: id,
+        sign_request_type: None,
+    }
+}
+
+pub fn js_object(pairs: &[(&str, wasm_bindgen::JsValue)]) -> wasm_bindgen::JsValue {
+    let obj = js_sys::Object::new();
+    for (k, v) in pairs {
+        js_sys::Reflect::set(&obj, &(*k).into(), v).expect("set property");
+    }
+    obj.into()
+}
+
+fn test_signer() -> UnlockedSigner {
+    let input = js_object(&[("network", "regtest".into()), ("xprv", TPRV.into())]);
+    UnlockedSigner::from_seed(input.unchecked_into(), None).expect("signer from tprv")
+}
+
+/// The native answer for `req` (same core, outside the loop).
+fn native_answer(req: &SignCoordinatorRequest) -> SignCoordinatorResponse {
+    let root = RootKey::from_xprv(TPRV, Network::Regtest).expect("tprv");
+    let signer = Signer::new(root, Box::new(OsEntropy));
+    session::finish(req, signer.handle(req))
+}
+
+type Statuses = Rc<RefCell<Vec<Status>>>;
+
+fn start(
+    signer: &UnlockedSigner,
+    bridge: &FakeBridge,
+    tweak: impl FnOnce(&mut ConnectOptions),
+) -> (SignerConnection, Statuses) {
+    let mut opts = ConnectOptions::new(
+        "https://bridge.example.test",
+        SecretBytes::from_slice(&MACAROON),
+    );
+    opts.fetch = Some(bridge.fetch());
+    opts.backoff = Backoff::with_limits(Duration::from_millis(40), Duration::from_millis(400));
+    tweak(&mut opts);
+    let statuses: Statuses = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&statuses);
+    let conn = signer
+        .connect_with(
+            opts,
+            Rc::new(move |s: &Status| sink.borrow_mut().push(s.clone())),
+        )
+        .expect("connect");
+    (conn, statuses)
+}
+
+fn kinds(statuses: &Statuses) -> Vec<&'static str> {
+    statuses
+        .borrow()
+        .iter()
+        .map(|s| match s {
+            Status::Connecting { .. } => "connecting",
+            Status::Registered { .. } => "registered",
+            Status::Ping { .. } => "ping",
+            Status::Request { .. } => "request",
+            Status::Reconnecting { .. } => "reconnecting",
+            Status::Error { .. } => "error",
+            Status::Disconnected { .. } => "disconnected",
+        })
+        .collect()
+}
+
+fn count(statuses: &Statuses, kind: &str) -> usize {
+    kinds(statuses).iter().filter(|k| **k == kind).count()
+}
+
+#[wasm_bindgen_test]
+async fn serves_requests_like_the_native_signer_and_reconnects() {
+    let requests = vec![
+        ping(2),
+        sign_message_request(3),
+        shared_key_request(4),
+        unset(5),
+    ];
+    let bridge = FakeBridge::new(Script {
+        chunk: 1,
+        requests: requests.clone(),
+        close_after_requests: true,
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |_| {});
+    wait_for("a second registration", 5000.0, || {
+        count(&statuses, "registered") == 2
+    })
+    .await;
+    conn.handle().disconnect("test finished").await;
+    assert!(!conn.running());
+
+    // The Attach calls carried the macaroon as lower-case hex.
+    let state = bridge.state.borrow();
+    assert_eq!(state.attaches.len(), 2);
+    for a in &state.attaches {
+        assert_eq!(a.header("macaroon"), Some("0201036c6e64"));
+        assert_eq!(a.header("content-type"), Some("application/grpc-web+proto"));
+    }
+    drop(state);
+
+    // Replies: registration, the four answers (identical to the native
+    // signer's), then the second session's registration.
+    let replies = bridge.replies();
+    assert_eq!(replies.len(), 6, "{replies:?}");
+    for r in [&replies[0], &replies[5]] {
+        assert_eq!(r.ref_request_id, 1);
+        match &r.sign_response_type {
+            Some(SignResponseType::SignerRegistration(reg)) => {
+                assert_eq!(reg.registration_challenge, b"registrationChallenge");
+                assert!(reg.registration_info.starts_with("lnd-web-signer-wasm/"));
+            }
+            other => panic!("expected a registration, got {other:?}"),
+        }
+    }
+    assert_eq!(replies[1], session::pong(2));
+    assert_eq!(replies[2], native_answer(&requests[1]));
+    assert!(matches!(
+        replies[2].sign_response_type,
+        Some(SignResponseType::SignMessageResp(ref m)) if m.signature.len() == 65
+    ));
+    assert_eq!(replies[3], native_answer(&requests[2]));
+    assert!(matches!(
+        replies[3].sign_response_type,
+        Some(SignResponseType::SharedKeyResponse(ref k)) if k.shared_key.len() == 32
+    ));
+    assert_eq!(
+        replies[4],
+        session::signer_error(5, session::UNIMPLEMENTED_REQUEST)
+    );
+
+    // Statuses. Answer statuses come when each Reply is acknowledged, so
+    // they interleave with the stream's end; the rest is strictly ordered.
+    let k = kinds(&statuses);
+    let lifecycle: Vec<&str> = k
+        .iter()
+        .copied()
+        .filter(|k| *k != "ping" && *k != "request")
+        .collect();
+    assert_eq!(
+        lifecycle,
+        vec![
+            "connecting",
+            "registered",
+            "error",
+            "reconnecting",
+            "connecting",
+            "registered",
+            "disconnected"
+        ]
+    );
+    let second_registered = k
+        .iter()
+        .rposition(|k| *k == "registered")
+        .expect("registered");
+    let first_registered = k
+        .iter()
+        .position(|k| *k == "registered")
+        .expect("registered");
+    let answers: Vec<usize> = k
+        .iter()
+        .enumerate()
+        .filter(|(_, k)| **k == "ping" || **k == "request")
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(answers.len(), 4);
+    assert!(answers
+        .iter()
+        .all(|i| *i > first_registered && *i < second_registered));
+
+    let st = statuses.borrow();
+    assert!(
+        matches!(&st[0], Status::Connecting { attempt: 1, url } if url == "https://bridge.example.test")
+    );
+    assert!(
+        matches!(&st[1], Status::Registered { attempt: 1, node_info } if node_info == "watch-only registration info")
+    );
+    let mut answered: Vec<&Status> = answers.iter().map(|i| &st[*i]).collect();
+    answered.sort_by_key(|s| match s {
+        Status::Ping { id, .. } | Status::Request { id, .. } => *id,
+        _ => 0,
+    });
+    assert!(matches!(answered[0], Status::Ping { id: 2, latency_ms } if *latency_ms >= 0.0));
+    assert!(
+        matches!(answered[1], Status::Request { request_kind, id: 3, error: None, latency_ms, sign_ms } if request_kind == "sign_message" && latency_ms >= sign_ms)
+    );
+    assert!(
+        matches!(answered[2], Status::Request { request_kind, id: 4, error: None, .. } if request_kind == "shared_key")
+    );
+    assert!(
+        matches!(answered[3], Status::Request { id: 5, error: Some(e), .. } if e.contains("unimplemented request"))
+    );
+    let error = st
+        .iter()
+        .find(|s| matches!(s, Status::Error { .. }))
+        .expect("error status");
+    assert!(
+        matches!(error, Status::Error { attempt: 1, reason } if reason.contains("ended the attach stream"))
+    );
+    match st
+        .iter()
+        .find(|s| matches!(s, Status::Reconnecting { .. }))
+        .expect("reconnecting status")
+    {
+        Status::Reconnecting {
+            attempt: 1,
+            delay_ms,
+            was_registered: true,
+        } => assert!(*delay_ms > 31.0 && *delay_ms <= 40.0, "delay {delay_ms}"),
+        other => panic!("expected reconnecting, got {other:?}"),
+    }
+    assert!(
+        matches!(st.last(), Some(Status::Disconnected { reason }) if reason == "test finished")
+    );
+    drop(st);
+
+    let stats = conn.handle().stats();
+    assert_eq!(
+        (
+            stats.attempts,
+            stats.registrations,
+            stats.pings,
+            stats.requests
+        ),
+        (2, 2, 1, 3)
+    );
+    assert!(!stats.running);
+
+    // The Attach stream of the live session was cancelled by disconnect.
+    let state = bridge.state.borrow();
+    assert!(state.streams.last().expect("stream").0.cancelled());
+}
+
+#[wasm_bindgen_test]
+async fn rejected_registration_backs_off_and_retries() {
+    let bridge = FakeBridge::new(Script {
+        registration: Registration::Reject("not today"),
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |_| {});
+    wait_for("three failed attempts", 5000.0, || {
+        count(&statuses, "reconnecting") >= 3
+    })
+    .await;
+    conn.handle().disconnect("enough").await;
+    let st = statuses.borrow();
+    assert!(!st.iter().any(|s| matches!(s, Status::Registered { .. })));
+    let errors: Vec<&String> = st
+        .iter()
+        .filter_map(|s| match s {
+            Status::Error { reason, .. } => Some(reason),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        errors
+            .iter()
+            .all(|r| r.contains("rejected the registration: not today")),
+        "{errors:?}"
+    );
+    let delays: Vec<f64> = st
+        .iter()
+        .filter_map(|s| match s {
+            Status::Reconnecting {
+                delay_ms,
+                was_registered: false,
+                ..
+            } => Some(*delay_ms),
+            _ => None,
+        })
+        .collect();
+    // 40 ms ×1.5 per failed attempt, jitter shortens by at most 20 %.
+    assert!(delays.len() >= 3);
+    for (i, d) in delays.iter().take(3).enumerate() {
+        let base = 40.0 * 1.5f64.powi(i as i32);
+        assert!(
+            *d <= base + 1e-9 && *d > base * 0.8 - 1e-9,
+            "attempt {i}: {d} vs {base}"
+        );
+    }
+    assert!(delays[2] > delays[0]);
+}
+
+#[wasm_bindgen_test]
+async fn silent_node_times_out_the_handshake() {
+    let bridge = FakeBridge::new(Script {
+        registration: Registration::Silent,
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |o| {
+        o.session.handshake_timeout = Duration::from_millis(150);
+    });
+    wait_for("a handshake timeout", 5000.0, || {
+        count(&statuses, "error") >= 1
+    })
+    .await;
+    conn.handle().disconnect("done").await;
+    let st = statuses.borrow();
+    let reason = st
+        .iter()
+        .find_map(|s| match s {
+            Status::Error { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .expect("an error status");
+    assert!(reason.contains("no registration response"), "{reason}");
+}
+
+#[wasm_bindgen_test]
+async fn failed_reply_ends_the_attempt() {
+    let bridge = FakeBridge::new(Script {
+        requests: vec![ping(2), sign_message_request(3), ping(4)],
+        fail_reply_for: Some(3),
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |_| {});
+    wait_for("a reconnect", 5000.0, || {
+        count(&statuses, "connecting") >= 2
+    })
+    .await;
+    conn.handle().disconnect("done").await;
+    let st = statuses.borrow();
+    assert!(st.iter().any(|s| matches!(
+        s,
+        Status::Error { attempt: 1, reason } if reason.contains("reply to request 3 failed") && reason.contains("lnd stream gone")
+    )), "{st:?}");
+    // The failed session's Attach stream was closed.
+    assert!(bridge.state.borrow().streams[0].0.cancelled());
+}
+
+#[wasm_bindgen_test]
+async fn lock_stops_the_connection_and_wipes_the_key() {
+    let bridge = FakeBridge::new(Script::default());
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |_| {});
+    wait_for("registration", 5000.0, || {
+        count(&statuses, "registered") == 1
+    })
+    .await;
+    assert!(conn.running());
+    signer.lock();
+    assert!(signer.locked());
+    assert!(!conn.running());
+    assert!(matches!(
+        statuses.borrow().last(),
+        Some(Status::Disconnected { reason }) if reason == "signer locked"
+    ));
+    wait_for("the attach stream to be cancelled", 2000.0, || {
+        bridge.state.borrow().streams[0].0.cancelled()
+    })
+    .await;
+    let err = signer.accounts_json().expect_err("locked");
+    assert_eq!(crate::api::js_error_text(err), "the signer is locked");
+    let opts = ConnectOptions::new("https://x.test", SecretBytes::default());
+    assert!(signer.connect_with(opts, Rc::new(|_: &Status| {})).is_err());
+}
+
+#[wasm_bindgen_test]
+async fn unreachable_bridge_reports_errors_and_keeps_trying() {
+    let signer = test_signer();
+    let mut opts = ConnectOptions::new("https://nowhere.test", SecretBytes::default());
+    opts.fetch = Some(crate::fake_bridge::rejecting_fetch("Failed to fetch"));
+    opts.backoff = Backoff::with_limits(Duration::from_millis(10), Duration::from_millis(20));
+    let statuses: Statuses = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&statuses);
+    let conn = signer
+        .connect_with(
+            opts,
+            Rc::new(move |s: &Status| sink.borrow_mut().push(s.clone())),
+        )
+        .expect("connect");
+    wait_for("three attempts", 5000.0, || {
+        count(&statuses, "connecting") >= 3
+    })
+    .await;
+    conn.handle().disconnect("done").await;
+    let st = statuses.borrow();
+    assert!(st.iter().any(|s| matches!(
+        s,
+        Status::Error { reason, .. } if reason.contains("attach failed") && reason.contains("Failed to fetch")
+    )), "{st:?}");
+}
