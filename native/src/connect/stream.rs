@@ -206,8 +206,9 @@ async fn serve(
                 tracing::info!(rpchost = %addr, "registered with the watch-only node");
             }
             Ok(Event::Reply(resp)) => {
+                let result = outcome(&resp);
                 let sent = out_tx.send(resp).is_ok();
-                log_answer(kind, id, received, "immediate", sent);
+                log_answer(kind, id, received, result, sent);
             }
             Ok(Event::Handle(req)) => {
                 spawn_request(handler, req, out_tx.clone(), received);
@@ -240,15 +241,18 @@ fn spawn_request(
                 session::signer_error(id, "internal error while handling the request")
             }
         };
-        let result = session::response_member_name(&resp);
-        let result = if result == "signer_error" {
-            "signer_error"
-        } else {
-            "ok"
-        };
+        let result = outcome(&resp);
         let sent = tx.send(resp).is_ok();
         log_answer(kind, id, received, result, sent);
     });
+}
+
+/// `ok` or `signer_error` (the error text is not logged).
+fn outcome(resp: &SignCoordinatorResponse) -> &'static str {
+    match session::response_member_name(resp) {
+        "signer_error" => "signer_error",
+        _ => "ok",
+    }
 }
 
 /// One log line per request: kind, id, latency and outcome (never payloads).
