@@ -130,6 +130,11 @@ async fn serve(
         Ok(e) => e,
         Err(e) => return StreamEnd::Failed(ConnectError::from_transport(addr, e)),
     };
+    // No `http2_keep_alive_interval`: the client sends no HTTP/2 keepalive
+    // pings at all (lnd's node answers pings more frequent than every 5 s
+    // with GOAWAY `too_many_pings`; its own server-side pings keep the
+    // connection alive). The URI scheme is `http` because the connector
+    // brings its own pinned TLS.
     tracing::info!(rpchost = %addr, "connecting to the watch-only node");
     let channel = tokio::select! {
         biased;
