@@ -418,3 +418,59 @@ pub fn verify_bip340(xonly: &[u8; 32], msg: &[u8], sig: &[u8; 64]) -> bool {
     };
     musig2::verify_single(p, sig.as_slice(), msg).is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Zero tweaks (BIP-327 allows them; the crate does not take them) sign
+    /// and aggregate to a valid signature, and a zero x-only tweak keeps the
+    /// x-only key while a zero plain tweak keeps the whole key.
+    #[test]
+    fn zero_tweaks_sign_and_aggregate() {
+        for seeds in [[1u8, 2], [3, 4], [5, 6], [7, 8]] {
+            let sks: Vec<Scalar> = seeds
+                .iter()
+                .map(|s| Scalar::from_slice(&[*s; 32]).expect("sk"))
+                .collect();
+            let pks: Vec<Vec<u8>> = sks
+                .iter()
+                .map(|s| s.base_point_mul().serialize().to_vec())
+                .collect();
+            let plain = key_agg(&pks, &[], &[]).expect("plain");
+            for x_only in [true, false] {
+                let tweaks = vec![vec![0u8; 32], vec![0u8; 32]];
+                let flags = vec![x_only, !x_only];
+                assert_eq!(key_agg(&pks, &tweaks, &flags).expect("zero tweaks"), plain);
+                let msg = [0x33u8; 32];
+                let params = SessionParams {
+                    pubkeys: &pks,
+                    tweaks: &tweaks,
+                    is_xonly: &flags,
+                    msg: &msg,
+                };
+                let nonces: Vec<([u8; 97], [u8; 66])> = sks
+                    .iter()
+                    .zip(&pks)
+                    .map(|(s, pk)| {
+                        nonce_gen(&[9; 32], Some(&s.serialize()), pk, None, None, None)
+                            .expect("nonce")
+                    })
+                    .collect();
+                let pubnonces: Vec<Vec<u8>> = nonces.iter().map(|n| n.1.to_vec()).collect();
+                let agg = nonce_agg(&pubnonces).expect("aggnonce");
+                let psigs: Vec<Vec<u8>> = sks
+                    .iter()
+                    .zip(&nonces)
+                    .map(|(s, n)| {
+                        sign(&n.0, &s.serialize(), &agg, &params)
+                            .expect("sign")
+                            .to_vec()
+                    })
+                    .collect();
+                let sig = partial_sig_agg(&psigs, &agg, &params).expect("aggregate");
+                assert!(verify_bip340(&plain, &msg, &sig));
+            }
+        }
+    }
+}

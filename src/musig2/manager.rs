@@ -833,3 +833,38 @@ fn sign_session(
             .map_err(MuSig2Error::Signing),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manager_is_send_and_debug_is_redacted() {
+        fn assert_send<T: Send>() {}
+        assert_send::<SessionManager>();
+        let m = SessionManager::default();
+        let text = format!("{m:?}");
+        assert!(
+            text.contains("[redacted]") && text.contains("sessions: 0"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn used_nonce_record_is_bounded_fifo() {
+        let mut used = UsedNonces {
+            set: HashSet::new(),
+            order: VecDeque::new(),
+            cap: 2,
+        };
+        let n = |b: u8| [b; 66];
+        used.insert(&n(1));
+        used.insert(&n(2));
+        used.insert(&n(2));
+        assert!(used.contains(&n(1)) && used.contains(&n(2)));
+        used.insert(&n(3));
+        assert!(!used.contains(&n(1)), "oldest forgotten beyond the bound");
+        assert!(used.contains(&n(2)) && used.contains(&n(3)));
+        assert_eq!(used.order.len(), 2);
+    }
+}
