@@ -154,6 +154,19 @@ impl tower_service::Service<http::Request<tonic::body::Body>> for FetchTransport
     }
 }
 
+/// gRPC code for an HTTP status without `grpc-status` (gRPC's
+/// http-grpc-status-mapping).
+pub fn http_to_grpc_code(status: u16) -> i32 {
+    match status {
+        400 => 13,             // internal
+        401 => 16,             // unauthenticated
+        403 => 7,              // permission denied
+        404 => 12,             // unimplemented
+        429 | 502..=504 => 14, // unavailable
+        _ => 2,                // unknown
+    }
+}
+
 /// Aborts the fetch when dropped, unless disarmed.
 struct AbortOnDrop(Option<AbortController>);
 
@@ -247,7 +260,16 @@ impl FetchTransport {
             .dyn_into()
             .map_err(|_| fetch_err("fetch did not resolve to a Response".into()))?;
 
-        let mut builder = http::Response::builder().status(response.status());
+        let status = response.status();
+        let mut builder = http::Response::builder().status(status);
+        if status != 200 && !response.headers().has("grpc-status").unwrap_or(false) {
+            // No gRPC answer at all (wrong URL, proxy error): turn the HTTP
+            // status into a gRPC status now, with a message naming it
+            // (tonic would only report it when the body is read).
+            builder = builder
+                .header("grpc-status", http_to_grpc_code(status).to_string())
+                .header("grpc-message", format!("bridge answered HTTP {status}"));
+        }
         let mut content_type = String::new();
         if let Ok(Some(iter)) = js_sys::try_iter(&response.headers()) {
             for pair in iter.flatten() {
@@ -263,21 +285,26 @@ impl FetchTransport {
             }
         }
 
-        let body = match response.body() {
-            // tonic maps non-200 statuses (and a grpc-status header of a
-            // trailers-only response) by itself: hand it the headers only.
-            Some(stream) if response.status() == 200 => {
-                let ct = content_type.to_ascii_lowercase();
-                let media = ct.split(';').next().unwrap_or("").trim();
-                if media != GRPC_WEB_PROTO && media != "application/grpc-web" {
-                    return Err(TransportError::ContentType(content_type));
+        // tonic maps non-200 statuses and a trailers-only response (status
+        // in the headers) by itself: hand it the headers only.
+        let ct = content_type.to_ascii_lowercase();
+        let media = ct.split(';').next().unwrap_or("").trim();
+        let is_grpc_web = media == GRPC_WEB_PROTO || media == "application/grpc-web";
+        let trailers_only = response.headers().has("grpc-status").unwrap_or(false);
+        let body = if status != 200 {
+            GrpcWebBody::empty()
+        } else if !is_grpc_web && !trailers_only {
+            return Err(TransportError::ContentType(content_type));
+        } else {
+            match response.body() {
+                Some(stream) if is_grpc_web => {
+                    let reader = ReadableStreamDefaultReader::new(&stream)
+                        .map_err(|e| TransportError::Read(js_error_text(&e)))?;
+                    let controller = guard.disarm();
+                    GrpcWebBody::spawn(reader, controller)
                 }
-                let reader = ReadableStreamDefaultReader::new(&stream)
-                    .map_err(|e| TransportError::Read(js_error_text(&e)))?;
-                let controller = guard.disarm();
-                GrpcWebBody::spawn(reader, controller)
+                _ => GrpcWebBody::empty(),
             }
-            _ => GrpcWebBody::empty(),
         };
         builder
             .body(body)

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! The exported JS API called from Rust in the browser: outputs equal the
 //! native core's for the vector inputs; vault round trips; clear errors.
 

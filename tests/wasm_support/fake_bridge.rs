@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! In-page stand-ins for `fetch` and signer-bridge, for the wasm tests: no
 //! network, real `Response` objects whose bodies are `ReadableStream`s fed
 //! chunk by chunk (chunk boundaries chosen by the test).

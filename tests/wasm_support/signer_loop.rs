@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! The wasm signer loop against the in-page fake signer-bridge: Attach with
 //! the macaroon, registration, answers identical to `Signer::handle`,
 //! statuses, reconnect with backoff, handshake failures, lock/disconnect.

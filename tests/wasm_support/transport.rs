@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! The grpc-web transport (`FetchTransport`) under tonic's generated
 //! `SignerBridgeClient`, with response bodies cut at every byte boundary:
 //! the trailer-split problem of tonic-web-wasm-client 0.9.2 must not occur.
@@ -239,7 +240,18 @@ async fn http_error_status_maps_to_grpc() {
         headers_only(503, &[("content-type", "text/plain")])
     });
     let (_, end) = attach_all(fetch).await;
-    assert_eq!(end.expect_err("503").code(), Code::Unavailable);
+    let status = end.expect_err("503");
+    assert_eq!(status.code(), Code::Unavailable);
+    assert_eq!(status.message(), "bridge answered HTTP 503");
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let fetch = fetch_fn(log, |_| headers_only(404, &[("content-type", "text/html")]));
+    let mut c = client(fetch);
+    let err = c
+        .attach(AttachRequest::default())
+        .await
+        .expect_err("a 404 fails the call itself");
+    assert_eq!(err.code(), Code::Unimplemented);
+    assert_eq!(err.message(), "bridge answered HTTP 404");
 }
 
 #[wasm_bindgen_test]
