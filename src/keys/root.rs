@@ -4,8 +4,12 @@ use core::fmt;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use bitcoin::bip32::{ChildNumber, Xpriv, Xpub};
-use bitcoin::secp256k1::{PublicKey, SecretKey, SECP256K1};
+use std::sync::OnceLock;
+
+use bitcoin::bip32::{ChildNumber, Fingerprint, Xpriv, Xpub};
+use bitcoin::hashes::hmac::{Hmac, HmacEngine};
+use bitcoin::hashes::{hash160, sha512, Hash, HashEngine};
+use bitcoin::secp256k1::{PublicKey, Scalar, SecretKey, SECP256K1};
 use zeroize::{Zeroize, Zeroizing};
 
 use super::network::Network;
@@ -76,24 +80,126 @@ pub enum RootKeyError {
     },
 }
 
-/// An extended private key that wipes its key and chain code when dropped.
-struct Node(Xpriv);
+/// Purposes of btcwallet's key scopes (BIP-44/49/84/86 and lnd's 1017).
+/// Paths below them are derived exactly as lnd's wallet derives them,
+/// including btcd's legacy hardened derivation (see [`lnd_unpadded_step`]).
+const WALLET_PURPOSES: [u32; 5] = [44, 49, 84, 86, 1017];
+
+/// Whether btcwallet derives element `depth` (0-based) of `path` with btcd's
+/// legacy `DeriveNonStandard` (btcd issue 172): a hardened child of a parent
+/// private key whose big-endian bytes start with zero is computed from the
+/// key bytes *without* their leading zeros (zero-filled at the end instead).
+///
+/// btcwallet derives a scope's coin-type key (depth 1 → 2) that way from the
+/// freshly derived purpose key, and the default account 0 (depth 2 → 3) from
+/// the freshly derived coin-type key. Other accounts are derived later from
+/// the coin-type key as stored in its database (32 bytes, padded), i.e. by
+/// standard BIP-32; so is everything below the account level (non-hardened).
+/// About one seed in 128 is affected in some scope; an lnd-compatible signer
+/// must reproduce it or its keys differ from lnd's for those seeds.
+fn lnd_unpadded_step(path: &[u32], depth: usize) -> bool {
+    let in_wallet_scope = path
+        .first()
+        .is_some_and(|p| WALLET_PURPOSES.iter().any(|w| w + HARDENED == *p));
+    in_wallet_scope && (depth == 1 || (depth == 2 && path[2] == HARDENED))
+}
+
+/// An extended private key that wipes its key and chain code when dropped,
+/// with its public key computed at most once.
+struct Node {
+    xpriv: Xpriv,
+    public: OnceLock<PublicKey>,
+}
+
+/// Why one derivation step failed (probability ~2^-127 each, or depth > 255).
+#[derive(Debug)]
+enum StepError {
+    InvalidChild,
+    TooDeep,
+}
+
+impl fmt::Display for StepError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            StepError::InvalidChild => "the child key is invalid (IL >= n or zero key)",
+            StepError::TooDeep => "depth would exceed 255",
+        })
+    }
+}
 
 impl Node {
-    fn derive(&self, child: u32) -> Result<Node, bitcoin::bip32::Error> {
-        let xpriv = self.0.derive_priv(SECP256K1, &[ChildNumber::from(child)])?;
-        Ok(Node(xpriv))
+    fn new(xpriv: Xpriv) -> Node {
+        Node {
+            xpriv,
+            public: OnceLock::new(),
+        }
+    }
+
+    fn public(&self) -> PublicKey {
+        *self
+            .public
+            .get_or_init(|| self.xpriv.private_key.public_key(SECP256K1))
+    }
+
+    /// BIP-32 CKDpriv. With `unpadded`, a hardened child is derived as btcd's
+    /// legacy `DeriveNonStandard` does (see [`lnd_unpadded_step`]); for keys
+    /// without a leading zero byte both are the same.
+    fn derive(&self, child: u32, unpadded: bool) -> Result<Node, StepError> {
+        let depth = self.xpriv.depth.checked_add(1).ok_or(StepError::TooDeep)?;
+        let mut data = Zeroizing::new([0u8; 37]);
+        if child >= HARDENED {
+            let key = Zeroizing::new(self.xpriv.private_key.secret_bytes());
+            let skip = if unpadded {
+                key.iter().take_while(|b| **b == 0).count()
+            } else {
+                0
+            };
+            data[1..33 - skip].copy_from_slice(&key[skip..]);
+        } else {
+            data[..33].copy_from_slice(&self.public().serialize());
+        }
+        data[33..].copy_from_slice(&child.to_be_bytes());
+        let mut engine = HmacEngine::<sha512::Hash>::new(self.xpriv.chain_code.as_bytes());
+        engine.input(&data[..]);
+        let mut i = Zeroizing::new(Hmac::<sha512::Hash>::from_engine(engine).to_byte_array());
+        let mut il = Zeroizing::new([0u8; 32]);
+        il.copy_from_slice(&i[..32]);
+        let tweak = Scalar::from_be_bytes(*il).map_err(|_| StepError::InvalidChild)?;
+        let private_key = self
+            .xpriv
+            .private_key
+            .add_tweak(&tweak)
+            .map_err(|_| StepError::InvalidChild)?;
+        let mut chain_code = [0u8; 32];
+        chain_code.copy_from_slice(&i[32..]);
+        i.zeroize();
+        let parent = hash160::Hash::hash(&self.public().serialize());
+        let xpriv = Xpriv {
+            network: self.xpriv.network,
+            depth,
+            parent_fingerprint: Fingerprint::from(
+                <[u8; 4]>::try_from(&parent.as_byte_array()[..4]).unwrap_or_default(),
+            ),
+            child_number: ChildNumber::from(child),
+            private_key,
+            chain_code: chain_code.into(),
+        };
+        chain_code.zeroize();
+        Ok(Node::new(xpriv))
     }
 
     fn clone_node(&self) -> Node {
-        Node(self.0)
+        Node {
+            xpriv: self.xpriv,
+            public: self.public.clone(),
+        }
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        self.0.private_key.non_secure_erase();
-        let cc: &mut [u8] = self.0.chain_code.as_mut();
+        self.xpriv.private_key.non_secure_erase();
+        let cc: &mut [u8] = self.xpriv.chain_code.as_mut();
         cc.zeroize();
     }
 }
@@ -188,7 +294,7 @@ impl RootKey {
         let fingerprint = master.fingerprint(SECP256K1).to_bytes();
         RootKey {
             network,
-            master: Node(master),
+            master: Node::new(master),
             fingerprint,
             cache: Mutex::new(NodeCache::default()),
         }
@@ -266,8 +372,8 @@ impl RootKey {
     /// sealed vault only.
     pub(crate) fn master_parts(&self) -> Zeroizing<[u8; 64]> {
         let mut out = Zeroizing::new([0u8; 64]);
-        out[..32].copy_from_slice(&self.master.0.private_key.secret_bytes());
-        out[32..].copy_from_slice(self.master.0.chain_code.as_bytes());
+        out[..32].copy_from_slice(&self.master.xpriv.private_key.secret_bytes());
+        out[32..].copy_from_slice(self.master.xpriv.chain_code.as_bytes());
         out
     }
 
@@ -304,11 +410,11 @@ impl RootKey {
 
     /// The master public key.
     pub fn master_public_key(&self) -> PublicKey {
-        self.master.0.private_key.public_key(SECP256K1)
+        self.master.xpriv.private_key.public_key(SECP256K1)
     }
 
     fn node(&self, path: &[u32]) -> Result<Node, RootKeyError> {
-        let err = |e: bitcoin::bip32::Error| RootKeyError::Derivation {
+        let err = |e: StepError| RootKeyError::Derivation {
             path: format_path(path),
             reason: e.to_string(),
         };
@@ -328,7 +434,9 @@ impl RootKey {
         let mut node = node.unwrap_or_else(|| self.master.clone_node());
         let mut fresh = Vec::new();
         for (i, &child) in path.iter().enumerate().skip(start) {
-            node = node.derive(child).map_err(err)?;
+            node = node
+                .derive(child, lnd_unpadded_step(path, i))
+                .map_err(err)?;
             if i < CACHE_MAX_DEPTH {
                 fresh.push((path[..=i].to_vec(), node.clone_node()));
             }
@@ -345,18 +453,18 @@ impl RootKey {
 
     /// Private key at `path` (raw child numbers; hardened = index + 2^31).
     pub fn derive_priv(&self, path: &[u32]) -> Result<SecretKey, RootKeyError> {
-        Ok(self.node(path)?.0.private_key)
+        Ok(self.node(path)?.xpriv.private_key)
     }
 
     /// Public key at `path`.
     pub fn derive_pub(&self, path: &[u32]) -> Result<PublicKey, RootKeyError> {
-        Ok(self.node(path)?.0.private_key.public_key(SECP256K1))
+        Ok(self.node(path)?.public())
     }
 
     /// Extended public key at `path` (version bytes `xpub` on mainnet, `tpub`
     /// elsewhere; see [`super::accounts`] for lnd's per-scope versions).
     pub fn derive_xpub(&self, path: &[u32]) -> Result<Xpub, RootKeyError> {
-        Ok(Xpub::from_priv(SECP256K1, &self.node(path)?.0))
+        Ok(Xpub::from_priv(SECP256K1, &self.node(path)?.xpriv))
     }
 
     /// Path of lnd key `family`/`index`: m/1017'/coin'/family'/0/index, coin =
@@ -568,6 +676,101 @@ mod tests {
             }
         }
         assert!(cached.cached_nodes() > 0);
+    }
+
+    /// btcd's TestLeadingZero (btcutil issue 172): seed 0…0‖399 gives an
+    /// m/0' key with a leading zero byte; its child 0' differs between
+    /// standard BIP-32 and the legacy unpadded derivation.
+    #[test]
+    fn legacy_unpadded_derivation_matches_btcd() {
+        let mut seed = [0u8; 32];
+        seed[28..].copy_from_slice(&399u32.to_be_bytes());
+        let master = Xpriv::new_master(bitcoin::NetworkKind::Main, &seed).expect("master");
+        let child0 = Node::new(master).derive(HARDENED, false).expect("m/0'");
+        assert_eq!(
+            child0.xpriv.private_key.secret_bytes()[0],
+            0,
+            "leading zero"
+        );
+        let standard = child0.derive(HARDENED, false).expect("standard");
+        let legacy = child0.derive(HARDENED, true).expect("legacy");
+        assert_eq!(
+            hex::encode(standard.xpriv.private_key.secret_bytes()),
+            "a9b6b30a5b90b56ed48728c73af1d8a7ef1e9cc372ec21afcc1d9bdf269b0988"
+        );
+        assert_eq!(
+            hex::encode(legacy.xpriv.private_key.secret_bytes()),
+            "ea46d8f58eb863a2d371a938396af8b0babe85c01920f59a8044412e70e837ee"
+        );
+        // Our standard step equals rust-bitcoin's BIP-32.
+        let rb = master
+            .derive_priv(
+                SECP256K1,
+                &[ChildNumber::from(HARDENED), ChildNumber::from(HARDENED)],
+            )
+            .expect("rust-bitcoin");
+        assert_eq!(rb, standard.xpriv);
+    }
+
+    #[test]
+    fn unpadded_steps_follow_btcwallet() {
+        let h = |i: u32| i + HARDENED;
+        // coin type of every wallet scope; account 0 only.
+        assert!(lnd_unpadded_step(&[h(1017), h(1), h(6), 0, 0], 1));
+        assert!(lnd_unpadded_step(&[h(1017), h(1), h(0), 0, 0], 2));
+        assert!(!lnd_unpadded_step(&[h(1017), h(1), h(6), 0, 0], 2));
+        assert!(lnd_unpadded_step(&[h(84), h(0), h(0)], 2));
+        assert!(!lnd_unpadded_step(&[h(84), h(0), h(1)], 2));
+        assert!(!lnd_unpadded_step(&[h(84), h(0), h(0), 1, 5], 0));
+        assert!(!lnd_unpadded_step(&[h(84), h(0), h(0), 1, 5], 3));
+        // Outside btcwallet's scopes: plain BIP-32.
+        assert!(!lnd_unpadded_step(&[h(0), h(1)], 1));
+        assert!(!lnd_unpadded_step(&[h(45), h(0), h(0)], 2));
+    }
+
+    /// A seed whose m/1017' key starts with a zero byte: lnd's coin-type key,
+    /// and so every 1017 account, differs from plain BIP-32; the signer must
+    /// follow lnd, and stay consistent between accounts.json and signing.
+    #[test]
+    fn affected_seed_follows_lnd_not_bip32() {
+        let (root, master) = (0u32..4096)
+            .find_map(|n| {
+                let mut entropy = [7u8; 16];
+                entropy[..4].copy_from_slice(&n.to_be_bytes());
+                let master =
+                    Xpriv::new_master(bitcoin::NetworkKind::Test, &entropy).expect("master");
+                let purpose = master
+                    .derive_priv(SECP256K1, &[ChildNumber::from(1017 + HARDENED)])
+                    .expect("purpose");
+                (purpose.private_key.secret_bytes()[0] == 0).then(|| {
+                    (
+                        RootKey::from_seed_entropy(&entropy, Network::Regtest).expect("root"),
+                        master,
+                    )
+                })
+            })
+            .expect("an affected seed among 4096 (expected ~16)");
+        let bip32 = |path: &[u32]| {
+            let cn: Vec<ChildNumber> = path.iter().map(|&c| ChildNumber::from(c)).collect();
+            master
+                .derive_priv(SECP256K1, &cn)
+                .expect("bip32")
+                .private_key
+        };
+        let path = root.lnd_key_path(6, 0).expect("path");
+        assert_ne!(root.derive_priv(&path).expect("lnd"), bip32(&path));
+        // Signing keys and the exported account xpub agree.
+        let xpub = root.account_xpub(1017, 1, 6).expect("xpub");
+        let from_xpub = xpub
+            .derive_pub(SECP256K1, &[ChildNumber::from(0), ChildNumber::from(0)])
+            .expect("child");
+        assert_eq!(
+            from_xpub.public_key,
+            root.lnd_key(6, 0).expect("key").public_key(SECP256K1)
+        );
+        // Other scopes of the same seed are unaffected unless their own keys are.
+        let p84 = [84 + HARDENED, HARDENED, HARDENED + 1, 0, 0];
+        assert_eq!(root.derive_priv(&p84).expect("84"), bip32(&p84));
     }
 
     #[test]
