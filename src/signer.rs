@@ -180,7 +180,8 @@ impl Signer {
                 let mut rand = [0u8; 32];
                 self.entropy.fill_bytes(&mut rand);
                 let derive = |family: u32, index: u32| {
-                    self.root.lnd_key(family, index).map_err(|e| e.to_string())
+                    crate::signing::keyloc::locator_key(&self.root, family, index)
+                        .map_err(|e| e.to_string())
                 };
                 self.musig2_sessions()
                     .create_session_with(&derive, r, rand)

@@ -12,7 +12,7 @@ use lnd_web_signer::keys::{Network, RootKey, HARDENED};
 use lnd_web_signer::proto::signrpc::{
     KeyDescriptor, KeyLocator, MuSig2CleanupRequest, MuSig2CombineSigRequest,
     MuSig2GetCombinedNonceRequest, MuSig2RegisterCombinedNonceRequest, MuSig2RegisterNoncesRequest,
-    MuSig2SessionRequest, MuSig2SignRequest, SharedKeyRequest, SignMessageReq,
+    MuSig2SessionRequest, MuSig2SignRequest, MuSig2Version, SharedKeyRequest, SignMessageReq,
 };
 use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
@@ -423,8 +423,8 @@ fn loc(family: i32, index: i32) -> Option<KeyLocator> {
 
 #[test]
 fn key_families() {
-    // lnd derives any family up to 2^31 - 2 (accounts are created on demand).
-    for family in [255, 256, 1000] {
+    // Families 0…255 are the watch-only node's accounts: signed.
+    for family in [0, 212, 255] {
         match handle(Req::SignMessageReq(SignMessageReq {
             msg: b"m".to_vec(),
             key_loc: loc(family, 0),
@@ -433,6 +433,34 @@ fn key_families() {
             Resp::SignMessageResp(r) => assert!(!r.signature.is_empty()),
             other => panic!("family {family}: {other:?}"),
         }
+    }
+    // Beyond 255 the watch-only node has no account: refused, nothing signed.
+    for family in [256, 1000, i32::MAX - 1] {
+        let e = error_of(Req::SignMessageReq(SignMessageReq {
+            msg: b"m".to_vec(),
+            key_loc: loc(family, 0),
+            ..Default::default()
+        }));
+        assert!(
+            e.contains(&format!("key family {family} is beyond 255")),
+            "{e}"
+        );
+        let e = error_of(Req::MuSig2SessionRequest(MuSig2SessionRequest {
+            key_loc: loc(family, 0),
+            all_signer_pubkeys: [1u8, 2]
+                .iter()
+                .map(|b| {
+                    SecretKey::from_slice(&[*b; 32])
+                        .expect("key")
+                        .public_key(SECP256K1)
+                        .serialize()
+                        .to_vec()
+                })
+                .collect(),
+            version: MuSig2Version::Musig2VersionV100rc2 as i32,
+            ..Default::default()
+        }));
+        assert!(e.contains("beyond 255"), "{e}");
     }
     // A negative int32 family is 2^31 or more as uint32: refused.
     for family in [-1, i32::MIN, i32::MAX] {

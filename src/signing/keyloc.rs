@@ -24,6 +24,13 @@ pub enum KeyLocError {
     /// Family ≥ 2^31 − 1 (a negative int32 on the wire): btcwallet refuses the account.
     #[error("account number may not exceed 2147483647 (key family {0})")]
     FamilyTooHigh(u32),
+    /// Family above 255: the watch-only node is given accounts for families
+    /// 0…255 only (accounts.json), so no request of it can name such a key.
+    #[error(
+        "key family {0} is beyond 255: the watch-only node only has accounts \
+         for key families 0 to 255"
+    )]
+    FamilyBeyondWatchOnly(u32),
     /// The raw-key scan over `MAX_KEY_RANGE_SCAN` indexes found no match.
     #[error("unable to derive private key")]
     NotFound,
@@ -38,11 +45,27 @@ pub fn locator(family: i32, index: i32) -> (u32, u32) {
 }
 
 /// Private key of key locator `family`/`index` (`m/1017'/C'/family'/0/index`).
+///
+/// Families above [`MAX_KEY_FAMILY`] are refused: lnd's signer would derive
+/// them, but a watch-only node built from our accounts.json cannot hold them,
+/// so such a request is not one lnd's watch-only node makes.
 pub fn locator_key(root: &RootKey, family: u32, index: u32) -> Result<SecretKey, KeyLocError> {
+    check_family(family)?;
+    Ok(root.lnd_key(family, index)?)
+}
+
+/// The highest key family the watch-only node has an account for.
+pub const MAX_KEY_FAMILY: u32 = 255;
+
+/// lnd's account-number limit first (its error text), then ours.
+fn check_family(family: u32) -> Result<(), KeyLocError> {
     if family > MAX_ACCOUNT_NUM {
         return Err(KeyLocError::FamilyTooHigh(family));
     }
-    Ok(root.lnd_key(family, index)?)
+    if family > MAX_KEY_FAMILY {
+        return Err(KeyLocError::FamilyBeyondWatchOnly(family));
+    }
+    Ok(())
 }
 
 /// lnd's raw-key search (§1.2): the first `m/1017'/C'/family'/0/i`,
@@ -54,9 +77,7 @@ pub fn scan_family_for_key(
     family: u32,
     target: &PublicKey,
 ) -> Result<SecretKey, KeyLocError> {
-    if family > MAX_ACCOUNT_NUM {
-        return Err(KeyLocError::FamilyTooHigh(family));
-    }
+    check_family(family)?;
     // The watch-only node sends a raw key only with index 0 (e.g. the node
     // key 6/0): try that key directly, then scan the rest publicly.
     let first = locator_key(root, family, 0)?;
