@@ -253,12 +253,21 @@ mod tests {
     #[test]
     fn locator_family_limits() {
         let r = root();
-        // Any family up to MaxAccountNum is derived (lnd creates accounts on demand).
-        let k = locator_key(&r, 300, 2).expect("family 300");
+        // Families 0…255 are derived at m/1017'/C'/F'/0/I.
+        let k = locator_key(&r, 255, 2).expect("family 255");
         let direct = r
-            .derive_priv(&[1017 + H, 1 + H, 300 + H, 0, 2])
+            .derive_priv(&[1017 + H, 1 + H, 255 + H, 0, 2])
             .expect("direct");
         assert_eq!(k.secret_bytes(), direct.secret_bytes());
+        assert_eq!(
+            locator_key(&r, 256, 0),
+            Err(KeyLocError::FamilyBeyondWatchOnly(256))
+        );
+        let target = k.public_key(SECP256K1);
+        assert_eq!(
+            scan_family_for_key(&r, 300, &target),
+            Err(KeyLocError::FamilyBeyondWatchOnly(300))
+        );
         let (family, _) = locator(-1, 0);
         assert_eq!(
             locator_key(&r, family, 0),
