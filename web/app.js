@@ -18,16 +18,16 @@ const NETWORKS = [
 ];
 
 const KIND_NAMES = {
-  sign_psbt_request: "Sign PSBT",
-  sign_message_req: "Sign message",
-  shared_key_request: "Shared key (ECDH)",
-  mu_sig2_session_request: "MuSig2 session",
-  mu_sig2_register_nonces_request: "MuSig2 register nonces",
-  mu_sig2_combined_nonces_req: "MuSig2 combined nonce",
-  mu_sig2_get_combined_nonces_req: "MuSig2 get combined nonce",
-  mu_sig2_sign_request: "MuSig2 sign",
-  mu_sig2_combine_sig_request: "MuSig2 combine signatures",
-  mu_sig2_cleanup_request: "MuSig2 cleanup",
+  sign_psbt: "Sign PSBT",
+  sign_message: "Sign message",
+  shared_key: "Shared key (ECDH)",
+  musig2_create_session: "MuSig2 session",
+  musig2_register_nonces: "MuSig2 register nonces",
+  musig2_register_combined_nonce: "MuSig2 combined nonce",
+  musig2_get_combined_nonce: "MuSig2 get combined nonce",
+  musig2_sign: "MuSig2 sign",
+  musig2_combine_sig: "MuSig2 combine signatures",
+  musig2_cleanup: "MuSig2 cleanup",
   ping: "Ping",
 };
 
@@ -55,6 +55,7 @@ worker.onmessage = (ev) => {
   const msg = ev.data;
   if (msg.event === "status") return onStatus(msg.status);
   if (msg.event === "activity") return onActivity(msg.entry);
+  if (msg.event === "attachEnd") return onAttachEnd(msg.end);
   const pending = calls.get(msg.id);
   if (!pending) return;
   calls.delete(msg.id);
@@ -218,6 +219,13 @@ function updateTopbar() {
     badge.hidden = true;
     lockBtn.hidden = true;
   }
+}
+
+// A stale error goes away as soon as the user edits the form again.
+for (const form of document.querySelectorAll("form")) {
+  form.addEventListener("input", () => {
+    for (const e of form.querySelectorAll(".error[role='alert']")) e.hidden = true;
+  });
 }
 
 for (const b of document.querySelectorAll("[data-back]")) {
@@ -714,12 +722,35 @@ function classifyReason(reason) {
   return { title: "Connection error", help: "" };
 }
 
+const GRPC_CODES = {
+  1: "Cancelled", 2: "Unknown", 3: "InvalidArgument", 4: "DeadlineExceeded", 5: "NotFound",
+  7: "PermissionDenied", 8: "ResourceExhausted", 9: "FailedPrecondition", 13: "Internal",
+  14: "Unavailable", 16: "Unauthenticated",
+};
+
+/**
+ * The bridge's final status of an Attach stream. When lnd refuses the
+ * stream after the session token was sent (e.g. a rejected macaroon), the
+ * signer loop may first see a consequence (its Reply is refused), so the
+ * stream's own reason replaces a reason given just before.
+ */
+function onAttachEnd(end) {
+  if (!end || end.code === 0) return;
+  const reason = `attach stream ended: ${GRPC_CODES[end.code] ?? end.code}: ${end.message}`;
+  state.attachEnd = { reason, at: Date.now() };
+  if (state.lastError && Date.now() - state.lastError.at < 3000 && state.lastError.reason !== reason) {
+    state.lastError = { reason, at: state.lastError.at, ...classifyReason(reason) };
+    renderStatus();
+  }
+}
+
 function onStatus(s) {
   state.status = s;
   switch (s.kind) {
     case "connecting":
       state.attempt = s.attempt;
       state.reconnectAt = null;
+      state.attachEnd = null;
       break;
     case "registered":
       state.registeredAt = Date.now();
@@ -736,10 +767,13 @@ function onStatus(s) {
     case "request":
       state.status = { kind: "registered" };
       break;
-    case "error":
-      state.lastError = { reason: s.reason, ...classifyReason(s.reason) };
+    case "error": {
+      const recent = state.attachEnd && Date.now() - state.attachEnd.at < 3000 ? state.attachEnd.reason : null;
+      const reason = recent ?? s.reason;
+      state.lastError = { reason, at: Date.now(), ...classifyReason(reason) };
       state.registeredAt = null;
       break;
+    }
     case "reconnecting":
       state.reconnectAt = Date.now() + s.delayMs;
       break;
@@ -887,10 +921,6 @@ function psbtTable(entry) {
   const p = entry.psbt;
   const signed = new Set(entry.signedInputs || []);
   const wrap = el("div");
-  if (p.error) {
-    wrap.append(el("p", { class: "errtext", text: p.error }));
-    return wrap;
-  }
   const ins = el("table", { class: "io" },
     el("thead", {}, el("tr", {},
       el("th", { class: "n", text: "#" }),
@@ -922,7 +952,6 @@ function psbtTable(entry) {
   }
   outs.append(outsBody);
   wrap.append(ins, outs);
-  if (p.feeSat !== null && p.feeSat !== undefined) wrap.append(el("p", { class: "meta", text: `Fee ${formatSat(p.feeSat)}` }));
   return wrap;
 }
 
@@ -942,8 +971,8 @@ function activityItem(entry) {
     li.append(el("div", { class: "summary", text: summary }));
   }
   if (entry.error) li.append(el("div", { class: "errtext", text: entry.error }));
-  if (entry.psbt) {
-    const d = el("details", {}, el("summary", { text: "Inputs and outputs" }));
+  if (entry.psbt && !entry.psbt.error) {
+    const d = el("details", {}, el("summary", { text: `Inputs and outputs${entry.psbt.feeSat != null ? ` · fee ${formatSat(entry.psbt.feeSat)}` : ""}` }));
     d.append(psbtTable(entry));
     li.append(d);
   }
@@ -973,7 +1002,7 @@ function isPingHidden(entry) {
 
 function renderCounters() {
   const reqs = state.activity.filter((a) => a.kind !== "ping");
-  const psbt = reqs.filter((a) => a.kind === "sign_psbt_request").length;
+  const psbt = reqs.filter((a) => a.kind === "sign_psbt").length;
   const errors = reqs.filter((a) => a.error).length;
   $("c-total").textContent = String(reqs.length);
   $("c-psbt").textContent = String(psbt);
@@ -994,8 +1023,8 @@ function renderActivity() {
 
 $("show-pings").addEventListener("change", async () => {
   state.showPings = $("show-pings").checked;
-  await store.setSetting("showPings", state.showPings);
   renderActivity();
+  await store.setSetting("showPings", state.showPings);
 });
 
 $("export-activity").addEventListener("click", () => {

@@ -5,6 +5,7 @@
 // Messages in:  { id, op, args }      ->  out: { id, ok: true, result } | { id, ok: false, error }
 // Events out:   { event: "status", status }   (SignerStatus of the wasm API)
 //               { event: "activity", entry }  (one answered request, public data only)
+//               { event: "attachEnd", end }   (final grpc status of an Attach stream)
 //
 // Secrets kept here: the pending new seed (between createSeed and sealVault)
 // and the UnlockedSigner handle (keys live in wasm memory). Nothing secret is
@@ -74,6 +75,13 @@ async function pumpAttach(stream, inspector) {
       const { done, value } = await reader.read();
       if (done) break;
       for (const info of inspector.pushAttachChunk(value)) noteRequest(info);
+      const end = inspector.end;
+      if (end) {
+        // The bridge's own reason for ending the stream (e.g. lnd rejected
+        // the macaroon); the loop may report a consequence of it instead.
+        post("attachEnd", { end });
+        break;
+      }
     }
   } catch {
     // The stream was aborted or broke; the signer loop reports why.

@@ -22,6 +22,7 @@ use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
 use crate::grpcweb::{Decoder, Frame, FRAME_HEADER_LEN};
+use crate::keys::HARDENED;
 use crate::keys::{format_path, Network};
 use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
 use crate::proto::signerbridge::{AttachEvent, ReplyRequest};
@@ -30,7 +31,7 @@ use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use crate::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
 use crate::secret::SecretString;
-use crate::session::{response_member_name, RequestKind};
+use crate::session::response_member_name;
 use crate::vault;
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -78,8 +79,9 @@ export interface PsbtInfo {
 /** A request seen on the Attach stream. */
 export interface StreamRequestInfo {
   id: number;
-  /** Proto member name, e.g. "sign_psbt_request". */
+  /** Short request kind as in SignerStatus.requestKind, e.g. "sign_psbt". */
   kind: string;
+  /** Key locators named by the request; for PSBTs, the lnd (m/1017') keys of the inputs. */
   keys: KeyRef[];
   /** Short human-readable summary of the parameters. */
   summary: string;
@@ -169,7 +171,7 @@ pub fn vault_with_macaroon(
     Ok(Uint8Array::from(sealed.as_slice()))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 struct KeyRef {
     family: i32,
@@ -248,16 +250,32 @@ fn short_hex(bytes: &[u8]) -> String {
     }
 }
 
-fn describe_psbt(bytes: &[u8], network: Network) -> PsbtInfo {
+/// lnd's key family and index of a `m/1017'/coin'/family'/0/index` path.
+fn lnd_key_of(path: &[u32]) -> Option<KeyRef> {
+    match path {
+        [purpose, _, family, 0, index] if *purpose == 1017 + HARDENED && *family >= HARDENED => {
+            Some(KeyRef {
+                family: i32::try_from(family - HARDENED).ok()?,
+                index: i32::try_from(*index).ok()?,
+            })
+        }
+        _ => None,
+    }
+}
+
+/// The PSBT's inputs and outputs, and the lnd keys its inputs name.
+fn describe_psbt(bytes: &[u8], network: Network) -> (PsbtInfo, Vec<KeyRef>) {
     let psbt = match Psbt::deserialize(bytes) {
         Ok(p) => p,
         Err(e) => {
-            return PsbtInfo {
+            let info = PsbtInfo {
                 error: Some(format!("unparseable psbt: {e}")),
                 ..PsbtInfo::default()
-            }
+            };
+            return (info, Vec::new());
         }
     };
+    let mut lnd_keys: Vec<KeyRef> = Vec::new();
     let tx = &psbt.unsigned_tx;
     let mut total_in = Some(Amount::ZERO);
     let mut inputs = Vec::with_capacity(psbt.inputs.len());
@@ -273,17 +291,23 @@ fn describe_psbt(bytes: &[u8], network: Network) -> PsbtInfo {
             (Some(sum), Some(u)) => sum.checked_add(u.value),
             _ => None,
         };
-        let mut paths: Vec<String> = input
+        let raw_paths: Vec<Vec<u32>> = input
             .bip32_derivation
             .values()
-            .map(|(_, path)| format_path(&path.to_u32_vec()))
+            .map(|(_, path)| path.to_u32_vec())
+            .chain(
+                input
+                    .tap_key_origins
+                    .values()
+                    .map(|(_, (_, path))| path.to_u32_vec()),
+            )
             .collect();
-        paths.extend(
-            input
-                .tap_key_origins
-                .values()
-                .map(|(_, (_, path))| format_path(&path.to_u32_vec())),
-        );
+        for k in raw_paths.iter().filter_map(|p| lnd_key_of(p)) {
+            if !lnd_keys.contains(&k) {
+                lnd_keys.push(k);
+            }
+        }
+        let mut paths: Vec<String> = raw_paths.iter().map(|p| format_path(p)).collect();
         paths.sort();
         paths.dedup();
         inputs.push(PsbtInputInfo {
@@ -315,16 +339,17 @@ fn describe_psbt(bytes: &[u8], network: Network) -> PsbtInfo {
         (Some(i), Some(o)) => i.checked_sub(o).map(Amount::to_sat),
         _ => None,
     };
-    PsbtInfo {
+    let info = PsbtInfo {
         inputs,
         outputs,
         fee_sat,
         error: None,
-    }
+    };
+    (info, lnd_keys)
 }
 
 fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestInfo {
-    let kind = RequestKind::of(req).name();
+    let kind = crate::signer::request_kind(req);
     let mut keys = Vec::new();
     let mut psbt = None;
     let summary = match &req.sign_request_type {
@@ -388,7 +413,8 @@ fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestIn
         Some(Req::MuSig2CombineSigRequest(r)) => format!("session {}", short_hex(&r.session_id)),
         Some(Req::MuSig2CleanupRequest(r)) => format!("session {}", short_hex(&r.session_id)),
         Some(Req::SignPsbtRequest(r)) => {
-            let info = describe_psbt(&r.funded_psbt, network);
+            let (info, lnd_keys) = describe_psbt(&r.funded_psbt, network);
+            keys = lnd_keys;
             let s = match &info.error {
                 Some(e) => e.clone(),
                 None => format!(
@@ -433,12 +459,50 @@ fn frame_message(frame: &[u8]) -> Option<&[u8]> {
     Some(&frame[FRAME_HEADER_LEN..])
 }
 
+/// The final status of an Attach stream, from its grpc-web trailer frame.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StreamEnd {
+    /// `grpc-status` (0 = OK).
+    code: u32,
+    /// `grpc-message`, percent-decoded.
+    message: String,
+}
+
+/// Decodes the percent-encoding of a `grpc-message` value.
+fn percent_decode(text: &str) -> String {
+    fn hex_val(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let (Some(h), Some(l)) = (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Describes the traffic of one Attach stream for the activity log.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct StreamInspector {
     network: Network,
     decoder: Decoder,
+    end: Option<(u32, String)>,
 }
 
 #[wasm_bindgen]
@@ -451,6 +515,7 @@ impl StreamInspector {
                 .parse::<Network>()
                 .map_err(|e| JsError::new(&e.to_string()))?,
             decoder: Decoder::new(),
+            end: None,
         })
     }
 
@@ -465,7 +530,23 @@ impl StreamInspector {
             .next_frame()
             .map_err(|e| JsError::new(&e.to_string()))?
         {
-            let Frame::Data(data) = frame else { continue };
+            let data = match frame {
+                Frame::Data(data) => data,
+                Frame::Trailers(headers) => {
+                    let code = headers
+                        .get("grpc-status")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u32>().ok())
+                        .unwrap_or(2);
+                    let message = headers
+                        .get("grpc-message")
+                        .and_then(|v| v.to_str().ok())
+                        .map(percent_decode)
+                        .unwrap_or_default();
+                    self.end = Some((code, message));
+                    continue;
+                }
+            };
             let Some(msg) = frame_message(&data) else {
                 continue;
             };
@@ -476,6 +557,22 @@ impl StreamInspector {
             }
         }
         to_js(&out)
+    }
+
+    /// The stream's final status once its trailer frame was seen (the
+    /// bridge's reason for ending it, e.g. lnd rejecting the macaroon).
+    #[wasm_bindgen(
+        getter,
+        unchecked_return_type = "{ code: number; message: string } | null"
+    )]
+    pub fn end(&self) -> Result<JsValue, JsError> {
+        match &self.end {
+            None => Ok(JsValue::NULL),
+            Some((code, message)) => to_js(&StreamEnd {
+                code: *code,
+                message: message.clone(),
+            }),
+        }
     }
 
     /// Describes the body of one Reply call (a single grpc-web frame).

@@ -63,7 +63,9 @@ export async function launch({ viewport = { width: 1000, height: 820 }, colorSch
 export async function screenshot(page, name, { fullPage = true } = {}) {
   await mkdir(SHOTS, { recursive: true });
   const path = join(SHOTS, `${name}.png`);
-  await page.screenshot({ path, fullPage, animations: "disabled", caret: "hide", style: fullPage ? "#toast { display: none !important; }" : undefined });
+  // Transient toasts would float over random content in a full-page shot.
+  if (fullPage) await page.evaluate(() => { const t = document.getElementById("toast"); if (t) t.hidden = true; });
+  await page.screenshot({ path, fullPage, animations: "disabled", caret: "hide" });
   return path;
 }
 
@@ -160,6 +162,12 @@ export async function downloadBytes(page, click) {
   const chunks = [];
   for await (const c of stream) chunks.push(c);
   return { name: dl.suggestedFilename(), bytes: Buffer.concat(chunks) };
+}
+
+/** Watch-only setup tab: downloads accounts.json; resolves { name, bytes }. */
+export async function downloadAccounts(page) {
+  await page.click("#tab-setup");
+  return downloadBytes(page, () => page.click("#download-accounts"));
 }
 
 // ---- native processes -------------------------------------------------------------

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Page tests (stage `page` of scripts/test.sh): the real signer tab in
+# headless Chromium (Debian's /usr/bin/chromium through playwright-core; no
+# browser download) with node's test runner:
+#   tests/page/vault.test.mjs    first run, seal, unlock, lock, auto-lock, wipe,
+#                                accounts.json vs the CLI, seed secrecy, CSP,
+#                                offline, 360 px, keyboard
+#   tests/page/connect.test.mjs  every watchonly-sim scenario through
+#                                signer-bridge, bridge restart, wrong macaroon,
+#                                bridge unreachable, lnd not ready
+# Screenshots of every screen go to artifacts/screenshots/.
+#   scripts/page-tests.sh [node --test args, e.g. --test-name-pattern=wipe]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ ! -d node_modules/playwright-core ]; then
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
+fi
+cargo build --release -q -p lnd-web-signer-native --bins
+# See scripts/demo.sh about WASM_OPT.
+WASM_OPT=${WASM_OPT:-0} bash scripts/build-wasm.sh
+rm -rf artifacts/screenshots
+mkdir -p artifacts/screenshots
+node --test "$@" tests/page/
+echo "[page] screenshots: artifacts/screenshots/" >&2

@@ -1,0 +1,246 @@
+// Page tests with a (simulated) node: the real tab connects through
+// signer-bridge --grpc-web to watchonly-sim and signs every scenario; the
+// bridge is killed and restarted; a wrong macaroon, a dead bridge and a
+// missing lnd each get their own clear message.
+
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import {
+  connect, downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, tempDir,
+  unlock, waitStatus,
+} from "./helpers.mjs";
+import { assertNoSecrets } from "./secrets.mjs";
+import { demoVault, DEMO_TPRV, simSummary, startBridge, startSim } from "./stack.mjs";
+import { startServer } from "./server.mjs";
+
+const SCENARIOS = ["wallet", "channel", "taproot-channel", "gossip", "mixed", "burst", "errors"];
+
+let server;
+let origin;
+let demo;
+
+before(async () => {
+  server = await startServer({});
+  origin = new URL(server.url).origin;
+  demo = await demoVault(await tempDir());
+});
+after(async () => {
+  await server?.close();
+});
+
+/** A tab with the demo vault restored and unlocked, auto-lock off. */
+async function readyTab(opts) {
+  const tab = await launch(opts);
+  await openPage(tab.page, server.url);
+  await restoreVault(tab.page, demo.vault);
+  await unlock(tab.page, demo.passphrase);
+  await setAutolock(tab.page, 0);
+  return tab;
+}
+
+async function statusText(page) {
+  return {
+    title: await page.textContent("#status-title"),
+    detail: await page.textContent("#status-detail"),
+    error: (await page.isVisible("#status-error")) ? await page.textContent("#status-error") : "",
+  };
+}
+
+/** Waits until the status panel's error line matches `re`. */
+async function waitStatusError(page, re, timeout = 30_000) {
+  await page.waitForFunction(
+    ([source, flags]) => {
+      const e = document.getElementById("status-error");
+      return !e.hidden && new RegExp(source, flags).test(e.textContent);
+    },
+    [re.source, re.flags],
+    { timeout },
+  ).catch(async (err) => {
+    throw new Error(`${err.message}\nstatus error line: ${await page.textContent("#status-error")}`);
+  });
+}
+
+describe("signing through signer-bridge", () => {
+  test("every watchonly-sim scenario completes with the page as the signer", { timeout: 600_000 }, async () => {
+    const dir = await tempDir();
+    const procs = [];
+    const tab = await readyTab();
+    try {
+      const { page } = tab;
+      let sim = await startSim(dir, { accounts: demo.accounts, scenario: SCENARIOS[0], extra: ["--exit-when-done", "--ping-interval", "2s"] });
+      procs.push(sim.proc);
+      const simListen = sim.addr;
+      const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+      procs.push(bridge.proc);
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
+      await waitStatus(page, "registered");
+      let sent = 0;
+      for (let i = 0; i < SCENARIOS.length; i++) {
+        if (i > 0) {
+          // Same address, certificate and macaroon: the bridge and the page reconnect on their own.
+          sim = await startSim(dir, { accounts: demo.accounts, scenario: SCENARIOS[i], listen: simListen, extra: ["--exit-when-done", "--ping-interval", "2s"] });
+          procs.push(sim.proc);
+        }
+        const summary = await simSummary(sim);
+        const exit = await sim.proc.exited;
+        assert.equal(summary.failed, 0, `${SCENARIOS[i]}: ${summary.line}\n${sim.proc.output.split("\n").filter((l) => l.startsWith("FAIL")).join("\n")}`);
+        assert.ok(summary.passed > 0, `${SCENARIOS[i]}: nothing checked`);
+        assert.equal(exit.code, 0, `${SCENARIOS[i]}: watchonly-sim exit code`);
+        const stats = sim.proc.output.match(/(\d+) requests sent/);
+        sent += Number(stats[1]);
+        if (SCENARIOS[i] === "mixed") {
+          await page.click("#tab-connection");
+          await screenshot(page, "20-connected");
+        }
+      }
+
+      // The activity log saw every request the simulator sent.
+      await page.click("#tab-activity");
+      const total = Number(await page.textContent("#c-total")) + Number(await page.textContent("#c-pings"));
+      assert.equal(total, sent, "requests in the activity log vs requests sent by the simulator");
+      assert.ok(Number(await page.textContent("#c-psbt")) > 10);
+      assert.ok(Number(await page.textContent("#c-errors")) > 0, "the errors scenario shows failed requests");
+      const firstPsbt = page.locator("#activity-log li:not(.err)", { hasText: "Sign PSBT" }).first();
+      await firstPsbt.locator("details summary").click();
+      await screenshot(page, "21-activity");
+
+      const { name, bytes } = await downloadBytes(page, () => page.click("#export-activity"));
+      assert.match(name, /^signer-activity-.*\.json$/);
+      const doc = JSON.parse(bytes.toString("utf8"));
+      assert.equal(doc.network, "regtest");
+      assert.equal(doc.entries.length, sent);
+      const psbts = doc.entries.filter((e) => e.kind === "sign_psbt" && !e.error);
+      assert.ok(psbts.length > 10);
+      for (const e of psbts) {
+        assert.ok(e.psbt && !e.psbt.error, `PSBT #${e.id} described`);
+        assert.ok(e.psbt.outputs.length > 0);
+        for (const o of e.psbt.outputs) assert.equal(typeof o.amountSat, "number");
+        assert.ok(Array.isArray(e.signedInputs), `PSBT #${e.id} lists its signed inputs`);
+        for (const i of e.signedInputs) assert.ok(i < e.psbt.inputs.length);
+        assert.equal(typeof e.latencyMs, "number");
+      }
+      assert.ok(psbts.some((e) => e.psbt.outputs.some((o) => /^bcrt1/.test(o.address ?? ""))), "regtest addresses shown");
+      assert.ok(psbts.some((e) => e.signedInputs.length > 0));
+      assert.ok(doc.entries.some((e) => e.kind === "shared_key" && e.keys.some((k) => k.family === 6)), "ECDH with the node key 6/x");
+      assert.ok(psbts.some((e) => e.keys.length > 0), "lnd key family/index of PSBT inputs");
+      assert.ok(doc.entries.some((e) => e.kind === "sign_message"), "gossip signatures");
+      assert.ok(doc.entries.some((e) => e.kind.startsWith("musig2_")), "MuSig2 requests");
+      assert.ok(doc.entries.some((e) => e.kind === "ping"), "health pings");
+      assert.ok(Number(await page.textContent("#c-pings")) > 0);
+      assert.equal(await page.locator("#activity-log li.ping").count(), 0, "pings hidden by default");
+      await page.check("#show-pings");
+      const shownPings = doc.entries.slice(-300).filter((e) => e.kind === "ping").length;
+      assert.equal(await page.locator("#activity-log li.ping").count(), shownPings);
+
+      // Still nothing secret anywhere, after hundreds of requests.
+      await assertNoSecrets(page, tab.logs, { secrets: [DEMO_TPRV, demo.passphrase] });
+      assert.deepEqual(tab.errors, []);
+    } finally {
+      await tab.close();
+      for (const p of procs.reverse()) await p.stop();
+    }
+  });
+
+  test("bridge killed and restarted: reconnecting, then registered again", { timeout: 180_000 }, async () => {
+    const dir = await tempDir();
+    const sim = await startSim(dir, { scenario: "idle" });
+    let bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const tab = await readyTab();
+    try {
+      const { page } = tab;
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
+      await waitStatus(page, "registered");
+      assert.equal(await page.textContent("#st-attempt"), "1");
+      await bridge.proc.stop();
+      await waitStatus(page, "reconnecting", 30_000);
+      const s = await statusText(page);
+      assert.match(s.title, /^Reconnecting in \d+ s$/);
+      assert.match(s.error, /Bridge unreachable|lnd not ready/);
+      await screenshot(page, "22-reconnecting");
+      bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin, listen: bridge.listen });
+      await waitStatus(page, "registered", 90_000);
+      assert.ok(Number(await page.textContent("#st-attempt")) >= 2);
+      await page.click("#disconnect-btn");
+      await waitStatus(page, "disconnected");
+      await page.click("#lock-btn");
+      await tab.page.waitForSelector("#screen-unlock:not([hidden])");
+    } finally {
+      await tab.close();
+      await bridge.proc.stop();
+      await sim.proc.stop();
+    }
+  });
+
+  test("wrong macaroon, unreachable bridge and lnd not running each get a clear message", { timeout: 180_000 }, async () => {
+    const dir = await tempDir();
+    const sim = await startSim(dir, { scenario: "idle" });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const wrongMac = join(dir, "wrong.macaroon");
+    await writeFile(wrongMac, randomBytes(40));
+    const tab = await readyTab();
+    try {
+      const { page } = tab;
+      // A wrong vault passphrase does not store the macaroon.
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: wrongMac, passphrase: "not the passphrase" });
+      await page.waitForSelector("#connect-error:not([hidden])", { timeout: 30_000 });
+      assert.match(await page.textContent("#connect-error"), /Wrong vault passphrase/);
+
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: wrongMac, passphrase: demo.passphrase });
+      await waitStatusError(page, /^Macaroon rejected: /);
+      let s = await statusText(page);
+      assert.match(s.error, /^Macaroon rejected: .*macaroon/i);
+      assert.match(s.detail, /did not accept the macaroon/);
+      await screenshot(page, "23-macaroon-rejected");
+      await page.click("#disconnect-btn");
+
+      // Nothing listening at the bridge URL.
+      await connect(page, { bridgeUrl: "http://127.0.0.1:9", macaroonPath: null });
+      await waitStatusError(page, /^Bridge unreachable: /);
+      s = await statusText(page);
+      assert.match(s.error, /^Bridge unreachable: /);
+      await screenshot(page, "24-bridge-unreachable");
+      await page.click("#disconnect-btn");
+
+      // Bridge up, lnd (the simulator) gone.
+      await sim.proc.stop();
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: null });
+      await waitStatusError(page, /^lnd not ready: /);
+      s = await statusText(page);
+      assert.match(s.error, /^lnd not ready: /);
+      await screenshot(page, "25-lnd-not-ready");
+      await page.click("#disconnect-btn");
+    } finally {
+      await tab.close();
+      await bridge.proc.stop();
+      await sim.proc.stop();
+    }
+  });
+});
+
+describe("connected at 360 px", () => {
+  test("status and activity stay readable on a narrow screen", { timeout: 180_000 }, async () => {
+    const dir = await tempDir();
+    const sim = await startSim(dir, { accounts: demo.accounts, scenario: "wallet", extra: ["--exit-when-done"] });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const tab = await readyTab({ viewport: { width: 360, height: 740 } });
+    try {
+      const { page } = tab;
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
+      const summary = await simSummary(sim);
+      assert.equal(summary.failed, 0);
+      await screenshot(page, "m05-connected");
+      await page.click("#tab-activity");
+      await page.locator("#activity-log li", { hasText: "Sign PSBT" }).first().locator("details summary").click();
+      const w = await page.evaluate(() => document.documentElement.scrollWidth);
+      assert.ok(w <= 360, `activity is ${w}px wide`);
+      await screenshot(page, "m06-activity");
+    } finally {
+      await tab.close();
+      await bridge.proc.stop();
+      await sim.proc.stop();
+    }
+  });
+});
