@@ -53,7 +53,9 @@ struct Args {
     /// Network: mainnet, testnet, testnet4, signet, regtest, simnet.
     #[arg(long, default_value = "regtest")]
     network: SimNetwork,
-    /// Workload: idle, wallet, channel, taproot-channel, gossip, mixed.
+    /// Workload: idle, wallet, channel, taproot-channel, gossip, mixed, burst
+    /// (10-input SignPsbt burst with pings), errors (requests the signer cannot
+    /// handle).
     #[arg(long, default_value = "mixed")]
     scenario: Scenario,
     /// Rounds of the workload (0 = forever).

@@ -64,6 +64,12 @@ pub enum Scenario {
     Gossip,
     /// Everything at once, interleaved.
     Mixed,
+    /// Concurrent 10-input SignPsbt requests with pings in between
+    /// (end-to-end fault tests).
+    Burst,
+    /// Requests the signer cannot handle, each followed by valid ones on the
+    /// same stream (end-to-end fault tests).
+    Errors,
 }
 
 impl Scenario {
@@ -76,6 +82,8 @@ impl Scenario {
             Scenario::TaprootChannel => "taproot-channel",
             Scenario::Gossip => "gossip",
             Scenario::Mixed => "mixed",
+            Scenario::Burst => "burst",
+            Scenario::Errors => "errors",
         }
     }
 }
@@ -91,9 +99,11 @@ impl FromStr for Scenario {
             "taproot-channel" => Scenario::TaprootChannel,
             "gossip" => Scenario::Gossip,
             "mixed" => Scenario::Mixed,
+            "burst" => Scenario::Burst,
+            "errors" => Scenario::Errors,
             other => {
                 return Err(format!(
-                    "unknown scenario {other:?} (idle, wallet, channel, taproot-channel, gossip, mixed)"
+                    "unknown scenario {other:?} (idle, wallet, channel, taproot-channel, gossip, mixed, burst, errors)"
                 ))
             }
         })
@@ -503,6 +513,8 @@ mod tests {
             "taproot-channel",
             "gossip",
             "mixed",
+            "burst",
+            "errors",
         ] {
             let parsed: Scenario = s.parse().expect("known scenario");
             assert_eq!(parsed.name(), s);

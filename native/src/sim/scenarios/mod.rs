@@ -8,7 +8,9 @@
 //! `step_retries` times, as lnd's subsystems redo such operations (the peer
 //! reconnects, the channel re-establishes and creates new sessions).
 
+pub mod burst;
 pub mod channel;
+pub mod errors;
 pub mod gossip;
 pub mod taproot;
 pub mod wallet;
@@ -262,6 +264,8 @@ pub async fn run_round(sim: &Sim, scenario: Scenario, round: u32) {
         Scenario::Channel => channel::run(sim, round).await,
         Scenario::TaprootChannel => taproot::run(sim, round).await,
         Scenario::Gossip => gossip::run(sim, round).await,
+        Scenario::Burst => burst::run(sim, round).await,
+        Scenario::Errors => errors::run(sim, round).await,
         Scenario::Mixed => {
             futures_util::join!(
                 wallet::run(sim, round),
