@@ -131,7 +131,7 @@ extern "C" {
     #[wasm_bindgen(typescript_type = "ConnectionStats")]
     pub type JsConnectionStats;
     /// `(status: SignerStatus) => void` in TypeScript.
-    #[wasm_bindgen(typescript_type = "(status: SignerStatus) => void")]
+    #[wasm_bindgen(typescript_type = "((status: SignerStatus) => void)")]
     pub type JsStatusCallback;
 }
 
@@ -166,7 +166,10 @@ struct NewSeed {
 /// `aezeedPassphrase` (absent or empty = lnd's default). Runs scrypt (about
 /// a second).
 #[wasm_bindgen(js_name = createSeed)]
-pub fn create_seed(network: &str, aezeed_passphrase: Option<String>) -> Result<JsNewSeed, JsError> {
+pub fn create_seed(
+    network: &str,
+    #[wasm_bindgen(js_name = aezeedPassphrase)] aezeed_passphrase: Option<String>,
+) -> Result<JsNewSeed, JsError> {
     let network = parse_network(network)?;
     let passphrase = SecretString::new(aezeed_passphrase.unwrap_or_default());
     let mut random = zeroize::Zeroizing::new([0u8; 21]);
@@ -459,7 +462,7 @@ impl UnlockedSigner {
     #[wasm_bindgen(js_name = fromSeed)]
     pub fn from_seed(
         input: JsSeedInput,
-        macaroon_hex: Option<String>,
+        #[wasm_bindgen(js_name = macaroonHex)] macaroon_hex: Option<String>,
     ) -> Result<UnlockedSigner, JsError> {
         let fields = read_seed_fields(&input)?;
         let (network, seed) = seed_input(&fields)?;
@@ -512,7 +515,9 @@ impl UnlockedSigner {
     /// requests until `disconnect()`/`lock()`, reconnecting with backoff.
     /// `macaroonHex` overrides the stored macaroon (absent/empty: the
     /// stored one, or none). `onStatus` receives {@link SignerStatus}
-    /// objects.
+    /// objects. Keep a reference to this signer while connected: freeing
+    /// it (explicitly or by garbage collection) locks it and stops the
+    /// connection.
     pub fn connect(
         &self,
         #[wasm_bindgen(js_name = bridgeUrl)] bridge_url: String,
@@ -594,7 +599,8 @@ fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> 
     Ok(())
 }
 
-/// A running connection to signer-bridge.
+/// A running connection to signer-bridge. Freeing this handle does not
+/// stop the connection; call `disconnect()` (or `lock()` on the signer).
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct SignerConnection {
@@ -612,6 +618,7 @@ impl SignerConnection {
 impl SignerConnection {
     /// Closes the Attach stream and stops reconnecting; resolves once
     /// stopped (the `disconnected` status has been sent).
+    #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn disconnect(&self) -> js_sys::Promise {
         let conn = self.conn.clone();
         wasm_bindgen_futures::future_to_promise(async move {
