@@ -463,3 +463,117 @@ async fn shutdown_ends_sessions_and_the_server() {
     let (_bridge, r) = within("serve to return", stopping).await.expect("join");
     r.expect("serve returned an error");
 }
+
+/// Appends an unknown field (number 1000, length-delimited) to a message.
+fn with_unknown_field(mut msg: Vec<u8>, payload: &[u8]) -> Vec<u8> {
+    // key = 1000 << 3 | 2 = 8002 = varint c2 3e
+    msg.extend_from_slice(&[0xc2, 0x3e, u8::try_from(payload.len()).expect("short")]);
+    msg.extend_from_slice(payload);
+    msg
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn relays_bytes_exactly_including_unknown_fields() {
+    use lnd_web_signer_native::bridge::raw::RawCodec;
+    use tonic::codegen::{http::uri::PathAndQuery, Bytes};
+
+    let mut lnd = RawFakeLnd::start().await;
+    let bridge =
+        RunningBridge::start(BridgeConfig::new(lnd.addr.to_string(), &lnd.cert_path)).await;
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", bridge.addr))
+        .expect("URI")
+        .connect()
+        .await
+        .expect("connect");
+    let mut raw = tonic::client::Grpc::new(channel);
+
+    // Attach with a raw AttachRequest (client_info "x").
+    raw.ready().await.expect("ready");
+    let mut attach = raw
+        .server_streaming(
+            attach_request_raw(b"\x0a\x01x"),
+            PathAndQuery::from_static("/signerbridge.SignerBridge/Attach"),
+            RawCodec,
+        )
+        .await
+        .expect("Attach")
+        .into_inner();
+    let first = within("token event", attach.message())
+        .await
+        .expect("ok")
+        .expect("token");
+    assert_eq!(first.len(), 34);
+    assert_eq!(&first[..2], &[0x0a, 32], "AttachEvent.session_token");
+    let token = first[2..].to_vec();
+
+    // signer → lnd: a response carrying a field this bridge has never heard of.
+    let response = with_unknown_field(
+        SignCoordinatorResponse {
+            ref_request_id: 1,
+            sign_response_type: Some(SignResponseType::Pong(true)),
+        }
+        .encode_to_vec(),
+        b"from a newer signer",
+    );
+    let mut reply = vec![0x0a, 32];
+    reply.extend_from_slice(&token);
+    reply.push(0x12);
+    reply.push(u8::try_from(response.len()).expect("short"));
+    reply.extend_from_slice(&response);
+    raw.ready().await.expect("ready");
+    let ack = raw
+        .unary(
+            tonic::Request::new(Bytes::from(reply)),
+            PathAndQuery::from_static("/signerbridge.SignerBridge/Reply"),
+            RawCodec,
+        )
+        .await
+        .expect("Reply");
+    assert!(ack.get_ref().is_empty(), "ReplyAck is empty");
+    let mut lnd_side = lnd.next_stream().await;
+    let got = within("bytes at lnd", lnd_side.inbound.message())
+        .await
+        .expect("ok")
+        .expect("message");
+    assert_eq!(
+        got.as_ref(),
+        response.as_slice(),
+        "response relayed byte for byte"
+    );
+
+    // lnd → signer: a request with an unknown field, also inside a nested
+    // message, and a member number this bridge does not know (14).
+    let mut request = with_unknown_field(
+        psbt_request(2, b"psbt".to_vec()).encode_to_vec(),
+        b"from a newer lnd",
+    );
+    request.extend_from_slice(&[0x72, 0x03, 0x0a, 0x01, 0x07]); // field 14 { field 1: 0x07 }
+    lnd_side
+        .outbound
+        .send(Ok(Bytes::from(request.clone())))
+        .await
+        .expect("queue");
+    let event = within("relayed event", attach.message())
+        .await
+        .expect("ok")
+        .expect("event");
+    let mut expected = vec![0x12];
+    let mut len = Vec::new();
+    prost::encoding::encode_varint(request.len() as u64, &mut len);
+    expected.extend_from_slice(&len);
+    expected.extend_from_slice(&request);
+    assert_eq!(
+        event.as_ref(),
+        expected.as_slice(),
+        "request relayed byte for byte"
+    );
+}
+
+fn attach_request_raw(body: &'static [u8]) -> tonic::Request<tonic::codegen::Bytes> {
+    let mut req = tonic::Request::new(tonic::codegen::Bytes::from_static(body));
+    req.metadata_mut().insert(
+        "macaroon",
+        tonic::metadata::MetadataValue::try_from(GOOD_MACAROON).expect("ascii"),
+    );
+    req
+}

@@ -13,9 +13,11 @@
 //! * When the Attach caller goes away the lnd stream and connection are
 //!   dropped at once; the token stops working.
 //!
-//! The bridge never decodes the signing content beyond the message framing,
-//! never logs macaroons or payloads, and bounds every message size.
+//! The bridge never decodes lnd's requests or the signer's responses (they
+//! are relayed byte for byte, unknown fields included, see [`raw`]), never
+//! logs macaroons, tokens or payloads, and bounds every message size.
 
+pub mod raw;
 mod service;
 pub mod status;
 
@@ -28,12 +30,10 @@ use tonic::transport::Server;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
-pub use service::{ServiceSettings, SignerBridgeService, TOKEN_LEN};
+pub use raw::BridgeServer;
+pub use service::{AttachStream, ServiceSettings, SignerBridgeService, TOKEN_LEN};
 
-use crate::{
-    rpc::signerbridge::signer_bridge_server::SignerBridgeServer,
-    tls::{self, DialError, PinnedConnector, TlsError},
-};
+use crate::tls::{self, DialError, PinnedConnector, TlsError};
 
 /// lnd's own limit for one message on the signer stream (200 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 200 * 1024 * 1024;
@@ -270,9 +270,11 @@ impl Bridge {
             },
             stop_rx.clone(),
         );
-        let server_svc = SignerBridgeServer::new(svc)
-            .max_decoding_message_size(cfg.max_reply_bytes.saturating_add(EVENT_OVERHEAD))
-            .max_encoding_message_size(cfg.max_request_bytes.saturating_add(EVENT_OVERHEAD));
+        let server_svc = BridgeServer::new(
+            svc,
+            cfg.max_reply_bytes.saturating_add(EVENT_OVERHEAD),
+            cfg.max_request_bytes.saturating_add(EVENT_OVERHEAD),
+        );
 
         let signal = async move {
             shutdown.await;

@@ -1,5 +1,6 @@
-//! The `signerbridge.SignerBridge` service: one lnd stream per Attach call,
-//! Replies bound to it by a random session token.
+//! The `signerbridge.SignerBridge` logic: one lnd stream per Attach call,
+//! Replies bound to it by a random session token. Messages from and to lnd
+//! stay encoded bytes (see [`super::raw`]).
 
 use std::{
     collections::HashMap,
@@ -10,30 +11,29 @@ use std::{
     time::Duration,
 };
 
-use lnd_web_signer::proto::{
-    signerbridge::{attach_event::Event, AttachEvent, AttachRequest, ReplyAck, ReplyRequest},
-    watchonlyrpc::SignCoordinatorResponse,
-};
+use lnd_web_signer::proto::signerbridge::AttachRequest;
+use prost::{bytes::Bytes, Message};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{
-    metadata::{Ascii, MetadataValue},
+    client::Grpc,
+    codegen::http::uri::PathAndQuery,
+    metadata::{Ascii, MetadataMap, MetadataValue},
     transport::{Channel, Endpoint},
     Request, Response, Status,
 };
 use tracing::{debug, info, warn};
 
-use super::status;
-use crate::{
-    rpc::{
-        signerbridge::signer_bridge_server::SignerBridge,
-        watchonlyrpc::watch_only_client::WatchOnlyClient,
-    },
-    tls::{find_dial_error, PinnedConnector},
+use super::{
+    raw::{request_event, split_reply, token_event, RawCodec},
+    status,
 };
+use crate::tls::{find_dial_error, PinnedConnector};
 
 /// Length of a session token in bytes.
 pub const TOKEN_LEN: usize = 32;
+/// lnd's signer stream.
+const LND_STREAM_PATH: &str = "/watchonlyrpc.WatchOnly/SignCoordinatorStreams";
 /// Replies queued towards lnd per session before Reply waits.
 const UP_QUEUE: usize = 64;
 /// Requests queued towards the signer per session before the bridge stops
@@ -47,7 +47,10 @@ const FINAL_STATUS_TIMEOUT: Duration = Duration::from_secs(10);
 const CLIENT_INFO_LOG_MAX: usize = 80;
 
 type Token = [u8; TOKEN_LEN];
-type DownSender = mpsc::Sender<Result<AttachEvent, Status>>;
+type DownSender = mpsc::Sender<Result<Bytes, Status>>;
+
+/// Encoded `AttachEvent`s (or the final status) of one Attach call.
+pub type AttachStream = ReceiverStream<Result<Bytes, Status>>;
 
 /// Limits and lnd connection settings of the service.
 #[derive(Debug, Clone)]
@@ -66,7 +69,8 @@ pub struct ServiceSettings {
 
 struct Session {
     id: u64,
-    up: mpsc::Sender<SignCoordinatorResponse>,
+    /// Encoded `SignCoordinatorResponse`s for lnd.
+    up: mpsc::Sender<Bytes>,
 }
 
 struct Inner {
@@ -99,6 +103,34 @@ impl std::fmt::Debug for SignerBridgeService {
             .field("sessions", &self.inner.sessions().len())
             .finish_non_exhaustive()
     }
+}
+
+/// Validates the caller's `macaroon` metadata: absent (lnd run with
+/// `--no-macaroons`) or exactly one hex value, forwarded unchanged.
+fn caller_macaroon(metadata: &MetadataMap) -> Result<Option<MetadataValue<Ascii>>, Status> {
+    let mut values = metadata.get_all("macaroon").iter();
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Status::unauthenticated(
+            "more than one macaroon metadata value; send exactly one",
+        ));
+    }
+    let text = first
+        .to_str()
+        .map_err(|_| Status::unauthenticated("the macaroon metadata is not hex"))?;
+    if text.is_empty() || text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(Status::unauthenticated("the macaroon metadata is not hex"));
+    }
+    Ok(Some(first.clone()))
+}
+
+fn log_text(s: &str) -> String {
+    s.chars()
+        .filter(|c| !c.is_control())
+        .take(CLIENT_INFO_LOG_MAX)
+        .collect()
 }
 
 impl SignerBridgeService {
@@ -142,50 +174,17 @@ impl SignerBridgeService {
                 None => status::connect_status(&s.lnd_rpchost, &e),
             })
     }
-}
 
-/// Validates the caller's `macaroon` metadata: absent (lnd run with
-/// `--no-macaroons`) or exactly one hex value, forwarded unchanged.
-fn caller_macaroon(req: &Request<AttachRequest>) -> Result<Option<MetadataValue<Ascii>>, Status> {
-    let mut values = req.metadata().get_all("macaroon").iter();
-    let Some(first) = values.next() else {
-        return Ok(None);
-    };
-    if values.next().is_some() {
-        return Err(Status::unauthenticated(
-            "more than one macaroon metadata value; send exactly one",
-        ));
-    }
-    let text = first
-        .to_str()
-        .map_err(|_| Status::unauthenticated("the macaroon metadata is not hex"))?;
-    if text.is_empty() || text.len() % 2 != 0 || !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(Status::unauthenticated("the macaroon metadata is not hex"));
-    }
-    Ok(Some(first.clone()))
-}
-
-fn log_text(s: &str) -> String {
-    let clean: String = s
-        .chars()
-        .filter(|c| !c.is_control())
-        .take(CLIENT_INFO_LOG_MAX)
-        .collect();
-    clean
-}
-
-#[tonic::async_trait]
-impl SignerBridge for SignerBridgeService {
-    type AttachStream = ReceiverStream<Result<AttachEvent, Status>>;
-
-    async fn attach(
-        &self,
-        request: Request<AttachRequest>,
-    ) -> Result<Response<Self::AttachStream>, Status> {
+    /// `Attach`: `request` holds an encoded `AttachRequest`; the stream yields
+    /// encoded `AttachEvent`s (the token first, then lnd's requests exactly
+    /// as lnd encoded them) and ends with a status that says why.
+    pub async fn attach(&self, request: Request<Bytes>) -> Result<Response<AttachStream>, Status> {
         if *self.inner.shutdown.borrow() {
             return Err(status::shutdown_status());
         }
-        let macaroon = caller_macaroon(&request)?;
+        let macaroon = caller_macaroon(request.metadata())?;
+        let attach = AttachRequest::decode(request.get_ref().clone())
+            .map_err(|e| Status::invalid_argument(format!("malformed AttachRequest: {e}")))?;
         let permit = Arc::clone(&self.inner.slots)
             .try_acquire_owned()
             .map_err(|_| {
@@ -201,7 +200,7 @@ impl SignerBridge for SignerBridgeService {
         info!(
             session = id,
             %peer,
-            client = %log_text(&request.get_ref().client_info),
+            client = %log_text(&attach.client_info),
             "attach: dialing lnd at {}",
             self.inner.settings.lnd_rpchost
         );
@@ -213,7 +212,7 @@ impl SignerBridge for SignerBridgeService {
                 return Err(s);
             }
         };
-        let client = WatchOnlyClient::new(channel)
+        let client = Grpc::new(channel)
             .max_decoding_message_size(self.inner.settings.max_request_bytes)
             .max_encoding_message_size(self.inner.settings.max_reply_bytes);
 
@@ -223,9 +222,7 @@ impl SignerBridge for SignerBridgeService {
         let (up_tx, up_rx) = mpsc::channel(UP_QUEUE);
         let (down_tx, down_rx) = mpsc::channel(DOWN_QUEUE);
         down_tx
-            .try_send(Ok(AttachEvent {
-                event: Some(Event::SessionToken(token.to_vec())),
-            }))
+            .try_send(Ok(token_event(&token)))
             .map_err(|_| Status::internal("session queue unexpectedly full"))?;
         self.inner
             .sessions()
@@ -241,12 +238,12 @@ impl SignerBridge for SignerBridgeService {
         Ok(Response::new(ReceiverStream::new(down_rx)))
     }
 
-    async fn reply(&self, request: Request<ReplyRequest>) -> Result<Response<ReplyAck>, Status> {
-        let ReplyRequest {
-            session_token,
-            response,
-        } = request.into_inner();
-        let token: Token = session_token.as_slice().try_into().map_err(|_| {
+    /// `Reply`: `request` holds an encoded `ReplyRequest`; the bytes of its
+    /// `response` are queued for lnd unchanged. Answers an empty `ReplyAck`.
+    pub async fn reply(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+        let parts = split_reply(request.get_ref())
+            .map_err(|e| Status::invalid_argument(format!("malformed ReplyRequest: {e}")))?;
+        let token: Token = parts.token.as_slice().try_into().map_err(|_| {
             Status::not_found(format!(
                 "unknown or expired session token (a token has {TOKEN_LEN} bytes); attach again"
             ))
@@ -257,12 +254,14 @@ impl SignerBridge for SignerBridgeService {
             .get(&token)
             .map(|s| (s.id, s.up.clone()))
             .ok_or_else(|| Status::not_found("unknown or expired session token; attach again"))?;
-        let response = response
+        let response = parts
+            .response
             .ok_or_else(|| Status::invalid_argument("reply carries no SignCoordinatorResponse"))?;
-        match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(response)).await {
+        match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(Bytes::from(response))).await {
             Ok(Ok(())) => {
                 debug!(session = id, "reply queued");
-                Ok(Response::new(ReplyAck {}))
+                // ReplyAck has no fields: its encoding is empty.
+                Ok(Response::new(Bytes::new()))
             }
             Ok(Err(_)) => Err(Status::not_found(
                 "the session has ended (its lnd stream is closed); attach again",
@@ -299,9 +298,9 @@ enum Outcome {
 
 async fn relay(
     guard: SessionGuard,
-    client: WatchOnlyClient<Channel>,
+    client: Grpc<Channel>,
     macaroon: Option<MetadataValue<Ascii>>,
-    up_rx: mpsc::Receiver<SignCoordinatorResponse>,
+    up_rx: mpsc::Receiver<Bytes>,
     down_tx: DownSender,
 ) {
     let id = guard.id;
@@ -334,18 +333,22 @@ async fn wait_shutdown(rx: &mut watch::Receiver<bool>) {
 /// Runs the lnd stream; returns the status that ends the Attach stream.
 async fn pump(
     id: u64,
-    mut client: WatchOnlyClient<Channel>,
+    mut client: Grpc<Channel>,
     macaroon: Option<MetadataValue<Ascii>>,
-    up_rx: mpsc::Receiver<SignCoordinatorResponse>,
+    up_rx: mpsc::Receiver<Bytes>,
     down_tx: &DownSender,
 ) -> Status {
     let mut request = Request::new(ReceiverStream::new(up_rx));
     if let Some(m) = macaroon {
         request.metadata_mut().insert("macaroon", m);
     }
+    if let Err(e) = client.ready().await {
+        return Status::unavailable(format!("connection to lnd lost: {e}"));
+    }
     // lnd answers the stream's headers only after the signer's registration
     // (sent with Reply) or with an immediate refusal.
-    let mut inbound = match client.sign_coordinator_streams(request).await {
+    let path = PathAndQuery::from_static(LND_STREAM_PATH);
+    let mut inbound = match client.streaming(request, path, RawCodec).await {
         Ok(r) => r.into_inner(),
         Err(s) => return status::open_status(&s),
     };
@@ -353,12 +356,9 @@ async fn pump(
     let mut relayed: u64 = 0;
     loop {
         match inbound.message().await {
-            Ok(Some(req)) => {
+            Ok(Some(raw)) => {
                 relayed += 1;
-                let event = AttachEvent {
-                    event: Some(Event::Request(req)),
-                };
-                if down_tx.send(Ok(event)).await.is_err() {
+                if down_tx.send(Ok(request_event(&raw))).await.is_err() {
                     return Status::cancelled("the signer detached");
                 }
             }
@@ -378,33 +378,28 @@ async fn pump(
 mod tests {
     use super::*;
 
-    fn req_with(values: &[&str]) -> Request<AttachRequest> {
-        let mut r = Request::new(AttachRequest::default());
+    fn metadata_with(values: &[&str]) -> MetadataMap {
+        let mut m = MetadataMap::new();
         for v in values {
-            r.metadata_mut().append(
+            m.append(
                 "macaroon",
                 MetadataValue::try_from(*v).expect("ascii metadata"),
             );
         }
-        r
+        m
     }
 
     #[test]
     fn macaroon_metadata_rules() {
-        assert!(caller_macaroon(&req_with(&[]))
+        assert!(caller_macaroon(&metadata_with(&[]))
             .expect("absent is fine")
             .is_none());
-        let ok = caller_macaroon(&req_with(&["0201abcd"])).expect("hex accepted");
-        assert_eq!(
-            ok.map(|v| v.to_str().map(str::to_owned))
-                .transpose()
-                .ok()
-                .flatten()
-                .as_deref(),
-            Some("0201abcd")
-        );
+        let ok = caller_macaroon(&metadata_with(&["0201abcd"]))
+            .expect("hex accepted")
+            .expect("present");
+        assert_eq!(ok.to_str().expect("ascii"), "0201abcd");
         for bad in [&["xyz0"][..], &["abc"], &[""], &["0201", "0201"]] {
-            let e = caller_macaroon(&req_with(bad)).expect_err("rejected");
+            let e = caller_macaroon(&metadata_with(bad)).expect_err("rejected");
             assert_eq!(e.code(), tonic::Code::Unauthenticated, "{bad:?}");
         }
     }

@@ -11,6 +11,7 @@ use std::{
         atomic::{AtomicBool, AtomicUsize, Ordering},
         Arc,
     },
+    task::{Context, Poll},
     time::Duration,
 };
 
@@ -23,7 +24,7 @@ use lnd_web_signer::proto::{
     },
 };
 use lnd_web_signer_native::{
-    bridge::{Bridge, BridgeConfig, BridgeError},
+    bridge::{raw::RawCodec, Bridge, BridgeConfig, BridgeError},
     rpc::{
         signerbridge::signer_bridge_client::SignerBridgeClient,
         watchonlyrpc::watch_only_server::{WatchOnly, WatchOnlyServer},
@@ -37,7 +38,9 @@ use tokio::{
 };
 use tokio_stream::wrappers::{ReceiverStream, TcpListenerStream};
 use tonic::{
+    codegen::{http, Body, BoxFuture, Bytes, Service, StdError},
     metadata::MetadataValue,
+    server::NamedService,
     transport::{Channel, Endpoint, Identity, Server, ServerTlsConfig},
     Request, Response, Status, Streaming,
 };
@@ -179,8 +182,10 @@ impl WatchOnly for FakeWatchOnly {
         // Tie the "active" flag to the response stream's lifetime.
         let (fwd_tx, fwd_rx) = mpsc::channel(16);
         tokio::spawn(async move {
-            let _guard = guard;
+            // Declared last so it is dropped first: the "active" flag is
+            // clear before the test can see the send side closed.
             let mut rx = rx;
+            let _guard = guard;
             loop {
                 tokio::select! {
                     item = rx.recv() => match item {
@@ -426,4 +431,123 @@ pub async fn attach_and_register(
     let first = next_request(&mut attach).await;
     assert_eq!(first, registration_complete());
     (attach, token, lnd_side)
+}
+
+/// A fake lnd that works on raw message bytes (no protobuf decoding), to
+/// show that the bridge relays bytes exactly, unknown fields included.
+pub struct RawFakeLnd {
+    pub addr: SocketAddr,
+    pub cert_path: PathBuf,
+    pub streams: mpsc::Receiver<RawLndStream>,
+    stop: Option<oneshot::Sender<()>>,
+}
+
+/// One stream at the raw fake lnd.
+pub struct RawLndStream {
+    pub inbound: Streaming<Bytes>,
+    pub outbound: mpsc::Sender<Result<Bytes, Status>>,
+}
+
+#[derive(Clone)]
+struct RawWatchOnly {
+    streams: mpsc::Sender<RawLndStream>,
+}
+
+impl NamedService for RawWatchOnly {
+    const NAME: &'static str = "watchonlyrpc.WatchOnly";
+}
+
+struct RawStreamSvc(mpsc::Sender<RawLndStream>);
+
+impl Service<Request<Streaming<Bytes>>> for RawStreamSvc {
+    type Response = Response<ReceiverStream<Result<Bytes, Status>>>;
+    type Error = Status;
+    type Future = BoxFuture<Self::Response, Status>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Streaming<Bytes>>) -> Self::Future {
+        let streams = self.0.clone();
+        Box::pin(async move {
+            let (tx, rx) = mpsc::channel(16);
+            let _ = streams
+                .send(RawLndStream {
+                    inbound: req.into_inner(),
+                    outbound: tx,
+                })
+                .await;
+            Ok(Response::new(ReceiverStream::new(rx)))
+        })
+    }
+}
+
+impl<B> Service<http::Request<B>> for RawWatchOnly
+where
+    B: Body + Send + 'static,
+    B::Error: Into<StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Self::Response, Self::Error>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        let streams = self.streams.clone();
+        Box::pin(async move {
+            if req.uri().path() != "/watchonlyrpc.WatchOnly/SignCoordinatorStreams" {
+                return Ok(Status::unimplemented("no such method").into_http());
+            }
+            let mut grpc = tonic::server::Grpc::new(RawCodec)
+                .apply_max_message_size_config(Some(256 << 20), None);
+            Ok(grpc.streaming(RawStreamSvc(streams), req).await)
+        })
+    }
+}
+
+impl RawFakeLnd {
+    pub async fn start() -> Self {
+        let cert = lnd_like_cert();
+        let listener = TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind raw fake lnd");
+        let addr = listener.local_addr().expect("address");
+        let (tx, rx) = mpsc::channel(8);
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
+        let server = Server::builder()
+            .tls_config(
+                ServerTlsConfig::new().identity(Identity::from_pem(&cert.cert_pem, &cert.key_pem)),
+            )
+            .expect("TLS config")
+            .add_service(RawWatchOnly { streams: tx })
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stop_rx.await;
+            });
+        tokio::spawn(server);
+        let cert_path = temp_file("tls.cert", cert.cert_pem.as_bytes());
+        Self {
+            addr,
+            cert_path,
+            streams: rx,
+            stop: Some(stop_tx),
+        }
+    }
+
+    pub async fn next_stream(&mut self) -> RawLndStream {
+        within("a stream at the raw fake lnd", self.streams.recv())
+            .await
+            .expect("raw fake lnd stopped")
+    }
+}
+
+impl Drop for RawFakeLnd {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
 }
