@@ -547,11 +547,16 @@ impl UnlockedSigner {
     /// Stops every connection and wipes the keys and the macaroon. The
     /// object stays usable for its public getters only.
     pub fn lock(&self) {
-        for c in self.connections.borrow_mut().drain(..) {
+        // Keys first, so that nothing can sign from here on (status
+        // callbacks run during the stops below and may call back in).
+        let signer = self.signer.borrow_mut().take();
+        drop(signer);
+        let macaroon = self.macaroon.borrow_mut().take();
+        drop(macaroon);
+        let connections: Vec<Connection> = self.connections.borrow_mut().drain(..).collect();
+        for c in connections {
             connection::stop_now(&c, "signer locked");
         }
-        self.signer.borrow_mut().take();
-        self.macaroon.borrow_mut().take();
     }
 }
 

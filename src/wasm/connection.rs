@@ -405,7 +405,7 @@ async fn attempt_session(
             .map_err(|_| "macaroon hex is not a valid metadata value".to_owned())?;
         request.metadata_mut().insert("macaroon", value);
     }
-    let attach_deadline = host::now() + options.attach_timeout;
+    let attach_deadline = host::now().saturating_add(options.attach_timeout);
     let mut stream = {
         let mut c = client.clone();
         match until(Box::pin(c.attach(request)), attach_deadline).await {
@@ -438,7 +438,7 @@ async fn attempt_session(
     let registration = session.start(host::now()).map_err(|e| e.to_string())?;
     let deadline = session
         .poll_timeout()
-        .unwrap_or_else(|| host::now() + options.session.handshake_timeout);
+        .unwrap_or_else(|| host::now().saturating_add(options.session.handshake_timeout));
     let reply = ReplyRequest {
         session_token: token.clone(),
         response: Some(registration),
@@ -571,7 +571,7 @@ fn spawn_reply(
             session_token: token,
             response: Some(response),
         };
-        let deadline = host::now() + timeout;
+        let deadline = host::now().saturating_add(timeout);
         let outcome = until(Box::pin(client.reply(reply)), deadline).await;
         let latency_ms = host::now_ms() - info.received;
         match outcome {

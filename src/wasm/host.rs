@@ -35,19 +35,33 @@ pub fn now() -> Duration {
 
 /// Non-negative, finite milliseconds to a [`Duration`].
 pub fn ms_to_duration(ms: f64) -> Duration {
-    if ms.is_finite() && ms > 0.0 {
-        Duration::from_secs_f64(ms / 1000.0)
-    } else {
-        Duration::ZERO
+    if ms.is_nan() || ms <= 0.0 {
+        return Duration::ZERO;
     }
+    Duration::try_from_secs_f64(ms / 1000.0).unwrap_or(Duration::MAX)
 }
+
+/// Longest delay `setTimeout` honours (2^31 − 1 ms); longer ones would fire
+/// at once, so [`sleep`] waits in steps of at most this.
+pub const MAX_TIMER_MS: f64 = 2_147_483_647.0;
 
 /// Resolves after `delay`, using the global `setTimeout` (called on the
 /// global object, so it works in windows and workers alike). Resolves at
 /// once if there is no `setTimeout`.
 pub async fn sleep(delay: Duration) {
+    let mut left = delay.as_secs_f64() * 1000.0;
+    loop {
+        let step = left.min(MAX_TIMER_MS);
+        sleep_ms(step).await;
+        left -= step;
+        if left <= 0.0 {
+            return;
+        }
+    }
+}
+
+async fn sleep_ms(ms: f64) {
     let global = js_sys::global();
-    let ms = delay.as_secs_f64() * 1000.0;
     let promise = Promise::new(&mut |resolve: Function, _reject: Function| {
         let scheduled = global_function(&global, "setTimeout")
             .map(|set_timeout| set_timeout.call2(&global, &resolve, &JsValue::from_f64(ms)))
