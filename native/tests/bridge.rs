@@ -421,6 +421,25 @@ async fn message_sizes_are_bounded() {
         .await
         .expect_err("oversized reply refused");
     assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    // Just over the limit but inside the envelope allowance: refused by the
+    // bridge's own check, the session lives on.
+    let mut near = SignCoordinatorResponse {
+        ref_request_id: 2,
+        sign_response_type: Some(SignResponseType::SignPsbtResponse(SignPsbtResponse {
+            signed_psbt: vec![7; 4096 - 8],
+            signed_inputs: vec![],
+        })),
+    };
+    while near.encoded_len() <= 4096 {
+        if let Some(SignResponseType::SignPsbtResponse(r)) = near.sign_response_type.as_mut() {
+            r.signed_psbt.push(7);
+        }
+    }
+    let err = within("Reply", client.reply(reply(&token, near)))
+        .await
+        .expect_err("oversized reply refused");
+    assert_eq!(err.code(), Code::OutOfRange, "{err:?}");
+    assert!(err.message().contains("--max-reply-bytes 4096"), "{err:?}");
 
     // A request under the limit passes, one over it ends the session.
     lnd_side

@@ -43,8 +43,10 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_MAX_SESSIONS: usize = 8;
 /// How long open connections may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
-/// Room for the `AttachEvent` wrapper around a relayed request.
-const EVENT_OVERHEAD: usize = 32;
+/// Room for the envelope around a relayed message (`AttachEvent`: tag and
+/// length, <= 6 bytes; `ReplyRequest`: token field 34 bytes plus tag and
+/// length, <= 40 bytes).
+const ENVELOPE_OVERHEAD: usize = 64;
 
 /// Request headers a grpc-web client may send (answered in CORS preflights).
 pub const CORS_ALLOW_HEADERS: &[&str] = &[
@@ -272,8 +274,8 @@ impl Bridge {
         );
         let server_svc = BridgeServer::new(
             svc,
-            cfg.max_reply_bytes.saturating_add(EVENT_OVERHEAD),
-            cfg.max_request_bytes.saturating_add(EVENT_OVERHEAD),
+            cfg.max_reply_bytes.saturating_add(ENVELOPE_OVERHEAD),
+            cfg.max_request_bytes.saturating_add(ENVELOPE_OVERHEAD),
         );
 
         let signal = async move {

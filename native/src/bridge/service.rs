@@ -257,6 +257,15 @@ impl SignerBridgeService {
         let response = parts
             .response
             .ok_or_else(|| Status::invalid_argument("reply carries no SignCoordinatorResponse"))?;
+        let max = self.inner.settings.max_reply_bytes;
+        if response.len() > max {
+            // Checked here: sending it would fail inside the lnd stream and
+            // end the session.
+            return Err(Status::out_of_range(format!(
+                "response of {} bytes is over --max-reply-bytes {max}",
+                response.len()
+            )));
+        }
         match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(Bytes::from(response))).await {
             Ok(Ok(())) => {
                 debug!(session = id, "reply queued");
