@@ -457,3 +457,143 @@ async fn unreachable_bridge_reports_errors_and_keeps_trying() {
         Status::Error { reason, .. } if reason.contains("attach failed") && reason.contains("Failed to fetch")
     )), "{st:?}");
 }
+
+fn js_prop(obj: &wasm_bindgen::JsValue, name: &str) -> wasm_bindgen::JsValue {
+    js_sys::Reflect::get(obj, &name.into()).expect("property")
+}
+
+#[wasm_bindgen_test]
+async fn js_connect_with_options_and_status_objects() {
+    use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::JsValue;
+
+    let bridge = FakeBridge::new(Script {
+        requests: vec![ping(2), sign_message_request(3), unset(4)],
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let seen: Rc<RefCell<Vec<JsValue>>> = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let on_status = Closure::<dyn FnMut(JsValue)>::new(move |s: JsValue| {
+        sink.borrow_mut().push(s);
+    });
+    let callback: js_sys::Function = on_status.as_ref().clone().unchecked_into();
+    let options = js_object(&[
+        ("fetch", bridge.fetch().into()),
+        ("initialBackoffMs", 20.into()),
+        ("maxBackoffMs", 50.into()),
+        ("handshakeTimeoutMs", 2000.into()),
+        ("registrationInfo", "page-test".into()),
+        ("clientInfo", "tab".into()),
+    ]);
+    let conn = signer
+        .connect(
+            "https://bridge.example.test/".into(),
+            Some("0A0B".into()),
+            Some(callback.clone().unchecked_into()),
+            Some(options.unchecked_into()),
+        )
+        .expect("connect");
+    let kind_of = |s: &JsValue| js_prop(s, "kind").as_string().unwrap_or_default();
+    wait_for("three answers", 5000.0, || {
+        seen.borrow()
+            .iter()
+            .filter(|s| matches!(kind_of(s).as_str(), "ping" | "request"))
+            .count()
+            == 3
+    })
+    .await;
+    wasm_bindgen_futures::JsFuture::from(conn.disconnect())
+        .await
+        .expect("disconnect resolves");
+    assert!(!conn.running());
+
+    let seen = seen.borrow();
+    assert_eq!(kind_of(&seen[0]), "connecting");
+    assert_eq!(js_prop(&seen[0], "attempt").as_f64(), Some(1.0));
+    assert_eq!(
+        js_prop(&seen[0], "url").as_string().as_deref(),
+        Some("https://bridge.example.test/")
+    );
+    assert_eq!(kind_of(&seen[1]), "registered");
+    assert_eq!(
+        js_prop(&seen[1], "nodeInfo").as_string().as_deref(),
+        Some("watch-only registration info")
+    );
+    let signed = seen
+        .iter()
+        .find(|s| js_prop(s, "id").as_f64() == Some(3.0))
+        .expect("status of request 3");
+    assert_eq!(kind_of(signed), "request");
+    assert_eq!(
+        js_prop(signed, "requestKind").as_string().as_deref(),
+        Some("sign_message")
+    );
+    assert!(js_prop(signed, "latencyMs").as_f64().is_some());
+    assert!(js_prop(signed, "signMs").as_f64().is_some());
+    assert!(js_prop(signed, "error").is_null());
+    let failed = seen
+        .iter()
+        .find(|s| js_prop(s, "id").as_f64() == Some(4.0))
+        .expect("status of request 4");
+    assert!(js_prop(failed, "error")
+        .as_string()
+        .is_some_and(|e| e.contains("unimplemented")));
+    let last = seen.last().expect("statuses");
+    assert_eq!(kind_of(last), "disconnected");
+    assert_eq!(
+        js_prop(last, "reason").as_string().as_deref(),
+        Some("disconnected by the user")
+    );
+    let stats: JsValue = conn.stats().expect("stats").into();
+    assert_eq!(js_prop(&stats, "requests").as_f64(), Some(2.0));
+    assert_eq!(js_prop(&stats, "pings").as_f64(), Some(1.0));
+    assert_eq!(js_prop(&stats, "running").as_bool(), Some(false));
+
+    // What the bridge saw: lower-case hex macaroon, our registration info
+    // and client info; the URL's trailing slash is not doubled.
+    let state = bridge.state.borrow();
+    let attach = &state.attaches[0];
+    assert_eq!(attach.header("macaroon"), Some("0a0b"));
+    assert_eq!(
+        attach.url,
+        "https://bridge.example.test/signerbridge.SignerBridge/Attach"
+    );
+    let sent: lnd_web_signer::proto::signerbridge::AttachRequest = attach.message();
+    assert_eq!(sent.client_info, "tab");
+    match &state.replies[0].1.sign_response_type {
+        Some(SignResponseType::SignerRegistration(r)) => {
+            assert_eq!(r.registration_info, "page-test");
+        }
+        other => panic!("expected the registration first, got {other:?}"),
+    }
+    drop(state);
+
+    // Option and argument errors.
+    let err = |opts: wasm_bindgen::JsValue, mac: Option<&str>| {
+        crate::api::js_error_text(
+            signer
+                .connect(
+                    "https://x.test".into(),
+                    mac.map(str::to_owned),
+                    None,
+                    Some(opts.unchecked_into()),
+                )
+                .expect_err("must fail"),
+        )
+    };
+    assert_eq!(
+        err(js_object(&[("registrationInfo", "".into())]), None),
+        "registrationInfo must not be empty"
+    );
+    assert_eq!(
+        err(js_object(&[("fetch", 5.into())]), None),
+        "options.fetch must be a function"
+    );
+    assert_eq!(
+        err(js_object(&[("initialBackoffMs", (-1).into())]), None),
+        "initialBackoffMs must be a non-negative number"
+    );
+    assert!(err(js_object(&[]), Some("xyz")).starts_with("macaroon hex is invalid"));
+    drop(on_status);
+}
