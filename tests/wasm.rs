@@ -25,6 +25,8 @@ mod keys;
 mod musig2_bip327;
 #[path = "conformance/musig2_lnd.rs"]
 mod musig2_lnd;
+#[path = "conformance/signing_bip.rs"]
+mod signing_bip;
 #[path = "conformance/signing_lnd.rs"]
 mod signing_lnd;
 
@@ -57,6 +59,11 @@ const BIP32_JSON: &str = vector!("bip/bip32.json");
 const BIP49_JSON: &str = vector!("bip/bip49.json");
 const BIP84_JSON: &str = vector!("bip/bip84.json");
 const BIP86_JSON: &str = vector!("bip/bip86.json");
+const BIP143_JSON: &str = vector!("bip/bip143.json");
+const BIP341_JSON: &str = vector!("bip/bip341-wallet-test-vectors.json");
+const BIP340_CSV: &str = vector!("bip/bip340-test-vectors.csv");
+const BIP174_JSON: &str = vector!("bip/bip174.json");
+const BIP371_JSON: &str = vector!("bip/bip371.json");
 
 fn doc(json: &str) -> Value {
     serde_json::from_str(json).expect("vector file is JSON")
@@ -191,6 +198,57 @@ fn key_derivation_psbt_path_vectors() {
         checked,
         len(&d, "/lnd_signer_test/derivations") + len(&d, "/lnd_signer_test/error_cases")
     );
+}
+
+// ---- BIP signing primitives and PSBT parser (tests/signing_bip.rs) ----
+
+#[wasm_bindgen_test]
+fn bip143_vectors() {
+    let checked = signing_bip::run_bip143(BIP143_JSON);
+    assert!(checked > 0);
+    assert_eq!(checked, len(&doc(BIP143_JSON), "/vectors"));
+}
+
+#[wasm_bindgen_test]
+fn bip341_key_path_vectors() {
+    let d = doc(BIP341_JSON);
+    let expected: usize = d["keyPathSpending"]
+        .as_array()
+        .expect("keyPathSpending")
+        .iter()
+        .map(|c| c["inputSpending"].as_array().expect("inputSpending").len())
+        .sum();
+    let checked = signing_bip::run_bip341_keypath(BIP341_JSON);
+    assert!(checked > 0);
+    assert_eq!(checked, expected);
+}
+
+#[wasm_bindgen_test]
+fn bip340_vectors() {
+    let rows = BIP340_CSV
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .count();
+    let (checked, not_applicable) = signing_bip::run_bip340(BIP340_CSV);
+    assert!(checked > 0);
+    assert_eq!(checked + not_applicable, rows);
+    assert_eq!(not_applicable, 4);
+}
+
+#[wasm_bindgen_test]
+fn bip174_vectors() {
+    let d = doc(BIP174_JSON);
+    let packets = len(&d, "/invalid") + len(&d, "/valid") + len(&d, "/fails_signer_checks");
+    assert_eq!(signing_bip::run_bip174(BIP174_JSON), packets + 1 + 2);
+}
+
+#[wasm_bindgen_test]
+fn bip371_vectors() {
+    let d = doc(BIP371_JSON);
+    let checked = signing_bip::run_bip371(BIP371_JSON);
+    assert!(checked > 0);
+    assert_eq!(checked, len(&d, "/invalid") + len(&d, "/valid"));
 }
 
 // ---- MuSig2 (tests/musig2_lnd.rs, tests/musig2_bip327.rs) ----
