@@ -69,7 +69,7 @@ do_wasm() {
   if [ "$have_vectors" = 1 ]; then
     # Same conformance checks as native, in headless Chromium (release: scrypt
     # and Argon2 are far too slow unoptimised).
-    cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm
+    cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm --test wasm_worker
   else
     echo "skipping the wasm conformance run (no ../shared/vectors)" >&2
   fi
