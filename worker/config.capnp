@@ -1,0 +1,46 @@
+# workerd configuration for running the signer worker locally and in the
+# tests (scripts/worker-tests.sh). Nothing secret is in this file: every
+# binding is read from an environment variable of the workerd process.
+#
+#   (cd worker && WASM_OUT=pkg ... ) # see docs/worker.md for the build
+#   VAULT=$(base64 -w0 my.vault) VAULT_PASSPHRASE=... CONTROL_TOKEN=... \
+#   BRIDGE_URL=http://127.0.0.1:8090 \
+#     node_modules/.bin/workerd serve worker/config.capnp --socket-addr http=127.0.0.1:8787
+#
+# Unset variables give `null` bindings; the worker reports them as not
+# configured. Paths below are relative to this file; the wasm signer must
+# have been built into worker/pkg/ (WASM_OUT=worker/pkg scripts/build-wasm.sh).
+
+using Workerd = import "/workerd/workerd.capnp";
+
+const config :Workerd.Config = (
+  services = [
+    (name = "signer", worker = .signerWorker),
+    # Outbound fetch: workerd's default "internet" service only reaches
+    # public addresses; a bridge on loopback or a private network needs
+    # this one.
+    (name = "outbound", network = (allow = ["public", "private", "local"])),
+  ],
+  sockets = [
+    (name = "http", address = "127.0.0.1:8787", http = (), service = "signer"),
+  ],
+);
+
+const signerWorker :Workerd.Worker = (
+  modules = [
+    (name = "src/index.js", esModule = embed "src/index.js"),
+    (name = "src/util.js", esModule = embed "src/util.js"),
+    (name = "pkg/lnd_web_signer.js", esModule = embed "pkg/lnd_web_signer.js"),
+    (name = "pkg/lnd_web_signer_bg.wasm", wasm = embed "pkg/lnd_web_signer_bg.wasm"),
+  ],
+  compatibilityDate = "2026-07-01",
+  globalOutbound = "outbound",
+  bindings = [
+    (name = "VAULT", fromEnvironment = "VAULT"),
+    (name = "VAULT_PASSPHRASE", fromEnvironment = "VAULT_PASSPHRASE"),
+    (name = "CONTROL_TOKEN", fromEnvironment = "CONTROL_TOKEN"),
+    (name = "BRIDGE_URL", fromEnvironment = "BRIDGE_URL"),
+    (name = "MACAROON_HEX", fromEnvironment = "MACAROON_HEX"),
+    (name = "MAX_SESSION_SECONDS", fromEnvironment = "MAX_SESSION_SECONDS"),
+  ],
+);

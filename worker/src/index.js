@@ -1,0 +1,307 @@
+// lnd-web-signer as a Cloudflare-style worker (workerd): the same wasm
+// signer as the tab, with the sealed vault and its passphrase from secret
+// bindings. Deployment model, limits and configuration: docs/worker.md.
+//
+// Bindings (all text):
+//   VAULT             base64 of the sealed vault file (secret)
+//   VAULT_PASSPHRASE  the vault passphrase (secret)
+//   CONTROL_TOKEN     bearer token for POST /sign-session, >= 16 characters (secret)
+//   BRIDGE_URL        signer-bridge grpc-web URL, e.g. https://bridge.example.com
+//   MACAROON_HEX      optional lnd macaroon (hex); else the vault's sealed macaroon (secret)
+//   MAX_SESSION_SECONDS  optional, lowers the 900 s session limit
+//
+// HTTP API:
+//   GET  /health                     {ok, version, configured{...}, sessionActive}
+//   POST /sign-session?seconds=N     (Authorization: Bearer CONTROL_TOKEN)
+//        opens the vault, serves lnd's requests for N seconds, locks, and
+//        answers with a JSON summary; &stream=1 streams NDJSON events
+//        (started, each status, summary) while the session runs.
+
+import { initSync, openVault, version } from "../pkg/lnd_web_signer.js";
+import wasmModule from "../pkg/lnd_web_signer_bg.wasm";
+import {
+  MIN_TOKEN_LENGTH,
+  StatusTally,
+  bearerToken,
+  constantTimeEqual,
+  decodeBase64,
+  parseSeconds,
+  redactDeep,
+  sessionLimit,
+} from "./util.js";
+
+// Instantiated on the first request, never at global scope: workerd allows
+// no randomness there, and the signer's code paths may ask for it.
+let initialised = false;
+function ensureWasm() {
+  if (!initialised) {
+    initSync({ module: wasmModule });
+    initialised = true;
+  }
+}
+
+// One signing session per isolate at a time (lnd accepts one signer).
+let activeSession = false;
+
+const CLIENT_INFO = "lnd-web-signer worker";
+const DISCONNECT_WAIT_MS = 5_000;
+
+function present(v) {
+  return typeof v === "string" && v.trim() !== "";
+}
+
+function secretsOf(env) {
+  const out = [];
+  for (const name of ["VAULT_PASSPHRASE", "CONTROL_TOKEN", "MACAROON_HEX", "VAULT"]) {
+    const v = env[name];
+    if (present(v)) {
+      out.push(v, v.trim());
+      if (name === "MACAROON_HEX") out.push(v.trim().toLowerCase(), v.trim().toUpperCase());
+    }
+  }
+  return out;
+}
+
+function jsonResponse(status, body, env, headers = {}) {
+  return new Response(`${JSON.stringify(redactDeep(body, secretsOf(env)))}\n`, {
+    status,
+    headers: {
+      "content-type": "application/json; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      ...headers,
+    },
+  });
+}
+
+function errorMessage(e) {
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+function sleep(ms) {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function health(env) {
+  let v = null;
+  try {
+    ensureWasm();
+    v = version();
+  } catch (e) {
+    return jsonResponse(500, { ok: false, error: `wasm signer failed to load: ${errorMessage(e)}` }, env);
+  }
+  return jsonResponse(200, {
+    ok: true,
+    version: v,
+    configured: {
+      vault: present(env.VAULT),
+      vaultPassphrase: present(env.VAULT_PASSPHRASE),
+      bridgeUrl: present(env.BRIDGE_URL),
+      controlToken: present(env.CONTROL_TOKEN) && env.CONTROL_TOKEN.length >= MIN_TOKEN_LENGTH,
+      macaroonBinding: present(env.MACAROON_HEX),
+    },
+    sessionActive: activeSession,
+  }, env);
+}
+
+/** Checks the bearer token; returns a Response to send when refused. */
+async function authorise(request, env) {
+  const expected = env.CONTROL_TOKEN;
+  if (!present(expected) || expected.length < MIN_TOKEN_LENGTH) {
+    return jsonResponse(503, {
+      ok: false,
+      error: `CONTROL_TOKEN is not configured (a secret of at least ${MIN_TOKEN_LENGTH} characters); sessions are disabled`,
+    }, env);
+  }
+  const given = bearerToken(request.headers.get("authorization"));
+  if (given === null || !(await constantTimeEqual(given, expected))) {
+    return jsonResponse(401, { ok: false, error: "unauthorised: send Authorization: Bearer <CONTROL_TOKEN>" }, env, {
+      "www-authenticate": 'Bearer realm="lnd-web-signer"',
+    });
+  }
+  return null;
+}
+
+function bridgeUrlOf(env) {
+  if (!present(env.BRIDGE_URL)) return { error: "BRIDGE_URL is not configured" };
+  let url;
+  try {
+    url = new URL(env.BRIDGE_URL.trim());
+  } catch {
+    return { error: "BRIDGE_URL is not a URL" };
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return { error: "BRIDGE_URL must be an http(s) URL" };
+  }
+  return { url: url.href.replace(/\/+$/, "") };
+}
+
+async function signSession(request, env, ctx) {
+  const refused = await authorise(request, env);
+  if (refused) return refused;
+
+  const url = new URL(request.url);
+  const limit = sessionLimit(env.MAX_SESSION_SECONDS);
+  const parsed = parseSeconds(url.searchParams.get("seconds"), limit);
+  if (parsed.error) return jsonResponse(400, { ok: false, error: parsed.error }, env);
+  const seconds = parsed.seconds;
+  const stream = ["1", "true", "yes"].includes(url.searchParams.get("stream") ?? "");
+
+  if (activeSession) {
+    return jsonResponse(409, { ok: false, error: "a signing session is already running in this worker" }, env);
+  }
+  for (const name of ["VAULT", "VAULT_PASSPHRASE"]) {
+    if (!present(env[name])) return jsonResponse(503, { ok: false, error: `${name} is not configured` }, env);
+  }
+  const bridge = bridgeUrlOf(env);
+  if (bridge.error) return jsonResponse(503, { ok: false, error: bridge.error }, env);
+
+  let blob;
+  try {
+    blob = decodeBase64(env.VAULT);
+  } catch (e) {
+    return jsonResponse(503, { ok: false, error: `VAULT ${errorMessage(e)}` }, env);
+  }
+
+  activeSession = true;
+  let signer = null;
+  let conn = null;
+  const tally = new StatusTally();
+  let onEvent = null;
+  let handedOver = false;
+  const started = Date.now();
+  try {
+    ensureWasm();
+    try {
+      signer = openVault(blob, env.VAULT_PASSPHRASE);
+    } catch (e) {
+      return jsonResponse(500, { ok: false, error: `cannot open the vault: ${errorMessage(e)}` }, env);
+    } finally {
+      blob.fill(0);
+    }
+    const macaroonSource = present(env.MACAROON_HEX) ? "binding" : signer.hasMacaroon ? "vault" : "none";
+    const onStatus = (status) => {
+      tally.add(status);
+      if (onEvent) onEvent(status);
+    };
+    try {
+      conn = signer.connect(
+        bridge.url,
+        present(env.MACAROON_HEX) ? env.MACAROON_HEX.trim() : undefined,
+        onStatus,
+        { clientInfo: CLIENT_INFO },
+      );
+    } catch (e) {
+      return jsonResponse(500, { ok: false, error: `cannot start the connection: ${errorMessage(e)}` }, env);
+    }
+    const info = {
+      seconds,
+      network: signer.network,
+      fingerprint: signer.fingerprint,
+      macaroon: macaroonSource,
+      bridgeUrl: bridge.url,
+    };
+    console.log(`[worker] sign-session started: ${seconds} s, network ${info.network}, macaroon from ${macaroonSource}`);
+
+    const liveConn = conn;
+    const session = runSession(signer, liveConn, seconds).then(() => {
+      const stats = liveConn.stats;
+      liveConn.free();
+      const summary = {
+        ok: tally.registrations > 0,
+        version: version(),
+        ...info,
+        elapsedMs: Date.now() - started,
+        ...tally.toJSON(),
+        attempts: stats.attempts,
+      };
+      console.log(
+        `[worker] sign-session ended: handled ${summary.handled}, errors ${summary.errors}, registrations ${summary.registrations}`,
+      );
+      return summary;
+    });
+    // The session now owns the signer, the connection and the active flag.
+    signer = null;
+    conn = null;
+    handedOver = true;
+
+    const secrets = secretsOf(env);
+    const { readable, writable } = new TransformStream();
+    const writer = writable.getWriter();
+    const encoder = new TextEncoder();
+    let clientGone = false;
+    const writeLine = (obj) => {
+      if (clientGone) return;
+      writer.write(encoder.encode(`${JSON.stringify(redactDeep(obj, secrets))}\n`)).catch(() => {
+        // The caller went away; the session still runs to its end.
+        clientGone = true;
+      });
+    };
+    if (stream) {
+      writeLine({ event: "started", ...info });
+      onEvent = (status) => writeLine({ event: "status", status });
+    }
+    const done = session
+      .then(
+        (summary) => writeLine(stream ? { event: "summary", summary } : summary),
+        (e) => writeLine(stream ? { event: "summary", summary: { ok: false, error: errorMessage(e) } } : { ok: false, error: errorMessage(e) }),
+      )
+      .finally(() => {
+        activeSession = false;
+        onEvent = null;
+        writer.close().catch(() => {});
+      });
+    ctx.waitUntil(done);
+    return new Response(readable, {
+      status: 200,
+      headers: {
+        "content-type": stream ? "application/x-ndjson; charset=utf-8" : "application/json; charset=utf-8",
+        "cache-control": "no-store",
+        "x-content-type-options": "nosniff",
+      },
+    });
+  } finally {
+    // Still set only when the session did not start: clean up here.
+    if (conn) await conn.disconnect().catch(() => {});
+    if (signer) {
+      signer.lock();
+      signer.free();
+    }
+    if (!handedOver) activeSession = false;
+  }
+}
+
+/** Serves for `seconds`, then disconnects (bounded) and wipes the keys. */
+async function runSession(signer, conn, seconds) {
+  try {
+    await sleep(seconds * 1000);
+  } finally {
+    await Promise.race([conn.disconnect(), sleep(DISCONNECT_WAIT_MS)]).catch(() => {});
+    signer.lock();
+    signer.free();
+  }
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const { pathname } = new URL(request.url);
+    try {
+      if (pathname === "/health") {
+        if (request.method !== "GET" && request.method !== "HEAD") {
+          return jsonResponse(405, { ok: false, error: "use GET /health" }, env, { allow: "GET, HEAD" });
+        }
+        return health(env);
+      }
+      if (pathname === "/sign-session") {
+        if (request.method !== "POST") {
+          return jsonResponse(405, { ok: false, error: "use POST /sign-session?seconds=N" }, env, { allow: "POST" });
+        }
+        return await signSession(request, env, ctx);
+      }
+      return jsonResponse(404, { ok: false, error: "not found (GET /health, POST /sign-session?seconds=N)" }, env);
+    } catch (e) {
+      return jsonResponse(500, { ok: false, error: `internal error: ${errorMessage(e)}` }, env);
+    }
+  },
+};
