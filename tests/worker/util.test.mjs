@@ -1,0 +1,108 @@
+// Unit tests of worker/src/util.js (pure helpers; run in node directly).
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  MAX_SESSION_SECONDS, StatusTally, bearerToken, constantTimeEqual, decodeBase64,
+  parseSeconds, redact, redactDeep, sessionLimit,
+} from "../../worker/src/util.js";
+
+test("parseSeconds: whole numbers 1..limit, default 30", () => {
+  assert.deepEqual(parseSeconds(null), { seconds: 30 });
+  assert.deepEqual(parseSeconds(""), { seconds: 30 });
+  assert.deepEqual(parseSeconds("1"), { seconds: 1 });
+  assert.deepEqual(parseSeconds("900"), { seconds: 900 });
+  assert.deepEqual(parseSeconds("10", 10), { seconds: 10 });
+  assert.deepEqual(parseSeconds(null, 10), { seconds: 10 });
+  for (const bad of ["0", "901", "-5", "1.5", "1e3", " 5", "5 ", "abc", "0x10", "9999999"]) {
+    assert.ok(parseSeconds(bad).error, `accepted ${JSON.stringify(bad)}`);
+  }
+  assert.ok(parseSeconds("11", 10).error);
+  // A limit above the hard maximum is ignored.
+  assert.ok(parseSeconds("1000", 5000).error);
+});
+
+test("sessionLimit: MAX_SESSION_SECONDS can only lower the limit", () => {
+  assert.equal(sessionLimit(undefined), MAX_SESSION_SECONDS);
+  assert.equal(sessionLimit(null), MAX_SESSION_SECONDS);
+  assert.equal(sessionLimit(""), MAX_SESSION_SECONDS);
+  assert.equal(sessionLimit("60"), 60);
+  assert.equal(sessionLimit(" 120 "), 120);
+  assert.equal(sessionLimit("100000"), MAX_SESSION_SECONDS);
+  assert.equal(sessionLimit("0"), MAX_SESSION_SECONDS);
+  assert.equal(sessionLimit("ten"), MAX_SESSION_SECONDS);
+});
+
+test("bearerToken: only the Bearer scheme with one token", () => {
+  assert.equal(bearerToken("Bearer abc"), "abc");
+  assert.equal(bearerToken("bearer abc"), "abc");
+  assert.equal(bearerToken("Bearer  abc "), "abc");
+  assert.equal(bearerToken("Bearer"), null);
+  assert.equal(bearerToken("Bearer "), null);
+  assert.equal(bearerToken("Bearer a b"), null);
+  assert.equal(bearerToken("Basic abc"), null);
+  assert.equal(bearerToken("abc"), null);
+  assert.equal(bearerToken(null), null);
+  assert.equal(bearerToken(undefined), null);
+});
+
+test("constantTimeEqual: equal strings only", async () => {
+  assert.equal(await constantTimeEqual("0123456789abcdef", "0123456789abcdef"), true);
+  assert.equal(await constantTimeEqual("0123456789abcdef", "0123456789abcdeF"), false);
+  assert.equal(await constantTimeEqual("0123456789abcdef", "0123456789abcde"), false);
+  assert.equal(await constantTimeEqual("0123456789abcdef", "0123456789abcdef0"), false);
+  assert.equal(await constantTimeEqual("", ""), true);
+  assert.equal(await constantTimeEqual("a", null), false);
+  assert.equal(await constantTimeEqual(undefined, undefined), false);
+  assert.equal(await constantTimeEqual("é", "e\u0301"), false);
+});
+
+test("decodeBase64: standard and URL-safe, whitespace and padding optional; errors never echo input", () => {
+  const bytes = Uint8Array.from({ length: 300 }, (_, i) => (i * 7 + 3) & 0xff);
+  const std = Buffer.from(bytes).toString("base64");
+  assert.deepEqual(decodeBase64(std), bytes);
+  assert.deepEqual(decodeBase64(std.replace(/=+$/, "")), bytes);
+  assert.deepEqual(decodeBase64(`${std.slice(0, 60)}\n${std.slice(60)}\n`), bytes);
+  assert.deepEqual(decodeBase64(Buffer.from(bytes).toString("base64url")), bytes);
+  for (const bad of ["", "   ", "ab$cd", "abcde", "a===", 42]) {
+    assert.throws(() => decodeBase64(bad), (e) => {
+      assert.ok(!String(e.message).includes("ab$cd"));
+      return true;
+    });
+  }
+});
+
+test("redact: every occurrence of every secret of 4+ characters", () => {
+  assert.equal(redact("pass=hunter22 again hunter22", ["hunter22"]), "pass=[redacted] again [redacted]");
+  assert.equal(redact("a b c", ["a", "", null]), "a b c");
+  const v = redactDeep({ a: "x s3cret y", b: ["s3cret", 3, null], c: { d: "ok" } }, ["s3cret"]);
+  assert.deepEqual(v, { a: "x [redacted] y", b: ["[redacted]", 3, null], c: { d: "ok" } });
+});
+
+test("StatusTally: counts statuses, requests by kind, errors and keeps the last 20 non-ping statuses", () => {
+  const t = new StatusTally();
+  t.add({ kind: "connecting", attempt: 1, url: "u" });
+  t.add({ kind: "registered", attempt: 1, nodeInfo: "n" });
+  for (let i = 0; i < 30; i++) {
+    t.add({ kind: "request", requestKind: i % 3 === 0 ? "sign_psbt" : "shared_key", id: i + 2, latencyMs: 1, signMs: 0, error: null });
+    t.add({ kind: "ping", id: 100 + i, latencyMs: 1 });
+  }
+  t.add({ kind: "request", requestKind: "musig2_sign", id: 99, latencyMs: 1, signMs: 0, error: "session not found" });
+  t.add({ kind: "error", attempt: 1, reason: "bridge gone" });
+  t.add({ kind: "reconnecting", attempt: 1, delayMs: 1000, wasRegistered: true });
+  t.add({ kind: "disconnected", reason: "disconnected by the user" });
+  const s = t.toJSON();
+  assert.equal(s.handled, 31);
+  assert.equal(s.pings, 30);
+  assert.equal(s.registrations, 1);
+  assert.equal(s.requestErrors, 1);
+  assert.equal(s.connectionErrors, 1);
+  assert.equal(s.errors, 2);
+  assert.deepEqual(s.requestsByKind, { sign_psbt: 10, shared_key: 20, musig2_sign: 1 });
+  assert.deepEqual(s.statuses, { connecting: 1, registered: 1, request: 31, ping: 30, error: 1, reconnecting: 1, disconnected: 1 });
+  assert.equal(s.lastError, "bridge gone");
+  assert.equal(s.disconnectReason, "disconnected by the user");
+  assert.equal(s.recent.length, 20);
+  assert.ok(s.recent.every((x) => x.kind !== "ping"));
+  assert.equal(s.recent[s.recent.length - 1].kind, "disconnected");
+});

@@ -1,0 +1,79 @@
+#!/usr/bin/env node
+// Seals an lnd macaroon into an existing vault (or removes it), with the
+// wasm signer's own vaultWithMacaroon: the worker can then run without a
+// MACAROON_HEX binding. Runs Argon2id twice (a second or two).
+//
+//   node worker/tools/vault-macaroon.mjs --vault IN --passphrase-file P \
+//        (--macaroon-file signer.macaroon | --remove) --out OUT
+//
+// Needs the wasm signer in worker/pkg/ (WASM_OUT=worker/pkg
+// scripts/build-wasm.sh) or --pkg DIR. Prints only public facts; OUT is
+// never overwritten.
+
+import { readFile, writeFile } from "node:fs/promises";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+
+function usage(message) {
+  if (message) process.stderr.write(`vault-macaroon: ${message}\n`);
+  process.stderr.write(
+    "usage: vault-macaroon.mjs --vault IN --passphrase-file P (--macaroon-file M | --remove) --out OUT [--pkg DIR]\n",
+  );
+  process.exit(2);
+}
+
+function parseArgs(argv) {
+  const opts = { pkg: join(HERE, "..", "pkg") };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) usage(`${a} needs a value`);
+      return v;
+    };
+    switch (a) {
+      case "--vault": opts.vault = value(); break;
+      case "--passphrase-file": opts.passphraseFile = value(); break;
+      case "--macaroon-file": opts.macaroonFile = value(); break;
+      case "--remove": opts.remove = true; break;
+      case "--out": opts.out = value(); break;
+      case "--pkg": opts.pkg = value(); break;
+      case "-h": case "--help": usage(); break;
+      default: usage(`unknown argument ${a}`);
+    }
+  }
+  if (!opts.vault || !opts.passphraseFile || !opts.out) usage("--vault, --passphrase-file and --out are required");
+  if (Boolean(opts.macaroonFile) === Boolean(opts.remove)) usage("give exactly one of --macaroon-file and --remove");
+  return opts;
+}
+
+async function main() {
+  const opts = parseArgs(process.argv.slice(2));
+  const glue = await import(pathToFileURL(resolve(opts.pkg, "lnd_web_signer.js")).href);
+  glue.initSync({ module: await readFile(resolve(opts.pkg, "lnd_web_signer_bg.wasm")) });
+
+  const blob = await readFile(opts.vault);
+  // First line, like the CLI's --passphrase-file.
+  const passphrase = (await readFile(opts.passphraseFile, "utf8")).split(/\r?\n/)[0];
+  if (!passphrase) throw new Error(`${opts.passphraseFile}: the first line is empty`);
+  let macaroonHex = "";
+  if (opts.macaroonFile) {
+    const mac = await readFile(opts.macaroonFile);
+    if (mac.length === 0) throw new Error(`${opts.macaroonFile} is empty`);
+    macaroonHex = mac.toString("hex");
+  }
+  const out = glue.vaultWithMacaroon(blob, passphrase, macaroonHex);
+  await writeFile(opts.out, out, { flag: "wx", mode: 0o600 });
+  const info = glue.vaultInfo(out);
+  process.stderr.write(
+    `vault-macaroon: wrote ${opts.out} (${info.bytes} bytes, vault format ${info.version}, ` +
+      `${opts.remove ? "no macaroon" : "with macaroon"})\n`,
+  );
+}
+
+main().catch((e) => {
+  process.stderr.write(`vault-macaroon: ${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
