@@ -29,3 +29,8 @@ cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 chromium_version=$(chromium --version 2>/dev/null | head -1 || true)
 printf '\nMachine: %s cores, %s; %s; rustc %s\n\n' "$(nproc)" "$cpu" "$chromium_version" "$(rustc --version | awk '{print $2}')"
 node scripts/bench/table.mjs "$out/native.json" "$out/wasm.json"
+
+# ---- stream round trips (issue 5): native direct vs wasm via signer-bridge,
+# sustained load through the bridge. See scripts/bench-stream.sh.
+printf '\n## Stream round trips\n\n'
+bash scripts/bench-stream.sh

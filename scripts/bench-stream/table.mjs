@@ -1,0 +1,29 @@
+// Prints the stream benchmark results (lws-stream-bench JSON, one file per
+// signer) as a Markdown table and checks issue 5's targets for the bridge.
+// Usage: node table.mjs native.json wasm.json
+import { readFileSync } from "node:fs";
+
+const runs = process.argv.slice(2).map((f) => JSON.parse(readFileSync(f, "utf8")));
+const ms = (v) => (Number.isFinite(v) ? v.toFixed(2) : "—");
+console.log("| signer | request | load | requests | req/s | p50 ms | p99 ms | max ms |");
+console.log("|---|---|---|---:|---:|---:|---:|---:|");
+for (const run of runs) {
+  for (const r of run.results) {
+    const load = r.mode === "sequential" ? "1 in flight" : `${r.window} in flight, ${r.secs.toFixed(1)} s`;
+    const kind = r.kind === "ping" ? "ping" : "SignPsbt, 1 P2WKH input";
+    console.log(`| ${run.label} | ${kind} | ${load} | ${r.count} | ${Math.round(r.per_sec)} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} |`);
+  }
+}
+const bridge = runs.find((r) => r.label.includes("bridge"));
+if (bridge) {
+  console.log("");
+  for (const r of bridge.results) {
+    const kind = r.kind === "ping" ? "ping" : "SignPsbt 1-input";
+    if (r.mode === "sequential") {
+      console.log(`target p99 <= 10 ms via the bridge, ${kind}: ${ms(r.p99_ms)} ms ${r.p99_ms <= 10 ? "met" : "NOT met"}`);
+    } else {
+      const ok = r.per_sec >= 1000 && r.p99_ms <= 20;
+      console.log(`target >= 1000 req/s with p99 <= 20 ms through the bridge, ${kind}: ${Math.round(r.per_sec)} req/s, p99 ${ms(r.p99_ms)} ms ${ok ? "met" : "NOT met"}`);
+    }
+  }
+}
