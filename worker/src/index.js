@@ -137,6 +137,73 @@ function bridgeUrlOf(env) {
   return { url: url.href.replace(/\/+$/, "") };
 }
 
+/** A refusal with its HTTP status (configuration problems, vault errors). */
+class SetupError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/**
+ * Opens the vault from the bindings and starts the signer loop towards
+ * BRIDGE_URL. Returns {signer, conn, info}; the caller must disconnect,
+ * lock and free them. Throws SetupError.
+ */
+function startSigner(env, onStatus) {
+  for (const name of ["VAULT", "VAULT_PASSPHRASE"]) {
+    if (!present(env[name])) throw new SetupError(503, `${name} is not configured`);
+  }
+  const bridge = bridgeUrlOf(env);
+  if (bridge.error) throw new SetupError(503, bridge.error);
+  let blob;
+  try {
+    blob = decodeBase64(env.VAULT);
+  } catch (e) {
+    throw new SetupError(503, `VAULT ${errorMessage(e)}`);
+  }
+  ensureWasm();
+  let signer;
+  try {
+    signer = openVault(blob, env.VAULT_PASSPHRASE);
+  } catch (e) {
+    throw new SetupError(500, `cannot open the vault: ${errorMessage(e)}`);
+  } finally {
+    blob.fill(0);
+  }
+  const macaroon = present(env.MACAROON_HEX) ? "binding" : signer.hasMacaroon ? "vault" : "none";
+  let conn;
+  try {
+    conn = signer.connect(
+      bridge.url,
+      present(env.MACAROON_HEX) ? env.MACAROON_HEX.trim() : undefined,
+      onStatus,
+      { clientInfo: CLIENT_INFO },
+    );
+  } catch (e) {
+    signer.lock();
+    signer.free();
+    throw new SetupError(500, `cannot start the connection: ${errorMessage(e)}`);
+  }
+  const info = { network: signer.network, fingerprint: signer.fingerprint, macaroon, bridgeUrl: bridge.url };
+  return { signer, conn, info };
+}
+
+/** Disconnects (bounded wait) and wipes the keys; returns the last stats. */
+async function stopSigner(signer, conn) {
+  await Promise.race([conn.disconnect(), sleep(DISCONNECT_WAIT_MS)]).catch(() => {});
+  let stats = null;
+  try {
+    stats = conn.stats;
+  } catch {
+    stats = null;
+  }
+  signer.lock();
+  signer.free();
+  conn.free();
+  return stats;
+}
+
 async function signSession(request, env, ctx) {
   const refused = await authorise(request, env);
   if (refused) return refused;
@@ -151,79 +218,44 @@ async function signSession(request, env, ctx) {
   if (activeSession) {
     return jsonResponse(409, { ok: false, error: "a signing session is already running in this worker" }, env);
   }
-  for (const name of ["VAULT", "VAULT_PASSPHRASE"]) {
-    if (!present(env[name])) return jsonResponse(503, { ok: false, error: `${name} is not configured` }, env);
-  }
-  const bridge = bridgeUrlOf(env);
-  if (bridge.error) return jsonResponse(503, { ok: false, error: bridge.error }, env);
-
-  let blob;
-  try {
-    blob = decodeBase64(env.VAULT);
-  } catch (e) {
-    return jsonResponse(503, { ok: false, error: `VAULT ${errorMessage(e)}` }, env);
-  }
-
   activeSession = true;
-  let signer = null;
-  let conn = null;
-  const tally = new StatusTally();
-  let onEvent = null;
   let handedOver = false;
-  const started = Date.now();
   try {
-    ensureWasm();
+    const tally = new StatusTally();
+    let onEvent = null;
+    const started = Date.now();
+    let live;
     try {
-      signer = openVault(blob, env.VAULT_PASSPHRASE);
+      live = startSigner(env, (status) => {
+        tally.add(status);
+        if (onEvent) onEvent(status);
+      });
     } catch (e) {
-      return jsonResponse(500, { ok: false, error: `cannot open the vault: ${errorMessage(e)}` }, env);
-    } finally {
-      blob.fill(0);
+      if (e instanceof SetupError) return jsonResponse(e.status, { ok: false, error: e.message }, env);
+      throw e;
     }
-    const macaroonSource = present(env.MACAROON_HEX) ? "binding" : signer.hasMacaroon ? "vault" : "none";
-    const onStatus = (status) => {
-      tally.add(status);
-      if (onEvent) onEvent(status);
-    };
-    try {
-      conn = signer.connect(
-        bridge.url,
-        present(env.MACAROON_HEX) ? env.MACAROON_HEX.trim() : undefined,
-        onStatus,
-        { clientInfo: CLIENT_INFO },
-      );
-    } catch (e) {
-      return jsonResponse(500, { ok: false, error: `cannot start the connection: ${errorMessage(e)}` }, env);
-    }
-    const info = {
-      seconds,
-      network: signer.network,
-      fingerprint: signer.fingerprint,
-      macaroon: macaroonSource,
-      bridgeUrl: bridge.url,
-    };
-    console.log(`[worker] sign-session started: ${seconds} s, network ${info.network}, macaroon from ${macaroonSource}`);
+    const info = { seconds, ...live.info };
+    console.log(`[worker] sign-session started: ${seconds} s, network ${info.network}, macaroon from ${info.macaroon}`);
 
-    const liveConn = conn;
-    const session = runSession(signer, liveConn, seconds).then(() => {
-      const stats = liveConn.stats;
-      liveConn.free();
+    const session = (async () => {
+      try {
+        await sleep(seconds * 1000);
+      } finally {
+        live.stats = await stopSigner(live.signer, live.conn);
+      }
       const summary = {
         ok: tally.registrations > 0,
         version: version(),
         ...info,
         elapsedMs: Date.now() - started,
         ...tally.toJSON(),
-        attempts: stats.attempts,
+        attempts: live.stats ? live.stats.attempts : null,
       };
       console.log(
         `[worker] sign-session ended: handled ${summary.handled}, errors ${summary.errors}, registrations ${summary.registrations}`,
       );
       return summary;
-    });
-    // The session now owns the signer, the connection and the active flag.
-    signer = null;
-    conn = null;
+    })();
     handedOver = true;
 
     const secrets = secretsOf(env);
@@ -245,7 +277,10 @@ async function signSession(request, env, ctx) {
     const done = session
       .then(
         (summary) => writeLine(stream ? { event: "summary", summary } : summary),
-        (e) => writeLine(stream ? { event: "summary", summary: { ok: false, error: errorMessage(e) } } : { ok: false, error: errorMessage(e) }),
+        (e) => {
+          const failed = { ok: false, error: `session failed: ${errorMessage(e)}` };
+          writeLine(stream ? { event: "summary", summary: failed } : failed);
+        },
       )
       .finally(() => {
         activeSession = false;
@@ -262,24 +297,7 @@ async function signSession(request, env, ctx) {
       },
     });
   } finally {
-    // Still set only when the session did not start: clean up here.
-    if (conn) await conn.disconnect().catch(() => {});
-    if (signer) {
-      signer.lock();
-      signer.free();
-    }
     if (!handedOver) activeSession = false;
-  }
-}
-
-/** Serves for `seconds`, then disconnects (bounded) and wipes the keys. */
-async function runSession(signer, conn, seconds) {
-  try {
-    await sleep(seconds * 1000);
-  } finally {
-    await Promise.race([conn.disconnect(), sleep(DISCONNECT_WAIT_MS)]).catch(() => {});
-    signer.lock();
-    signer.free();
   }
 }
 
