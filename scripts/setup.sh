@@ -9,9 +9,9 @@ SUDO=""
 if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 
 # Debian packages: clang + llvm (secp256k1's C code for wasm32), chromium + driver
-# (headless tests), binaryen (wasm-opt), python3 (small check scripts).
+# (headless tests), python3 (small check scripts).
 need_pkgs=()
-for p in clang llvm chromium chromium-driver binaryen python3 ca-certificates pkg-config; do
+for p in clang llvm chromium chromium-driver python3 ca-certificates pkg-config; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || need_pkgs+=("$p")
 done
 if [ ${#need_pkgs[@]} -gt 0 ]; then
