@@ -922,6 +922,7 @@ function psbtTable(entry) {
   const signed = new Set(entry.signedInputs || []);
   const wrap = el("div");
   const ins = el("table", { class: "io" },
+    el("caption", { text: `Inputs (${p.inputs.length})` }),
     el("thead", {}, el("tr", {},
       el("th", { class: "n", text: "#" }),
       el("th", { text: "Input" }),
@@ -935,10 +936,13 @@ function psbtTable(entry) {
       el("td", { class: "n", text: String(i.index) }),
       where,
       el("td", { class: "amt", text: formatSat(i.amountSat) }),
-      el("td", { class: "sig" }, signed.has(i.index) ? el("span", { class: "signed", text: "✓", "aria-label": "signed" }) : "–")));
+      el("td", { class: "sig" }, signed.has(i.index)
+        ? el("span", { class: "signed", title: "signed by this signer" }, "✓", el("span", { class: "sig-word", text: " signed" }))
+        : el("span", { class: "unsigned", title: "not signed by this signer", text: "–" }))));
   }
   ins.append(insBody);
   const outs = el("table", { class: "io" },
+    el("caption", { text: `Outputs (${p.outputs.length})` }),
     el("thead", {}, el("tr", {},
       el("th", { class: "n", text: "#" }),
       el("th", { text: "Output address" }),

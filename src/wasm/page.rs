@@ -241,6 +241,14 @@ fn address_of(script: &ScriptBuf, network: Network) -> Option<String> {
         .map(|a| a.to_string())
 }
 
+fn plural(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 fn short_hex(bytes: &[u8]) -> String {
     let h = hex::encode(bytes);
     if h.len() > 16 {
@@ -393,8 +401,8 @@ fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestIn
                 keys.push(KeyRef::from(l));
             }
             format!(
-                "new session, {} signers, version {}",
-                r.all_signer_pubkeys.len(),
+                "new session, {}, version {}",
+                plural(r.all_signer_pubkeys.len(), "signer"),
                 r.version
             )
         }
@@ -418,9 +426,9 @@ fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestIn
             let s = match &info.error {
                 Some(e) => e.clone(),
                 None => format!(
-                    "{} inputs, {} outputs",
-                    info.inputs.len(),
-                    info.outputs.len()
+                    "{}, {}",
+                    plural(info.inputs.len(), "input"),
+                    plural(info.outputs.len(), "output")
                 ),
             };
             psbt = Some(info);

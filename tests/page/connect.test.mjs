@@ -9,7 +9,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
-  connect, downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, tempDir,
+  cleanupTempDirs, connect, downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, tempDir,
   unlock, waitStatus,
 } from "./helpers.mjs";
 import { assertNoSecrets } from "./secrets.mjs";
@@ -29,16 +29,22 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  await cleanupTempDirs();
 });
 
 /** A tab with the demo vault restored and unlocked, auto-lock off. */
 async function readyTab(opts) {
   const tab = await launch(opts);
-  await openPage(tab.page, server.url);
-  await restoreVault(tab.page, demo.vault);
-  await unlock(tab.page, demo.passphrase);
-  await setAutolock(tab.page, 0);
-  return tab;
+  try {
+    await openPage(tab.page, server.url);
+    await restoreVault(tab.page, demo.vault);
+    await unlock(tab.page, demo.passphrase);
+    await setAutolock(tab.page, 0);
+    return tab;
+  } catch (e) {
+    await tab.close();
+    throw e;
+  }
 }
 
 async function statusText(page) {
@@ -67,8 +73,9 @@ describe("signing through signer-bridge", () => {
   test("every watchonly-sim scenario completes with the page as the signer", { timeout: 600_000 }, async () => {
     const dir = await tempDir();
     const procs = [];
-    const tab = await readyTab();
+    let tab = null;
     try {
+      tab = await readyTab();
       const { page } = tab;
       let sim = await startSim(dir, { accounts: demo.accounts, scenario: SCENARIOS[0], extra: ["--exit-when-done", "--ping-interval", "2s"] });
       procs.push(sim.proc);
@@ -139,7 +146,7 @@ describe("signing through signer-bridge", () => {
       await assertNoSecrets(page, tab.logs, { secrets: [DEMO_TPRV, demo.passphrase] });
       assert.deepEqual(tab.errors, []);
     } finally {
-      await tab.close();
+      await tab?.close();
       for (const p of procs.reverse()) await p.stop();
     }
   });
@@ -148,8 +155,9 @@ describe("signing through signer-bridge", () => {
     const dir = await tempDir();
     const sim = await startSim(dir, { scenario: "idle" });
     let bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
-    const tab = await readyTab();
+    let tab = null;
     try {
+      tab = await readyTab();
       const { page } = tab;
       await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
       await waitStatus(page, "registered");
@@ -168,7 +176,7 @@ describe("signing through signer-bridge", () => {
       await page.click("#lock-btn");
       await tab.page.waitForSelector("#screen-unlock:not([hidden])");
     } finally {
-      await tab.close();
+      await tab?.close();
       await bridge.proc.stop();
       await sim.proc.stop();
     }
@@ -180,8 +188,9 @@ describe("signing through signer-bridge", () => {
     const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
     const wrongMac = join(dir, "wrong.macaroon");
     await writeFile(wrongMac, randomBytes(40));
-    const tab = await readyTab();
+    let tab = null;
     try {
+      tab = await readyTab();
       const { page } = tab;
       // A wrong vault passphrase does not store the macaroon.
       await connect(page, { bridgeUrl: bridge.url, macaroonPath: wrongMac, passphrase: "not the passphrase" });
@@ -213,7 +222,7 @@ describe("signing through signer-bridge", () => {
       await screenshot(page, "25-lnd-not-ready");
       await page.click("#disconnect-btn");
     } finally {
-      await tab.close();
+      await tab?.close();
       await bridge.proc.stop();
       await sim.proc.stop();
     }
@@ -225,8 +234,9 @@ describe("connected at 360 px", () => {
     const dir = await tempDir();
     const sim = await startSim(dir, { accounts: demo.accounts, scenario: "wallet", extra: ["--exit-when-done"] });
     const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
-    const tab = await readyTab({ viewport: { width: 360, height: 740 } });
+    let tab = null;
     try {
+      tab = await readyTab({ viewport: { width: 360, height: 740 } });
       const { page } = tab;
       await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
       const summary = await simSummary(sim);
@@ -238,7 +248,7 @@ describe("connected at 360 px", () => {
       assert.ok(w <= 360, `activity is ${w}px wide`);
       await screenshot(page, "m06-activity");
     } finally {
-      await tab.close();
+      await tab?.close();
       await bridge.proc.stop();
       await sim.proc.stop();
     }

@@ -7,7 +7,7 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { ROOT, SHOTS, startProcess, tempDir } from "./helpers.mjs";
+import { cleanupTempDirs, ROOT, SHOTS, startProcess, tempDir } from "./helpers.mjs";
 import { demoVault, simSummary, startBridge, startSim } from "./stack.mjs";
 import { startServer } from "./server.mjs";
 
@@ -27,20 +27,24 @@ const headless = opt.headless;
 const log = (line) => process.stderr.write(`[demo] ${line}\n`);
 const started = [];
 let server = null;
+let stopping = false;
 
 async function stopAll() {
   for (const p of started.reverse()) await p.stop().catch(() => {});
   started.length = 0;
   if (server) await server.close().catch(() => {});
   server = null;
+  await cleanupTempDirs();
 }
 
 async function finish(code) {
+  stopping = true;
   await stopAll();
   process.exit(code);
 }
 process.on("SIGINT", () => { log("stopping"); finish(130); });
 process.on("SIGTERM", () => { log("stopping"); finish(143); });
+process.on("SIGHUP", () => { log("stopping"); finish(129); });
 
 try {
   // Interactive runs keep their files (the sim reuses its tls.cert and
@@ -133,6 +137,7 @@ try {
     // Interactive: stream the simulator's checks; keep serving after its summary.
     sim.proc.child.stdout.on("data", (c) => process.stdout.write(c));
     const summary = await simSummary(sim, 2 ** 31 - 1);
+    if (stopping) await new Promise(() => {});
     process.stdout.write(`\nwatchonly-sim: ${summary.line}. The page and bridge keep running; Ctrl-C to stop.\n`);
     await new Promise(() => {});
   }

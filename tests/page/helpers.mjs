@@ -71,8 +71,24 @@ export async function screenshot(page, name, { fullPage = true } = {}) {
 
 /** Opens the page and waits until it has booted (wasm loaded, screen chosen). */
 export async function openPage(page, url) {
-  await page.goto(url);
-  await page.waitForSelector("html[data-ready='true']", { timeout: 60_000 });
+  let failure = null;
+  const onError = (e) => { failure = failure ?? e; };
+  page.on("pageerror", onError);
+  try {
+    await page.goto(url);
+    // Ready, or a fatal error shown on the loading screen, or a script error.
+    await page.waitForFunction(
+      () => document.documentElement.dataset.ready === "true" ||
+        document.querySelector("#screen-loading .spinner")?.hidden === true,
+      null,
+      { timeout: 60_000, polling: 100 },
+    ).catch((e) => { throw failure ?? e; });
+    if (failure) throw failure;
+    const ready = await page.evaluate(() => document.documentElement.dataset.ready === "true");
+    if (!ready) throw new Error(`the page did not start: ${await page.textContent("#loading-text")}`);
+  } finally {
+    page.off("pageerror", onError);
+  }
 }
 
 export async function visibleScreen(page) {
@@ -247,6 +263,15 @@ export function run(cmd, args, { input, cwd = ROOT } = {}) {
   });
 }
 
+const tempDirs = [];
+
+/** A new temporary directory, removed by cleanupTempDirs(). */
 export async function tempDir(prefix = "lws-page-") {
-  return mkdtemp(join(tmpdir(), prefix));
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  tempDirs.push(d);
+  return d;
+}
+
+export async function cleanupTempDirs() {
+  for (const d of tempDirs.splice(0)) await rm(d, { recursive: true, force: true });
 }

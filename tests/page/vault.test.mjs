@@ -7,7 +7,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
-  BIN, downloadAccounts, importAezeed, importTprv, launch, openPage, restoreVault, run,
+  BIN, cleanupTempDirs, downloadAccounts, importAezeed, importTprv, launch, openPage, restoreVault, run,
   screenshot, tempDir, unlock, visibleScreen, waitScreen,
 } from "./helpers.mjs";
 import { assertNoSecrets, surfaces } from "./secrets.mjs";
@@ -28,6 +28,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  await cleanupTempDirs();
 });
 
 async function cliAccounts(args) {
