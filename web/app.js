@@ -229,7 +229,13 @@ for (const form of document.querySelectorAll("form")) {
 }
 
 for (const b of document.querySelectorAll("[data-back]")) {
-  b.addEventListener("click", () => show(b.dataset.back));
+  b.addEventListener("click", () => {
+    // Leaving a form forgets what was typed into it (seed words, keys).
+    for (const i of b.closest("section").querySelectorAll("input:not([type=radio]):not([type=checkbox]), textarea")) i.value = "";
+    if (b.closest("#screen-import")) clearImportForm();
+    state.sealSource = null;
+    show(b.dataset.back);
+  });
 }
 
 for (const sel of document.querySelectorAll(".network-select")) {
