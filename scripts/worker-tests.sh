@@ -13,6 +13,8 @@
 #   workerd B  wrong VAULT_PASSPHRASE
 #   workerd C  vault with the sealed macaroon, no MACAROON_HEX
 #   workerd D  no bindings at all
+# and tests/worker/worker.test.mjs starts workerd E itself (always-on
+# Durable Object mode: start, alarms, a killed and restarted process, stop).
 # Secrets reach workerd only through its environment (config.capnp reads
 # them with fromEnvironment); nothing secret is written outside the
 # temporary directory, which is removed at exit with every process.
@@ -41,6 +43,10 @@ chmod 700 "$tmp"
 pids=()
 cleanup() {
   local rc=$?
+  # Workerd processes a test started itself (tests/worker/always-on) list their pids here.
+  if [ -f "$tmp/extra.pids" ]; then
+    while read -r p; do [ -n "$p" ] && pids+=("$p"); done <"$tmp/extra.pids"
+  fi
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${pids[@]}"; do
     for _ in $(seq 1 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
@@ -122,9 +128,10 @@ BRIDGE_URL="http://$bridge_addr"
 # start_workerd NAME PORT VAR=VALUE... : a workerd with only these bindings set.
 start_workerd() {
   local name=$1 port=$2; shift 2
+  mkdir -p "$tmp/do-$name"
   env -u VAULT -u VAULT_PASSPHRASE -u CONTROL_TOKEN -u BRIDGE_URL -u MACAROON_HEX -u MAX_SESSION_SECONDS \
-    "$@" "$WORKERD" serve worker/config.capnp --socket-addr "http=127.0.0.1:$port" \
-    >"$tmp/workerd-$name.log" 2>&1 &
+    -u KEEPALIVE_SECONDS "$@" "$WORKERD" serve worker/config.capnp --socket-addr "http=127.0.0.1:$port" \
+    -d "do-storage=$tmp/do-$name" >"$tmp/workerd-$name.log" 2>&1 &
   pids+=($!)
 }
 port_a=$(free_port); port_b=$(free_port); port_c=$(free_port); port_d=$(free_port)
@@ -148,7 +155,7 @@ export WORKER_TMP="$tmp" WORKER_SIM_OUT="$tmp/sim.out" WORKER_SIM_ERR="$tmp/sim.
 export WORKER_CONTROL_TOKEN="$CONTROL_TOKEN" WORKER_PASSPHRASE="$PASSPHRASE"
 export WORKER_WRONG_PASSPHRASE="$WRONG_PASSPHRASE" WORKER_MACAROON_HEX="$MACAROON_HEX"
 export WORKER_VAULT_B64="$(base64 -w0 "$tmp/plain.vault")" WORKER_VAULT_MAC_B64="$(base64 -w0 "$tmp/with-macaroon.vault")"
-export WORKER_BIN="$BIN" WORKER_FINGERPRINT="$FINGERPRINT"
+export WORKER_BIN="$BIN" WORKER_FINGERPRINT="$FINGERPRINT" WORKER_WORKERD="$WORKERD" WORKER_BRIDGE_URL="$BRIDGE_URL"
 
 # One file at a time: the sim accepts one signer, so sessions must not overlap.
 set +e

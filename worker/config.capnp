@@ -20,6 +20,10 @@ const config :Workerd.Config = (
     # public addresses; a bridge on loopback or a private network needs
     # this one.
     (name = "outbound", network = (allow = ["public", "private", "local"])),
+    # Storage of the always-on Durable Object (its `wanted` flag, counters
+    # and alarm; never keys). Point it elsewhere with
+    # `-d do-storage=DIR`; the directory must exist.
+    (name = "do-storage", disk = (path = "/tmp/lnd-web-signer-worker-state", writable = true)),
   ],
   sockets = [
     (name = "http", address = "127.0.0.1:8787", http = (), service = "signer"),
@@ -35,6 +39,13 @@ const signerWorker :Workerd.Worker = (
   ],
   compatibilityDate = "2026-07-01",
   globalOutbound = "outbound",
+  # Always-on mode (POST /signer/start): one SignerHost object. workerd's
+  # in-memory storage does not run alarms reliably (it aborted in our
+  # tests), so the local config uses SQLite files on disk.
+  durableObjectNamespaces = [
+    (className = "SignerHost", uniqueKey = "lnd-web-signer-signer-host", enableSql = true),
+  ],
+  durableObjectStorage = (localDisk = "do-storage"),
   bindings = [
     (name = "VAULT", fromEnvironment = "VAULT"),
     (name = "VAULT_PASSPHRASE", fromEnvironment = "VAULT_PASSPHRASE"),
@@ -42,5 +53,7 @@ const signerWorker :Workerd.Worker = (
     (name = "BRIDGE_URL", fromEnvironment = "BRIDGE_URL"),
     (name = "MACAROON_HEX", fromEnvironment = "MACAROON_HEX"),
     (name = "MAX_SESSION_SECONDS", fromEnvironment = "MAX_SESSION_SECONDS"),
+    (name = "KEEPALIVE_SECONDS", fromEnvironment = "KEEPALIVE_SECONDS"),
+    (name = "SIGNER", durableObjectNamespace = "SignerHost"),
   ],
 );

@@ -9,6 +9,7 @@ const NAMES = [
   "WORKER_TMP", "WORKER_SIM_OUT", "WORKER_SIM_ERR", "WORKER_BIN",
   "WORKER_CONTROL_TOKEN", "WORKER_PASSPHRASE", "WORKER_WRONG_PASSPHRASE",
   "WORKER_MACAROON_HEX", "WORKER_VAULT_B64", "WORKER_VAULT_MAC_B64", "WORKER_FINGERPRINT",
+  "WORKER_WORKERD", "WORKER_BRIDGE_URL",
 ];
 
 /** The stack's environment; throws (failing every test) when run outside scripts/worker-tests.sh. */

@@ -3,8 +3,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  MAX_SESSION_SECONDS, StatusTally, bearerToken, constantTimeEqual, decodeBase64,
-  parseSeconds, redact, redactDeep, sessionLimit,
+  DEFAULT_KEEPALIVE_SECONDS, MAX_SESSION_SECONDS, StatusTally, bearerToken, constantTimeEqual, decodeBase64,
+  keepaliveSeconds, parseSeconds, redact, redactDeep, sessionLimit,
 } from "../../worker/src/util.js";
 
 test("parseSeconds: whole numbers 1..limit, default 30", () => {
@@ -31,6 +31,19 @@ test("sessionLimit: MAX_SESSION_SECONDS can only lower the limit", () => {
   assert.equal(sessionLimit("100000"), MAX_SESSION_SECONDS);
   assert.equal(sessionLimit("0"), MAX_SESSION_SECONDS);
   assert.equal(sessionLimit("ten"), MAX_SESSION_SECONDS);
+});
+
+test("keepaliveSeconds: 1..60, default 30", () => {
+  assert.equal(DEFAULT_KEEPALIVE_SECONDS, 30);
+  assert.equal(keepaliveSeconds(undefined), 30);
+  assert.equal(keepaliveSeconds(""), 30);
+  assert.equal(keepaliveSeconds("2"), 2);
+  assert.equal(keepaliveSeconds("60"), 60);
+  assert.equal(keepaliveSeconds("61"), 60);
+  assert.equal(keepaliveSeconds("600"), 60);
+  assert.equal(keepaliveSeconds("0"), 30);
+  assert.equal(keepaliveSeconds("2.5"), 30);
+  assert.equal(keepaliveSeconds("x"), 30);
 });
 
 test("bearerToken: only the Bearer scheme with one token", () => {

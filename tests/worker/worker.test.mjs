@@ -4,9 +4,12 @@
 // tests check that refused requests never reach it.
 
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { createServer } from "node:net";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import {
@@ -22,6 +25,7 @@ const TOKEN = env.WORKER_CONTROL_TOKEN;
 // Long enough for the mixed workload (a few seconds) on a loaded 2-core machine.
 const SESSION_SECONDS = 15;
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const opened = () => countMatches(env.WORKER_SIM_ERR, /signer stream \d+ opened/g);
 
 async function cliVersion() {
@@ -35,7 +39,7 @@ test("GET /health: version of the wasm signer, what is configured, no secrets", 
   assert.equal(a.json.ok, true);
   assert.equal(a.json.version, await cliVersion(), "the worker's wasm signer and the CLI come from one crate version");
   assert.deepEqual(a.json.configured, {
-    vault: true, vaultPassphrase: true, bridgeUrl: true, controlToken: true, macaroonBinding: true,
+    vault: true, vaultPassphrase: true, bridgeUrl: true, controlToken: true, macaroonBinding: true, alwaysOn: true,
   });
   assert.equal(a.json.sessionActive, false);
   assertNoSecrets(a.text, env, "A's /health");
@@ -46,7 +50,7 @@ test("GET /health: version of the wasm signer, what is configured, no secrets", 
   const d = await health(D);
   assert.equal(d.status, 200);
   assert.deepEqual(d.json.configured, {
-    vault: false, vaultPassphrase: false, bridgeUrl: false, controlToken: false, macaroonBinding: false,
+    vault: false, vaultPassphrase: false, bridgeUrl: false, controlToken: false, macaroonBinding: false, alwaysOn: true,
   });
 
   const post = await fetch(`${A}/health`, { method: "POST" });
@@ -207,9 +211,134 @@ test("wrong vault passphrase: a clear error, no secret echoed, nothing reaches t
   assert.equal(await opened(), before);
 });
 
+async function freePort() {
+  return new Promise((res, rej) => {
+    const srv = createServer();
+    srv.on("error", rej);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => res(port));
+    });
+  });
+}
+
+async function waitUntil(check, timeoutMs, what) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await check().catch((e) => ({ error: String(e) }));
+    if (last && last.done) return last.value;
+    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
+    await sleep(200);
+  }
+}
+
+async function getJson(url, opts = {}) {
+  const res = await fetch(url, { ...opts, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  assertNoSecrets(text, env, `${opts.method ?? "GET"} ${new URL(url).pathname}`);
+  return { status: res.status, json: JSON.parse(text), headers: res.headers };
+}
+
+test("always-on mode: a Durable Object keeps the signer connected with alarms, restarts it after a crash, stops cleanly", async (t) => {
+  const KEEPALIVE = 2;
+  const port = await freePort();
+  const E = `http://127.0.0.1:${port}`;
+  const storage = join(env.WORKER_TMP, "do-E");
+  mkdirSync(storage, { recursive: true });
+  let proc = null;
+  const startE = async () => {
+    const log = openSync(join(env.WORKER_TMP, "workerd-E.log"), "a");
+    proc = spawn(env.WORKER_WORKERD, [
+      "serve", "worker/config.capnp", "--socket-addr", `http=127.0.0.1:${port}`, "-d", `do-storage=${storage}`,
+    ], {
+      cwd: ROOT,
+      stdio: ["ignore", log, log],
+      env: {
+        PATH: process.env.PATH,
+        VAULT: env.WORKER_VAULT_B64,
+        VAULT_PASSPHRASE: env.WORKER_PASSPHRASE,
+        CONTROL_TOKEN: TOKEN,
+        BRIDGE_URL: env.WORKER_BRIDGE_URL,
+        MACAROON_HEX: env.WORKER_MACAROON_HEX,
+        KEEPALIVE_SECONDS: String(KEEPALIVE),
+      },
+    });
+    closeSync(log);
+    appendFileSync(join(env.WORKER_TMP, "extra.pids"), `${proc.pid}\n`);
+    await waitUntil(async () => ({ done: (await fetch(`${E}/health`)).ok }), 30_000, "workerd E to serve");
+  };
+  const killE = async (signal) => {
+    if (!proc || proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill(signal);
+    await exited;
+  };
+  t.after(() => killE("SIGTERM"));
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const status = () => getJson(`${E}/signer/status`, { headers: auth });
+
+  await startE();
+  // Refusals first: none of them may start anything.
+  assert.equal((await getJson(`${E}/signer/start`, { method: "POST" })).status, 401);
+  assert.equal((await getJson(`${E}/signer/status`)).status, 401);
+  assert.equal((await getJson(`${E}/signer/start`, { headers: auth })).status, 405);
+  assert.equal((await getJson(`${D}/signer/start`, { method: "POST", headers: auth })).status, 503);
+  let s = (await status()).json;
+  assert.equal(s.wanted, false);
+  assert.equal(s.running, false);
+  assert.equal(s.starts, 0);
+  assert.equal(s.nextAlarm, null);
+
+  const before = await opened();
+  const started = await getJson(`${E}/signer/start`, { method: "POST", headers: auth });
+  assert.equal(started.status, 200, JSON.stringify(started.json));
+  assert.equal(started.json.wanted, true);
+  assert.equal(started.json.running, true);
+  assert.equal(started.json.starts, 1);
+  assert.equal(started.json.fingerprint, env.WORKER_FINGERPRINT);
+  assert.ok(started.json.nextAlarm, "start arms the keep-alive alarm");
+
+  // Alarms fire and keep the same signer (no re-open) while it stays registered.
+  s = await waitUntil(async () => {
+    const x = (await status()).json;
+    return { done: x.registered && x.alarms >= 3, value: x };
+  }, 30_000, "three alarms with the signer registered");
+  assert.equal(s.starts, 1, "an alarm re-opened a signer that was still running");
+  assert.equal(s.running, true);
+  assert.equal(s.registrations, 1);
+  assert.equal(s.connectionErrors, 0, s.lastError);
+  assert.equal(await opened(), before + 1);
+
+  // A crash (or an eviction): the process dies with the keys in memory.
+  await killE("SIGKILL");
+  await waitForMatch(env.WORKER_SIM_ERR, new RegExp(`signer stream ${before + 1} ended`), 15_000, "the sim to see the signer go");
+  // Restarted, and with no request at all the persisted alarm brings the signer back.
+  await startE();
+  await waitForMatch(env.WORKER_SIM_ERR, new RegExp(`signer stream ${before + 2} opened`), 30_000, "the alarm to reconnect the signer");
+  s = await waitUntil(async () => {
+    const x = (await status()).json;
+    return { done: x.registered, value: x };
+  }, 30_000, "the restarted signer to register");
+  assert.equal(s.starts, 2, "the vault was opened once more after the restart");
+  assert.equal(s.wanted, true);
+
+  const stopped = await getJson(`${E}/signer/stop`, { method: "POST", headers: auth });
+  assert.equal(stopped.status, 200);
+  assert.equal(stopped.json.wanted, false);
+  assert.equal(stopped.json.running, false);
+  assert.equal(stopped.json.nextAlarm, null);
+  assert.equal(stopped.json.lastStopped.reason, "stopped");
+  await waitForMatch(env.WORKER_SIM_ERR, new RegExp(`signer stream ${before + 2} ended`), 15_000, "the sim to see the signer stop");
+  // No alarm brings it back.
+  await sleep((KEEPALIVE * 2 + 1) * 1000);
+  assert.equal(await opened(), before + 2, "a stopped always-on signer reconnected");
+  assert.equal((await status()).json.running, false);
+});
+
 test("workerd logs hold no secrets", async () => {
-  const files = (await readdir(env.WORKER_TMP)).filter((f) => /^workerd-[A-D]\.log$/.test(f));
-  assert.equal(files.length, 4);
+  const files = (await readdir(env.WORKER_TMP)).filter((f) => /^workerd-[A-E]\.log$/.test(f));
+  assert.ok(files.length >= 4, files.join(", "));
   const texts = {};
   for (const f of files) {
     texts[f] = await readFile(join(env.WORKER_TMP, f), "utf8");

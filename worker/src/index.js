@@ -2,25 +2,30 @@
 // signer as the tab, with the sealed vault and its passphrase from secret
 // bindings. Deployment model, limits and configuration: docs/worker.md.
 //
-// Bindings (all text):
+// Bindings (text unless noted):
 //   VAULT             base64 of the sealed vault file (secret)
 //   VAULT_PASSPHRASE  the vault passphrase (secret)
-//   CONTROL_TOKEN     bearer token for POST /sign-session, >= 16 characters (secret)
+//   CONTROL_TOKEN     bearer token for every control route, >= 16 characters (secret)
 //   BRIDGE_URL        signer-bridge grpc-web URL, e.g. https://bridge.example.com
 //   MACAROON_HEX      optional lnd macaroon (hex); else the vault's sealed macaroon (secret)
 //   MAX_SESSION_SECONDS  optional, lowers the 900 s session limit
+//   SIGNER            optional Durable Object namespace of class SignerHost (always-on mode)
+//   KEEPALIVE_SECONDS optional alarm period of the always-on object (1..60, default 30)
 //
-// HTTP API:
+// HTTP API (all but /health need Authorization: Bearer CONTROL_TOKEN):
 //   GET  /health                     {ok, version, configured{...}, sessionActive}
-//   POST /sign-session?seconds=N     (Authorization: Bearer CONTROL_TOKEN)
-//        opens the vault, serves lnd's requests for N seconds, locks, and
-//        answers with a JSON summary; &stream=1 streams NDJSON events
-//        (started, each status, summary) while the session runs.
+//   POST /sign-session?seconds=N     opens the vault, serves lnd's requests for N
+//        seconds, locks, and answers with a JSON summary; &stream=1 streams NDJSON
+//        events (started, each status, summary) while the session runs.
+//   POST /signer/start, POST /signer/stop, GET /signer/status
+//        the always-on signer in the SignerHost Durable Object.
 
+import { DurableObject } from "cloudflare:workers";
 import { initSync, openVault, version } from "../pkg/lnd_web_signer.js";
 import wasmModule from "../pkg/lnd_web_signer_bg.wasm";
 import {
   MIN_TOKEN_LENGTH,
+  keepaliveSeconds,
   StatusTally,
   bearerToken,
   constantTimeEqual,
@@ -100,6 +105,7 @@ function health(env) {
       bridgeUrl: present(env.BRIDGE_URL),
       controlToken: present(env.CONTROL_TOKEN) && env.CONTROL_TOKEN.length >= MIN_TOKEN_LENGTH,
       macaroonBinding: present(env.MACAROON_HEX),
+      alwaysOn: Boolean(env.SIGNER),
     },
     sessionActive: activeSession,
   }, env);
@@ -301,6 +307,147 @@ async function signSession(request, env, ctx) {
   }
 }
 
+/**
+ * Always-on mode: one Durable Object holds the unlocked signer and its
+ * connection for as long as it is wanted. An alarm every KEEPALIVE_SECONDS
+ * (default 30) keeps the object from being evicted as idle and restarts
+ * the signer (re-opening the vault) whenever the object was evicted or
+ * restarted in between. `wanted` and the counters live in storage; the
+ * keys only in memory.
+ */
+export class SignerHost extends DurableObject {
+  constructor(ctx, env) {
+    super(ctx, env);
+    this.live = null; // {signer, conn, tally, info, since}
+    this.lastStartError = null;
+    this.lastStopped = null;
+  }
+
+  async fetch(request) {
+    const { pathname } = new URL(request.url);
+    switch (pathname) {
+      case "/signer/start":
+        return this.start();
+      case "/signer/stop":
+        return this.stop();
+      case "/signer/status":
+        return jsonResponse(200, await this.status(), this.env);
+      default:
+        return jsonResponse(404, { ok: false, error: "not found" }, this.env);
+    }
+  }
+
+  async start() {
+    await this.ctx.storage.put("wanted", true);
+    const error = await this.ensureRunning();
+    await this.armAlarm();
+    const body = await this.status();
+    return jsonResponse(error ? error.status : 200, error ? { ...body, ok: false, error: error.message } : body, this.env);
+  }
+
+  async stop() {
+    await this.ctx.storage.put("wanted", false);
+    await this.ctx.storage.deleteAlarm();
+    await this.teardown("stopped");
+    return jsonResponse(200, await this.status(), this.env);
+  }
+
+  async alarm() {
+    if (!(await this.ctx.storage.get("wanted"))) {
+      await this.teardown("not wanted");
+      return;
+    }
+    await this.ctx.storage.put("alarms", ((await this.ctx.storage.get("alarms")) ?? 0) + 1);
+    await this.ensureRunning();
+    await this.armAlarm();
+  }
+
+  async armAlarm() {
+    await this.ctx.storage.setAlarm(Date.now() + keepaliveSeconds(this.env.KEEPALIVE_SECONDS) * 1000);
+  }
+
+  /** Starts the signer unless it is already running; returns a SetupError or null. */
+  async ensureRunning() {
+    if (this.live && this.live.conn.running) return null;
+    if (this.live) await this.teardown("connection loop ended");
+    const tally = new StatusTally();
+    try {
+      const { signer, conn, info } = startSigner(this.env, (status) => tally.add(status));
+      this.live = { signer, conn, tally, info, since: Date.now() };
+    } catch (e) {
+      const err = e instanceof SetupError ? e : new SetupError(500, errorMessage(e));
+      this.lastStartError = err.message;
+      console.log(`[worker] always-on signer could not start: ${err.message}`);
+      return err;
+    }
+    this.lastStartError = null;
+    await this.ctx.storage.put("starts", ((await this.ctx.storage.get("starts")) ?? 0) + 1);
+    console.log(`[worker] always-on signer started (network ${this.live.info.network}, macaroon from ${this.live.info.macaroon})`);
+    return null;
+  }
+
+  async teardown(reason) {
+    const live = this.live;
+    if (!live) return;
+    this.live = null;
+    await stopSigner(live.signer, live.conn);
+    this.lastStopped = { reason, at: new Date().toISOString(), ...live.tally.toJSON() };
+    console.log(`[worker] always-on signer stopped (${reason}): handled ${live.tally.handled}`);
+  }
+
+  async status() {
+    const [wanted, starts, alarms, alarmAt] = await Promise.all([
+      this.ctx.storage.get("wanted"),
+      this.ctx.storage.get("starts"),
+      this.ctx.storage.get("alarms"),
+      this.ctx.storage.getAlarm(),
+    ]);
+    const live = this.live;
+    let stats = null;
+    if (live) {
+      try {
+        stats = live.conn.stats;
+      } catch {
+        stats = null;
+      }
+    }
+    return {
+      ok: true,
+      version: version(),
+      wanted: wanted === true,
+      running: Boolean(live && stats && stats.running),
+      registered: Boolean(stats && stats.registered),
+      keepaliveSeconds: keepaliveSeconds(this.env.KEEPALIVE_SECONDS),
+      nextAlarm: alarmAt ? new Date(alarmAt).toISOString() : null,
+      starts: starts ?? 0,
+      alarms: alarms ?? 0,
+      lastStartError: this.lastStartError,
+      since: live ? new Date(live.since).toISOString() : null,
+      ...(live ? { ...live.info, ...live.tally.toJSON(), attempts: stats ? stats.attempts : null } : {}),
+      lastStopped: this.lastStopped,
+    };
+  }
+}
+
+/** Routes /signer/{start,stop,status} to the one SignerHost object. */
+async function alwaysOn(request, env, pathname) {
+  const refused = await authorise(request, env);
+  if (refused) return refused;
+  const expected = pathname === "/signer/status" ? "GET" : "POST";
+  if (request.method !== expected) {
+    return jsonResponse(405, { ok: false, error: `use ${expected} ${pathname}` }, env, { allow: expected });
+  }
+  if (!env.SIGNER) {
+    return jsonResponse(503, {
+      ok: false,
+      error: "always-on mode needs the SIGNER Durable Object binding (class SignerHost); see docs/worker.md",
+    }, env);
+  }
+  const stub = env.SIGNER.get(env.SIGNER.idFromName("signer"));
+  // The object gets neither the token nor the caller's headers.
+  return stub.fetch(new Request(`https://signer-host${pathname}`, { method: expected }));
+}
+
 export default {
   async fetch(request, env, ctx) {
     const { pathname } = new URL(request.url);
@@ -317,7 +464,13 @@ export default {
         }
         return await signSession(request, env, ctx);
       }
-      return jsonResponse(404, { ok: false, error: "not found (GET /health, POST /sign-session?seconds=N)" }, env);
+      if (pathname === "/signer/start" || pathname === "/signer/stop" || pathname === "/signer/status") {
+        return await alwaysOn(request, env, pathname);
+      }
+      return jsonResponse(404, {
+        ok: false,
+        error: "not found (GET /health, POST /sign-session?seconds=N, POST /signer/start, POST /signer/stop, GET /signer/status)",
+      }, env);
     } catch (e) {
       return jsonResponse(500, { ok: false, error: `internal error: ${errorMessage(e)}` }, env);
     }

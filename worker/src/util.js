@@ -38,6 +38,20 @@ export function sessionLimit(raw) {
   return Math.min(n, MAX_SESSION_SECONDS);
 }
 
+/** Default alarm period of the always-on Durable Object (seconds). */
+export const DEFAULT_KEEPALIVE_SECONDS = 30;
+
+/**
+ * The KEEPALIVE_SECONDS binding: 1..60 (Cloudflare evicts an idle Durable
+ * Object after roughly 70-140 s), default 30.
+ */
+export function keepaliveSeconds(raw) {
+  if (raw === null || raw === undefined || String(raw).trim() === "") return DEFAULT_KEEPALIVE_SECONDS;
+  const n = Number(String(raw).trim());
+  if (!Number.isInteger(n) || n < 1) return DEFAULT_KEEPALIVE_SECONDS;
+  return Math.min(n, 60);
+}
+
 /** The token of an `Authorization: Bearer <token>` header, or null. */
 export function bearerToken(header) {
   if (typeof header !== "string") return null;
