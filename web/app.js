@@ -710,7 +710,7 @@ function classifyReason(reason) {
   if (/macaroon|unauthenticated|permissiondenied|permission denied/i.test(r)) {
     return {
       title: "Macaroon rejected",
-      help: "lnd did not accept the macaroon. Use the one baked for this node with `lncli bakemacaroon … remotesigner:generate`.",
+      help: "lnd did not accept the macaroon. Use the one baked for this node with lncli bakemacaroon … remotesigner:generate.",
     };
   }
   if (/lnd unreachable|lnd refused|lnd ended|lnd closed|lnd's tls|certificate|only one remote signer|handshake|registration|failedprecondition|deadlineexceeded/i.test(r)) {

@@ -605,3 +605,225 @@ impl StreamInspector {
         Ok(JsValue::NULL)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bitcoin::bip32::{DerivationPath, Fingerprint};
+    use bitcoin::hashes::Hash;
+    use bitcoin::{absolute, transaction, OutPoint, Sequence, Transaction, TxIn, Txid, Witness};
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    use crate::grpcweb::TRAILER_FLAG;
+    use crate::proto::signrpc::{KeyDescriptor, SharedKeyRequest};
+    use crate::proto::walletrpc::{SignPsbtRequest, SignPsbtResponse};
+    use crate::proto::watchonlyrpc::SignerError;
+
+    const H: u32 = HARDENED;
+
+    fn p2wpkh(byte: u8) -> ScriptBuf {
+        let mut s = vec![0x00, 0x14];
+        s.extend_from_slice(&[byte; 20]);
+        ScriptBuf::from_bytes(s)
+    }
+
+    fn psbt_bytes() -> Vec<u8> {
+        let tx = Transaction {
+            version: transaction::Version::TWO,
+            lock_time: absolute::LockTime::ZERO,
+            input: vec![
+                TxIn {
+                    previous_output: OutPoint::new(Txid::from_byte_array([7; 32]), 1),
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::MAX,
+                    witness: Witness::new(),
+                },
+                TxIn {
+                    previous_output: OutPoint::new(Txid::from_byte_array([8; 32]), 0),
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::MAX,
+                    witness: Witness::new(),
+                },
+            ],
+            output: vec![TxOut {
+                value: Amount::from_sat(90_000),
+                script_pubkey: p2wpkh(3),
+            }],
+        };
+        let mut psbt = Psbt::from_unsigned_tx(tx).expect("unsigned tx");
+        psbt.inputs[0].witness_utxo = Some(TxOut {
+            value: Amount::from_sat(100_000),
+            script_pubkey: p2wpkh(1),
+        });
+        let key = crate::keys::RootKey::from_seed_entropy(&[9u8; 32], Network::Regtest)
+            .expect("root")
+            .derive_pub(&[1017 + H, 1 + H, 6 + H, 0, 3])
+            .expect("key");
+        psbt.inputs[0].bip32_derivation.insert(
+            key,
+            (
+                Fingerprint::from([1, 2, 3, 4]),
+                DerivationPath::from(vec![
+                    bitcoin::bip32::ChildNumber::from(1017 + H),
+                    bitcoin::bip32::ChildNumber::from(1 + H),
+                    bitcoin::bip32::ChildNumber::from(6 + H),
+                    bitcoin::bip32::ChildNumber::from(0),
+                    bitcoin::bip32::ChildNumber::from(3),
+                ]),
+            ),
+        );
+        psbt.serialize()
+    }
+
+    /// A grpc-web data frame around `msg`.
+    fn frame(msg: &[u8]) -> Vec<u8> {
+        let mut f = vec![0u8];
+        f.extend_from_slice(&u32::try_from(msg.len()).expect("small").to_be_bytes());
+        f.extend_from_slice(msg);
+        f
+    }
+
+    fn trailer(text: &str) -> Vec<u8> {
+        let mut f = vec![TRAILER_FLAG];
+        f.extend_from_slice(&u32::try_from(text.len()).expect("small").to_be_bytes());
+        f.extend_from_slice(text.as_bytes());
+        f
+    }
+
+    #[wasm_bindgen_test]
+    fn percent_decoding_of_grpc_messages() {
+        assert_eq!(
+            percent_decode("lnd%20rejected: 100%25"),
+            "lnd rejected: 100%"
+        );
+        assert_eq!(percent_decode("bad %zz and %4"), "bad %zz and %4");
+        assert_eq!(percent_decode("caf%C3%A9"), "café");
+    }
+
+    #[wasm_bindgen_test]
+    fn lnd_key_paths_only() {
+        let k = lnd_key_of(&[1017 + H, 1 + H, 6 + H, 0, 3]).expect("lnd path");
+        assert_eq!((k.family, k.index), (6, 3));
+        assert!(lnd_key_of(&[84 + H, H, H, 0, 3]).is_none());
+        assert!(lnd_key_of(&[1017 + H, 1 + H, 6, 0, 3]).is_none());
+        assert!(lnd_key_of(&[1017 + H, 1 + H, 6 + H, 1, 3]).is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn psbt_inputs_outputs_fee_and_keys() {
+        let (info, keys) = describe_psbt(&psbt_bytes(), Network::Regtest);
+        assert!(info.error.is_none());
+        assert_eq!(info.inputs.len(), 2);
+        assert_eq!(info.inputs[0].amount_sat, Some(100_000));
+        assert_eq!(
+            info.inputs[0].outpoint,
+            format!("{}:1", Txid::from_byte_array([7; 32]))
+        );
+        assert_eq!(info.inputs[0].paths, vec!["m/1017'/1'/6'/0/3".to_owned()]);
+        assert!(info.inputs[0]
+            .address
+            .as_deref()
+            .is_some_and(|a| a.starts_with("bcrt1q")));
+        assert_eq!(info.inputs[1].amount_sat, None);
+        // One input amount unknown: no fee.
+        assert_eq!(info.fee_sat, None);
+        assert_eq!(info.outputs.len(), 1);
+        assert_eq!(info.outputs[0].amount_sat, 90_000);
+        assert_eq!(
+            info.outputs[0].script_hex,
+            hex::encode(p2wpkh(3).as_bytes())
+        );
+        assert_eq!(keys.len(), 1);
+        assert_eq!((keys[0].family, keys[0].index), (6, 3));
+
+        let (bad, keys) = describe_psbt(b"not a psbt", Network::Regtest);
+        assert!(bad.error.is_some_and(|e| e.starts_with("unparseable psbt")));
+        assert!(keys.is_empty());
+
+        // Simnet has no address encoding: scripts only.
+        let (sim, _) = describe_psbt(&psbt_bytes(), Network::Simnet);
+        assert!(sim.outputs[0].address.is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn requests_and_replies_described_without_secrets() {
+        let req = SignCoordinatorRequest {
+            request_id: 9,
+            sign_request_type: Some(Req::SharedKeyRequest(SharedKeyRequest {
+                ephemeral_pubkey: vec![2; 33],
+                key_loc: None,
+                key_desc: Some(KeyDescriptor {
+                    raw_key_bytes: Vec::new(),
+                    key_loc: Some(KeyLocator {
+                        key_family: 6,
+                        key_index: 0,
+                    }),
+                }),
+            })),
+        };
+        let info = describe_request(&req, Network::Regtest);
+        assert_eq!((info.id, info.kind), (9, "shared_key"));
+        assert_eq!(info.keys.len(), 1);
+        assert_eq!(info.summary, "ECDH");
+
+        let psbt_req = SignCoordinatorRequest {
+            request_id: 10,
+            sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                funded_psbt: psbt_bytes(),
+            })),
+        };
+        let info = describe_request(&psbt_req, Network::Regtest);
+        assert_eq!(info.kind, "sign_psbt");
+        assert_eq!(info.summary, "2 inputs, 1 output");
+        assert!(info.psbt.is_some());
+
+        let resp = SignCoordinatorResponse {
+            ref_request_id: 10,
+            sign_response_type: Some(Resp::SignPsbtResponse(SignPsbtResponse {
+                signed_psbt: psbt_bytes(),
+                signed_inputs: vec![0],
+            })),
+        };
+        let r = describe_response(&resp);
+        assert_eq!((r.id, r.kind), (10, "sign_psbt_response"));
+        assert_eq!(r.signed_inputs, Some(vec![0]));
+        let err = SignCoordinatorResponse {
+            ref_request_id: 11,
+            sign_response_type: Some(Resp::SignerError(SignerError {
+                error: "no such key".into(),
+            })),
+        };
+        assert_eq!(
+            describe_response(&err).error.as_deref(),
+            Some("no such key")
+        );
+    }
+
+    #[wasm_bindgen_test]
+    fn attach_stream_split_anywhere_and_trailer() {
+        use crate::proto::signerbridge::attach_event::Event;
+        let token = AttachEvent {
+            event: Some(Event::SessionToken(vec![1; 16])),
+        };
+        let request = AttachEvent {
+            event: Some(Event::Request(SignCoordinatorRequest {
+                request_id: 2,
+                sign_request_type: Some(Req::Ping(true)),
+            })),
+        };
+        let mut body = frame(&token.encode_to_vec());
+        body.extend(frame(&request.encode_to_vec()));
+        body.extend(trailer(
+            "grpc-status: 16\r\ngrpc-message: lnd%20rejected%20the%20macaroon\r\n",
+        ));
+        for split in 0..=body.len() {
+            let mut insp = StreamInspector::new("regtest").expect("inspector");
+            let a = insp.push_attach_chunk(&body[..split]).expect("first part");
+            let b = insp.push_attach_chunk(&body[split..]).expect("second part");
+            let n = js_sys::Array::from(&a).length() + js_sys::Array::from(&b).length();
+            assert_eq!(n, 1, "one request (the token is skipped), split at {split}");
+            assert_eq!(insp.end, Some((16, "lnd rejected the macaroon".to_owned())));
+        }
+        assert!(StreamInspector::new("moon").is_err());
+    }
+}
