@@ -159,7 +159,7 @@ export WORKER_BIN="$BIN" WORKER_FINGERPRINT="$FINGERPRINT" WORKER_WORKERD="$WORK
 
 # One file at a time: the sim accepts one signer, so sessions must not overlap.
 set +e
-node --test --test-concurrency=1 "$@" tests/worker/ 2>&1 | tee "$tmp/node-test.out"
+node --test --test-concurrency=1 --test-timeout=180000 "$@" tests/worker/ 2>&1 | tee "$tmp/node-test.out"
 rc=${PIPESTATUS[0]}
 set -e
 passed=$(grep -Eo '^# pass [0-9]+' "$tmp/node-test.out" | awk '{print $3}' | tail -n 1)

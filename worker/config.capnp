@@ -2,14 +2,15 @@
 # tests (scripts/worker-tests.sh). Nothing secret is in this file: every
 # binding is read from an environment variable of the workerd process.
 #
-#   (cd worker && WASM_OUT=pkg ... ) # see docs/worker.md for the build
+#   WASM_OPT=0 WASM_OUT=worker/pkg bash scripts/build-wasm.sh
+#   mkdir -p /tmp/lws-do
 #   VAULT=$(base64 -w0 my.vault) VAULT_PASSPHRASE=... CONTROL_TOKEN=... \
 #   BRIDGE_URL=http://127.0.0.1:8090 \
-#     node_modules/.bin/workerd serve worker/config.capnp --socket-addr http=127.0.0.1:8787
+#     node_modules/.bin/workerd serve worker/config.capnp \
+#       --socket-addr http=127.0.0.1:8787 -d do-storage=/tmp/lws-do
 #
 # Unset variables give `null` bindings; the worker reports them as not
-# configured. Paths below are relative to this file; the wasm signer must
-# have been built into worker/pkg/ (WASM_OUT=worker/pkg scripts/build-wasm.sh).
+# configured. Module paths are relative to this file. See docs/worker.md.
 
 using Workerd = import "/workerd/workerd.capnp";
 
