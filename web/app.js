@@ -538,6 +538,16 @@ async function unlockWith(passphrase) {
   renderStatus();
   show("dashboard");
   console.info(`[signer] unlocked (${info.network}, key ${info.fingerprint})`);
+  const resume = state.resumeUrl;
+  state.resumeUrl = null;
+  if (resume) {
+    selectTab("connection");
+    state.connected = true;
+    state.lastError = null;
+    await call("connect", { bridgeUrl: resume, macaroonHex: null });
+    renderStatus();
+    toast("Reconnecting to signer-bridge.");
+  }
 }
 
 $("unlock-form").addEventListener("submit", async (ev) => {
@@ -567,6 +577,8 @@ $("unlock-form").addEventListener("submit", async (ev) => {
 });
 
 async function lock(reason) {
+  // Reconnect after the next unlock if the signer was connected.
+  state.resumeUrl = state.connected ? state.bridgeUrl : null;
   await call("lock");
   state.unlocked = null;
   state.connected = false;
@@ -620,6 +632,7 @@ $("wipe-form").addEventListener("submit", async (ev) => {
   $("wipe-dialog").close();
   await call("lock");
   await store.wipeVault();
+  state.resumeUrl = null;
   state.vault = null;
   state.unlocked = null;
   state.connected = false;

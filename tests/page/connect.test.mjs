@@ -171,10 +171,16 @@ describe("signing through signer-bridge", () => {
       bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin, listen: bridge.listen });
       await waitStatus(page, "registered", 90_000);
       assert.ok(Number(await page.textContent("#st-attempt")) >= 2);
+      // Locking disconnects; unlocking resumes the connection.
+      await page.click("#lock-btn");
+      await page.waitForSelector("#screen-unlock:not([hidden])");
+      await unlock(page, demo.passphrase);
+      await waitStatus(page, "registered", 30_000);
       await page.click("#disconnect-btn");
       await waitStatus(page, "disconnected");
       await page.click("#lock-btn");
-      await tab.page.waitForSelector("#screen-unlock:not([hidden])");
+      await unlock(page, demo.passphrase);
+      assert.equal(await page.getAttribute("#status-card", "data-state"), "idle", "no resume after a manual disconnect");
     } finally {
       await tab?.close();
       await bridge.proc.stop();
