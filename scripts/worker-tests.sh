@@ -11,7 +11,8 @@
 #   signer-bridge --grpc-web pinned to the sim's tls.cert
 #   workerd A  good vault, macaroon from the MACAROON_HEX binding
 #   workerd B  wrong VAULT_PASSPHRASE
-#   workerd C  vault with the sealed macaroon, no MACAROON_HEX
+#   workerd C  vault with the sealed macaroon, no MACAROON_HEX; secrets
+#              stored with a trailing newline, the vault base64 in 76-column lines
 #   workerd D  no bindings at all
 # and tests/worker/worker.test.mjs starts workerd E itself (always-on
 # Durable Object mode: start, alarms, a killed and restarted process, stop).
@@ -140,8 +141,9 @@ start_workerd A "$port_a" VAULT="$(base64 -w0 "$tmp/plain.vault")" VAULT_PASSPHR
   CONTROL_TOKEN="$CONTROL_TOKEN" BRIDGE_URL="$BRIDGE_URL" MACAROON_HEX="$MACAROON_HEX"
 start_workerd B "$port_b" VAULT="$(base64 -w0 "$tmp/plain.vault")" VAULT_PASSPHRASE="$WRONG_PASSPHRASE" \
   CONTROL_TOKEN="$CONTROL_TOKEN" BRIDGE_URL="$BRIDGE_URL" MACAROON_HEX="$MACAROON_HEX"
-start_workerd C "$port_c" VAULT="$(base64 -w0 "$tmp/with-macaroon.vault")" VAULT_PASSPHRASE="$PASSPHRASE" \
-  CONTROL_TOKEN="$CONTROL_TOKEN" BRIDGE_URL="$BRIDGE_URL"
+# C's secrets end with a newline, as `echo ... | wrangler secret put` stores them.
+start_workerd C "$port_c" VAULT="$(base64 -w76 "$tmp/with-macaroon.vault")"$'\n' VAULT_PASSPHRASE="$PASSPHRASE"$'\n' \
+  CONTROL_TOKEN="$CONTROL_TOKEN"$'\n' BRIDGE_URL="$BRIDGE_URL"
 start_workerd D "$port_d"
 wait_for_port "$port_a" 60 "workerd A"
 wait_for_port "$port_b" 60 "workerd B"

@@ -19,7 +19,7 @@ import {
 const env = stackEnv();
 const A = env.WORKER_A_URL; // good vault, MACAROON_HEX binding
 const B = env.WORKER_B_URL; // wrong VAULT_PASSPHRASE
-const C = env.WORKER_C_URL; // vault with sealed macaroon, no MACAROON_HEX
+const C = env.WORKER_C_URL; // vault with sealed macaroon, no MACAROON_HEX, secrets with trailing newlines
 const D = env.WORKER_D_URL; // no bindings
 const TOKEN = env.WORKER_CONTROL_TOKEN;
 // Long enough for the mixed workload (a few seconds) on a loaded 2-core machine.
@@ -147,7 +147,7 @@ test("a session signs the sim's workload: N passed, 0 failed, and the summary co
   assert.equal((await health(A)).json.sessionActive, false);
 });
 
-test("stream=1 with the vault's sealed macaroon: NDJSON events arrive while the session runs", async () => {
+test("stream=1 with the vault's sealed macaroon (secrets stored with trailing newlines): NDJSON events arrive while the session runs", async () => {
   const before = await opened();
   const res = await fetch(`${C}/sign-session?seconds=4&stream=1`, {
     method: "POST",

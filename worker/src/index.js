@@ -55,6 +55,19 @@ function present(v) {
   return typeof v === "string" && v.trim() !== "";
 }
 
+/**
+ * The CONTROL_TOKEN binding without surrounding whitespace (`echo ... |
+ * wrangler secret put` stores a trailing newline), or null.
+ */
+function controlToken(env) {
+  return present(env.CONTROL_TOKEN) ? env.CONTROL_TOKEN.trim() : null;
+}
+
+/** The vault passphrase: the binding's first line, like the CLI's --passphrase-file. */
+function vaultPassphrase(env) {
+  return present(env.VAULT_PASSPHRASE) ? env.VAULT_PASSPHRASE.split(/\r?\n/)[0] : null;
+}
+
 function secretsOf(env) {
   const out = [];
   for (const name of ["VAULT_PASSPHRASE", "CONTROL_TOKEN", "MACAROON_HEX", "VAULT"]) {
@@ -64,6 +77,8 @@ function secretsOf(env) {
       if (name === "MACAROON_HEX") out.push(v.trim().toLowerCase(), v.trim().toUpperCase());
     }
   }
+  const first = vaultPassphrase(env);
+  if (first) out.push(first);
   return out;
 }
 
@@ -103,7 +118,7 @@ function health(env) {
       vault: present(env.VAULT),
       vaultPassphrase: present(env.VAULT_PASSPHRASE),
       bridgeUrl: present(env.BRIDGE_URL),
-      controlToken: present(env.CONTROL_TOKEN) && env.CONTROL_TOKEN.length >= MIN_TOKEN_LENGTH,
+      controlToken: (controlToken(env) ?? "").length >= MIN_TOKEN_LENGTH,
       macaroonBinding: present(env.MACAROON_HEX),
       alwaysOn: Boolean(env.SIGNER),
     },
@@ -113,8 +128,8 @@ function health(env) {
 
 /** Checks the bearer token; returns a Response to send when refused. */
 async function authorise(request, env) {
-  const expected = env.CONTROL_TOKEN;
-  if (!present(expected) || expected.length < MIN_TOKEN_LENGTH) {
+  const expected = controlToken(env);
+  if (expected === null || expected.length < MIN_TOKEN_LENGTH) {
     return jsonResponse(503, {
       ok: false,
       error: `CONTROL_TOKEN is not configured (a secret of at least ${MIN_TOKEN_LENGTH} characters); sessions are disabled`,
@@ -171,7 +186,7 @@ function startSigner(env, onStatus) {
   ensureWasm();
   let signer;
   try {
-    signer = openVault(blob, env.VAULT_PASSPHRASE);
+    signer = openVault(blob, vaultPassphrase(env));
   } catch (e) {
     throw new SetupError(500, `cannot open the vault: ${errorMessage(e)}`);
   } finally {
