@@ -144,7 +144,7 @@ describe("signing through signer-bridge", () => {
 
       // Still nothing secret anywhere, after hundreds of requests.
       await assertNoSecrets(page, tab.logs, { secrets: [DEMO_TPRV, demo.passphrase] });
-      assert.deepEqual(tab.errors, []);
+      assert.deepEqual(tab.errors, [], `page errors: ${tab.errors.join(" | ")}`);
     } finally {
       await tab?.close();
       for (const p of procs.reverse()) await p.stop();

@@ -109,7 +109,7 @@ describe("first run", () => {
 
       // Only the sealed vault is stored; the words are nowhere.
       const s = await assertNoSecrets(page, tab.logs, { words, secrets: [AEZEED_PASS, VAULT_PASS] });
-      assert.deepEqual(s.idbNames, ["lnd-web-signer"]);
+      assert.deepEqual(s.idbNames, ["lnd-web-signer"], `IndexedDB databases: ${s.idbNames}`);
       assert.equal(s.localStorage, "{}");
       assert.equal(s.sessionStorage, "{}");
       assert.match(s.indexedDB, /LNDWSVLT/, "the sealed vault is in IndexedDB");
@@ -123,7 +123,7 @@ describe("first run", () => {
       await writeFile(passFile, `${AEZEED_PASS}\n`, { mode: 0o600 });
       sameAccounts(bytes.toString("utf8"), await cliAccounts(["--network", "regtest", "--seed-file", seedFile, "--seed-passphrase-file", passFile]));
       created = { words, fingerprint };
-      assert.deepEqual(tab.errors, []);
+      assert.deepEqual(tab.errors, [], `page errors: ${tab.errors.join(" | ")}`);
     } finally {
       await tab.close();
     }
@@ -352,7 +352,7 @@ describe("page qualities", () => {
       const handlers = await page.evaluate(() => [...document.querySelectorAll("*")].filter((e) => [...e.attributes].some((a) => a.name.startsWith("on"))).length);
       assert.equal(handlers, 0);
       assert.deepEqual([...origins], [new URL(server.url).origin]);
-      assert.deepEqual(tab.errors, []);
+      assert.deepEqual(tab.errors, [], `page errors: ${tab.errors.join(" | ")}`);
       assert.deepEqual(tab.logs.filter((l) => l.type === "error"), []);
     } finally {
       await tab.close();
