@@ -25,7 +25,5 @@ bash scripts/setup.sh
 log "building the release binaries"
 cargo build --release -q -p lnd-web-signer-native --bins
 log "building the wasm signer (web/pkg)"
-# wasm-opt (binaryen 108) currently produces a module that fails to load
-# (WebAssembly.Table.set on the externref table); skip it unless asked for.
-WASM_OPT=${WASM_OPT:-0} bash scripts/build-wasm.sh
+bash scripts/build-wasm.sh
 exec node tests/page/demo.mjs "$@"

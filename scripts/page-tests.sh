@@ -16,8 +16,7 @@ if [ ! -d node_modules/playwright-core ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 cargo build --release -q -p lnd-web-signer-native --bins
-# See scripts/demo.sh about WASM_OPT.
-WASM_OPT=${WASM_OPT:-0} bash scripts/build-wasm.sh
+bash scripts/build-wasm.sh
 rm -rf artifacts/screenshots
 mkdir -p artifacts/screenshots
 node --test "$@" tests/page/
