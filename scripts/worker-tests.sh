@@ -7,7 +7,8 @@
 #
 # Builds what is missing (release binaries, worker/pkg), seals two test
 # vaults from a public test key into a temporary directory, starts
-#   watchonly-sim (regtest, scenario mixed, one round, pings every second)
+#   watchonly-sim (regtest, scenario mixed, one round, pings every second;
+#                 failed pings never stop it: the signer comes and goes)
 #   signer-bridge --grpc-web pinned to the sim's tls.cert
 #   workerd A  good vault, macaroon from the MACAROON_HEX binding
 #   workerd B  wrong VAULT_PASSPHRASE
@@ -111,7 +112,7 @@ FINGERPRINT=$(printf '%s\n' "$sealed" | grep -Eo 'fingerprint [0-9a-f]{8}' | awk
 log "starting watchonly-sim"
 "$BIN/watchonly-sim" --listen 127.0.0.1:0 --tls-dir "$tmp/sim-tls" --macaroon-out "$tmp/sim.macaroon" \
   --accounts "$tmp/accounts.json" --network regtest --scenario mixed --rounds 1 \
-  --ping-interval 1s --ping-attempts 1000 >"$tmp/sim.out" 2>"$tmp/sim.err" &
+  --ping-interval 1s --ping-attempts 1000 --ping-backoff 500ms >"$tmp/sim.out" 2>"$tmp/sim.err" &
 pids+=($!)
 sim_addr=$(wait_for_line "$tmp/sim.out" 'listening on [0-9.]+:[0-9]+' 30 "watchonly-sim to listen" | awk '{print $3}')
 MACAROON_HEX=$(od -An -v -tx1 "$tmp/sim.macaroon" | tr -d ' \n')
