@@ -2,7 +2,7 @@
 # Runs every test of lnd-web-signer. Installs what is missing first (idempotent).
 #   scripts/test.sh            all stages
 #   STAGES="fmt clippy native" scripts/test.sh   a subset (names below)
-# Stages: setup fmt clippy native wasm e2e page
+# Stages: setup fmt clippy native wasm e2e page worker
 # Needs ../shared/vectors (the external test vectors). When it is absent the
 # conformance tests are skipped with a loud warning; under CI=true that fails.
 set -euo pipefail
@@ -11,7 +11,7 @@ root=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-STAGES=${STAGES:-"setup fmt clippy native wasm e2e page"}
+STAGES=${STAGES:-"setup fmt clippy native wasm e2e page worker"}
 timings=()
 t_all=$(date +%s)
 
@@ -70,12 +70,17 @@ do_wasm() {
     # Same conformance checks as native, in headless Chromium (release: scrypt
     # and Argon2 are far too slow unoptimised).
     cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm --test wasm_worker
+    # wasm-only unit tests of the page helpers (src/wasm/page.rs)
+    cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --lib wasm::
   else
     echo "skipping the wasm conformance run (no ../shared/vectors)" >&2
   fi
 }
 do_e2e() {
   if [ -x scripts/e2e.sh ]; then bash scripts/e2e.sh; else echo "no e2e suite yet"; fi
+}
+do_worker() {
+  if [ -x scripts/worker-tests.sh ]; then bash scripts/worker-tests.sh; else echo "no worker tests yet"; fi
 }
 do_page() {
   if [ -x scripts/page-tests.sh ]; then bash scripts/page-tests.sh; else echo "no page tests yet"; fi
@@ -88,6 +93,7 @@ stage native do_native
 stage wasm do_wasm
 stage e2e do_e2e
 stage page do_page
+stage worker do_worker
 
 printf '\n==== timings ====\n'
 for t in "${timings[@]}"; do printf '  %s\n' "$t"; done
