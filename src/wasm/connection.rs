@@ -25,14 +25,16 @@ use std::rc::Rc;
 use futures_channel::mpsc;
 use futures_util::future::{abortable, select, AbortHandle, Either};
 use futures_util::StreamExt;
+use prost::Message;
 use serde::Serialize;
 use tonic::metadata::MetadataValue;
 
 use super::host;
+use super::reply_queue::{QueueLimits, ReplyQueue};
 use super::transport::FetchTransport;
 use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
 use crate::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
-use crate::proto::signerbridge::{AttachRequest, ReplyRequest};
+use crate::proto::signerbridge::{AttachRequest, ReplyBatchRequest, ReplyRequest};
 use crate::proto::watchonlyrpc::SignCoordinatorResponse;
 use crate::secret::{SecretBytes, SecretString};
 use crate::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
@@ -44,6 +46,19 @@ pub const MAX_MESSAGE_BYTES: usize = 200 * 1024 * 1024;
 pub const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound for one `Reply` call.
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default number of `Reply`/`ReplyBatch` calls open at once. Answers that
+/// become ready while this many are open leave together in one
+/// `ReplyBatch` when one completes (see [`super::reply_queue`]).
+pub const DEFAULT_MAX_REPLIES_IN_FLIGHT: usize = 2;
+/// Most answers in one `ReplyBatch` (signer-bridge accepts up to 64).
+pub const MAX_BATCH_ANSWERS: usize = 64;
+/// Most encoded answer bytes in one `ReplyBatch`; a larger answer travels
+/// alone in a `Reply`. Far below the bridge's default `--max-reply-bytes`
+/// (200 MiB), which bounds a whole batch like one Reply.
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// How often open Reply calls are checked against `reply_timeout` (one
+/// timer per attempt instead of one per call).
+const REPLY_WATCHDOG_TICK: Duration = Duration::from_millis(250);
 
 /// The signer shared between the JS handle and its connections. `None`
 /// once locked (the key was dropped and zeroized).
@@ -134,6 +149,9 @@ pub struct ConnectOptions {
     pub attach_timeout: Duration,
     /// Bound for one Reply call.
     pub reply_timeout: Duration,
+    /// Reply calls open at once (at least 1); answers ready while this many
+    /// are open are coalesced into one `ReplyBatch`.
+    pub max_replies_in_flight: usize,
 }
 
 impl core::fmt::Debug for ConnectOptions {
@@ -162,6 +180,7 @@ impl ConnectOptions {
             client_info: format!("lnd-web-signer-wasm/{}", env!("CARGO_PKG_VERSION")),
             attach_timeout: DEFAULT_ATTACH_TIMEOUT,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            max_replies_in_flight: DEFAULT_MAX_REPLIES_IN_FLIGHT,
         }
     }
 }
@@ -488,11 +507,43 @@ async fn attempt_session(
 
     // 3. Serve requests until the stream or a Reply fails.
     let (fail_tx, mut fail_rx) = mpsc::unbounded::<String>();
+    let replies = Rc::new(Replies {
+        inner: Rc::clone(inner),
+        client: client.clone(),
+        token: token.clone(),
+        fail: fail_tx,
+        timeout: options.reply_timeout,
+        queue: RefCell::new(ReplyQueue::new(QueueLimits {
+            max_in_flight: options.max_replies_in_flight,
+            max_batch: MAX_BATCH_ANSWERS,
+            max_batch_bytes: MAX_BATCH_BYTES,
+        })),
+        open: RefCell::new(Vec::new()),
+        next_call: Cell::new(0),
+        ended: Cell::new(false),
+    });
+    // Calls still open when the attempt ends start no further calls.
+    let _end = EndAttempt(Rc::clone(&replies));
+    let mut tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
     loop {
-        let next = match select(Box::pin(stream.message()), fail_rx.next()).await {
-            Either::Right((Some(reason), _)) => return Err(reason.into()),
-            Either::Right((None, _)) => return Err("reply channel closed".to_owned().into()),
-            Either::Left((msg, _)) => msg,
+        let next = match select(
+            select(Box::pin(stream.message()), fail_rx.next()),
+            &mut tick,
+        )
+        .await
+        {
+            Either::Right(((), _)) => {
+                if let Some(reason) = replies.overdue(host::now()) {
+                    return Err(reason.into());
+                }
+                tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
+                continue;
+            }
+            Either::Left((Either::Right((Some(reason), _)), _)) => return Err(reason.into()),
+            Either::Left((Either::Right((None, _)), _)) => {
+                return Err("reply channel closed".to_owned().into())
+            }
+            Either::Left((Either::Left((msg, _)), _)) => msg,
         };
         let req = match next {
             Err(s) => return Err(status_text("attach stream failed", &s).into()),
@@ -522,21 +573,22 @@ async fn attempt_session(
                 (resp, host::now_ms() - t0, name)
             }
         };
-        spawn_reply(
-            Rc::clone(inner),
-            client.clone(),
-            token.clone(),
+        let len = response.encoded_len();
+        let answer = Answer {
+            error: error_text(&response),
             response,
-            ReplyInfo {
+            info: ReplyInfo {
                 kind,
                 name,
                 id,
                 received,
                 sign_ms,
             },
-            fail_tx.clone(),
-            options.reply_timeout,
-        );
+        };
+        let start = replies.queue.borrow_mut().push(answer, len);
+        if let Some(out) = start {
+            start_call(&replies, out.items);
+        }
     }
 }
 
@@ -556,55 +608,163 @@ fn error_text(resp: &SignCoordinatorResponse) -> Option<String> {
     }
 }
 
-fn spawn_reply(
-    inner: Rc<Inner>,
-    mut client: Client,
-    token: Vec<u8>,
+/// One answer waiting for, or travelling in, a Reply call.
+struct Answer {
     response: SignCoordinatorResponse,
+    error: Option<String>,
     info: ReplyInfo,
+}
+
+/// The reply side of one attempt: the queue deciding what leaves when
+/// ([`ReplyQueue`]) and the calls open now (for the timeout watchdog).
+struct Replies {
+    inner: Rc<Inner>,
+    client: Client,
+    token: Vec<u8>,
     fail: mpsc::UnboundedSender<String>,
     timeout: Duration,
-) {
+    queue: RefCell<ReplyQueue<Answer>>,
+    /// Open calls: (call number, deadline, first request id).
+    open: RefCell<Vec<(u64, Duration, u64)>>,
+    next_call: Cell<u64>,
+    ended: Cell<bool>,
+}
+
+impl Replies {
+    /// The failure text if an open call is past its deadline.
+    fn overdue(&self, now: Duration) -> Option<String> {
+        self.open
+            .borrow()
+            .iter()
+            .find(|(_, deadline, _)| now >= *deadline)
+            .map(|(_, _, id)| format!("reply to request {id} timed out after {:?}", self.timeout))
+    }
+
+    fn close_call(&self, call: u64) {
+        self.open.borrow_mut().retain(|(c, _, _)| *c != call);
+    }
+
+    fn answered(&self, answer: Answer, acked_ms: f64) {
+        let info = answer.info;
+        let latency_ms = acked_ms - info.received;
+        if info.kind == RequestKind::Ping {
+            self.inner.update(|s| s.pings = s.pings.saturating_add(1));
+            self.inner.emit(Status::Ping {
+                id: info.id,
+                latency_ms,
+            });
+        } else {
+            self.inner
+                .update(|s| s.requests = s.requests.saturating_add(1));
+            self.inner.emit(Status::Request {
+                request_kind: info.name.to_owned(),
+                id: info.id,
+                latency_ms,
+                sign_ms: info.sign_ms,
+                error: answer.error,
+            });
+        }
+    }
+}
+
+struct EndAttempt(Rc<Replies>);
+
+impl Drop for EndAttempt {
+    fn drop(&mut self) {
+        self.0.ended.set(true);
+    }
+}
+
+/// Whether a refused `ReplyBatch` should be re-sent as single Replies: the
+/// bridge does not know the method (an older bridge) or refused the batch
+/// as too large for its `--max-reply-bytes`.
+fn batch_fallback(code: tonic::Code) -> bool {
+    matches!(code, tonic::Code::Unimplemented | tonic::Code::OutOfRange)
+}
+
+/// Starts one call carrying `answers` (`Reply` for one, `ReplyBatch` for
+/// more); when it completes, reports the answers and starts the next call.
+fn start_call(replies: &Rc<Replies>, answers: Vec<Answer>) {
+    if replies.ended.get() {
+        return;
+    }
+    let call = replies.next_call.get();
+    replies.next_call.set(call.wrapping_add(1));
+    let first_id = answers.first().map_or(0, |a| a.info.id);
+    replies
+        .open
+        .borrow_mut()
+        .push((call, host::now().saturating_add(replies.timeout), first_id));
+    let replies = Rc::clone(replies);
     wasm_bindgen_futures::spawn_local(async move {
-        let error = error_text(&response);
-        let reply = ReplyRequest {
-            session_token: token,
-            response: Some(response),
+        let mut client = replies.client.clone();
+        let batch = answers.len() > 1;
+        let (responses, rest): (Vec<_>, Vec<_>) = answers
+            .into_iter()
+            .map(|a| {
+                (
+                    a.response,
+                    Answer {
+                        response: SignCoordinatorResponse::default(),
+                        error: a.error,
+                        info: a.info,
+                    },
+                )
+            })
+            .unzip();
+        // A batch keeps its answers for a fallback to single Replies.
+        let (outcome, kept) = if batch {
+            let r = client
+                .reply_batch(ReplyBatchRequest {
+                    session_token: replies.token.clone(),
+                    responses: responses.clone(),
+                })
+                .await
+                .map(|_| ());
+            (r, responses)
+        } else {
+            let r = client
+                .reply(ReplyRequest {
+                    session_token: replies.token.clone(),
+                    response: responses.into_iter().next(),
+                })
+                .await
+                .map(|_| ());
+            (r, Vec::new())
         };
-        let deadline = host::now().saturating_add(timeout);
-        let outcome = until(Box::pin(client.reply(reply)), deadline).await;
-        let latency_ms = host::now_ms() - info.received;
+        replies.close_call(call);
         match outcome {
-            Some(Ok(_)) => {
-                if info.kind == RequestKind::Ping {
-                    inner.update(|s| s.pings = s.pings.saturating_add(1));
-                    inner.emit(Status::Ping {
-                        id: info.id,
-                        latency_ms,
-                    });
-                } else {
-                    inner.update(|s| s.requests = s.requests.saturating_add(1));
-                    inner.emit(Status::Request {
-                        request_kind: info.name.to_owned(),
-                        id: info.id,
-                        latency_ms,
-                        sign_ms: info.sign_ms,
-                        error,
-                    });
+            Ok(()) => {
+                let acked = host::now_ms();
+                for a in rest {
+                    replies.answered(a, acked);
                 }
             }
-            Some(Err(s)) => {
-                let _ = fail.unbounded_send(status_text(
-                    &format!("reply to request {} failed", info.id),
+            Err(s) if batch && batch_fallback(s.code()) && !replies.ended.get() => {
+                // Send them again one by one, first in line.
+                let mut q = replies.queue.borrow_mut();
+                q.disable_batching();
+                let back = kept
+                    .into_iter()
+                    .zip(rest)
+                    .map(|(response, a)| {
+                        let len = response.encoded_len();
+                        (Answer { response, ..a }, len)
+                    })
+                    .collect();
+                q.requeue_front(back);
+            }
+            Err(s) => {
+                let _ = replies.fail.unbounded_send(status_text(
+                    &format!("reply to request {first_id} failed"),
                     &s,
                 ));
+                return;
             }
-            None => {
-                let _ = fail.unbounded_send(format!(
-                    "reply to request {} timed out after {timeout:?}",
-                    info.id
-                ));
-            }
+        }
+        let next = replies.queue.borrow_mut().done();
+        if let Some(out) = next {
+            start_call(&replies, out.items);
         }
     });
 }

@@ -14,6 +14,7 @@ pub mod bench;
 pub mod connection;
 pub mod host;
 pub mod page;
+pub mod reply_queue;
 pub mod transport;
 
 pub use api::{SignerConnection, UnlockedSigner};

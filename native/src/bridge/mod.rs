@@ -31,7 +31,9 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
 pub use raw::BridgeServer;
-pub use service::{AttachStream, ServiceSettings, SignerBridgeService, TOKEN_LEN};
+pub use service::{
+    AttachStream, ServiceSettings, SignerBridgeService, MAX_BATCH_RESPONSES, TOKEN_LEN,
+};
 
 use crate::tls::{self, DialError, PinnedConnector, TlsError};
 

@@ -175,6 +175,53 @@ pub fn split_reply(buf: &[u8]) -> Result<ReplyParts, WireError> {
     Ok(ReplyParts { token, response })
 }
 
+/// The fields of a `ReplyBatchRequest`, without decoding the responses.
+#[derive(Debug, PartialEq, Eq)]
+pub struct BatchParts<'a> {
+    /// `session_token` (field 1; the last occurrence wins).
+    pub token: &'a [u8],
+    /// The encoded `SignCoordinatorResponse`s (field 2, repeated: every
+    /// occurrence is one response), in order, exactly as sent.
+    pub responses: Vec<&'a [u8]>,
+}
+
+/// Splits an encoded `ReplyBatchRequest`. Unknown fields are skipped. At
+/// most `max_responses` responses are collected; more is
+/// [`BatchError::TooMany`] (checked while splitting, so a huge count costs
+/// no memory).
+pub fn split_batch(buf: &[u8], max_responses: usize) -> Result<BatchParts<'_>, BatchError> {
+    let mut token: &[u8] = &[];
+    let mut responses = Vec::new();
+    let mut too_many = false;
+    for_each_field(buf, |field, wire_type, payload| {
+        if (field == 1 || field == 2) && wire_type != 2 {
+            return Err(WireError::WrongWireType { field, wire_type });
+        }
+        match field {
+            1 => token = payload,
+            2 if responses.len() < max_responses => responses.push(payload),
+            2 => too_many = true,
+            _ => {}
+        }
+        Ok(())
+    })?;
+    if too_many {
+        return Err(BatchError::TooMany(max_responses));
+    }
+    Ok(BatchParts { token, responses })
+}
+
+/// Why a `ReplyBatchRequest` cannot be split.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BatchError {
+    /// Not valid protobuf.
+    #[error(transparent)]
+    Wire(#[from] WireError),
+    /// More responses than allowed in one batch.
+    #[error("more than {0} responses in one batch")]
+    TooMany(usize),
+}
+
 fn put_varint(out: &mut BytesMut, mut v: u64) {
     while v >= 0x80 {
         // Truncation to the low 7 bits is the point of the encoding.
@@ -206,6 +253,8 @@ pub fn token_event(token: &[u8]) -> Bytes {
 pub const ATTACH_PATH: &str = "/signerbridge.SignerBridge/Attach";
 /// See [`ATTACH_PATH`].
 pub const REPLY_PATH: &str = "/signerbridge.SignerBridge/Reply";
+/// See [`ATTACH_PATH`].
+pub const REPLY_BATCH_PATH: &str = "/signerbridge.SignerBridge/ReplyBatch";
 
 /// HTTP service for `signerbridge.SignerBridge` (same wire protocol as the
 /// generated server, but messages stay bytes).
@@ -271,6 +320,23 @@ impl Service<Request<Bytes>> for ReplySvc {
     }
 }
 
+struct ReplyBatchSvc(SignerBridgeService);
+
+impl Service<Request<Bytes>> for ReplyBatchSvc {
+    type Response = Response<Bytes>;
+    type Error = Status;
+    type Future = BoxFuture<Self::Response, Status>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
+        let svc = self.0.clone();
+        Box::pin(async move { svc.reply_batch(req).await })
+    }
+}
+
 impl<B> Service<http::Request<B>> for BridgeServer
 where
     B: Body + Send + 'static,
@@ -292,6 +358,9 @@ where
                 Box::pin(async move { Ok(grpc.server_streaming(AttachSvc(svc), req).await) })
             }
             REPLY_PATH => Box::pin(async move { Ok(grpc.unary(ReplySvc(svc), req).await) }),
+            REPLY_BATCH_PATH => {
+                Box::pin(async move { Ok(grpc.unary(ReplyBatchSvc(svc), req).await) })
+            }
             _ => Box::pin(async move {
                 Ok(
                     Status::unimplemented("no such method on signerbridge.SignerBridge")
@@ -306,7 +375,7 @@ where
 mod tests {
     use super::*;
     use lnd_web_signer::proto::{
-        signerbridge::{attach_event::Event, AttachEvent, ReplyRequest},
+        signerbridge::{attach_event::Event, AttachEvent, ReplyBatchRequest, ReplyRequest},
         watchonlyrpc::{
             sign_coordinator_request::SignRequestType, sign_coordinator_response::SignResponseType,
             SignCoordinatorRequest, SignCoordinatorResponse,
@@ -385,6 +454,73 @@ mod tests {
         // Absent response.
         let parts = split_reply(&[0x0a, 1, 9]).expect("valid");
         assert_eq!(parts.response, None);
+    }
+
+    #[test]
+    fn batch_split_keeps_bytes_and_order() {
+        let req = ReplyBatchRequest {
+            session_token: vec![3; 32],
+            responses: vec![
+                pong(1),
+                pong(2),
+                SignCoordinatorResponse::default(),
+                pong(4),
+            ],
+        };
+        let enc = req.encode_to_vec();
+        let parts = split_batch(&enc, 64).expect("valid");
+        assert_eq!(parts.token, &[3; 32][..]);
+        let got: Vec<Vec<u8>> = parts.responses.iter().map(|r| r.to_vec()).collect();
+        let want: Vec<Vec<u8>> = req.responses.iter().map(Message::encode_to_vec).collect();
+        assert_eq!(got, want);
+        // An empty response (all defaults) is still one element.
+        assert!(parts.responses[2].is_empty());
+
+        // Unknown fields inside responses are kept; envelope extras skipped;
+        // responses interleaved with other fields keep their order.
+        let mut r1 = pong(7).encode_to_vec();
+        r1.extend_from_slice(&[0xf8, 0x06, 0x01]);
+        let r2 = pong(8).encode_to_vec();
+        let mut env = vec![0x12, r1.len() as u8];
+        env.extend_from_slice(&r1);
+        env.extend_from_slice(&[0x18, 0x05, 0x0a, 2, 0xaa, 0xbb]);
+        env.push(0x12);
+        env.push(r2.len() as u8);
+        env.extend_from_slice(&r2);
+        let parts = split_batch(&env, 64).expect("valid");
+        assert_eq!(parts.token, &[0xaa, 0xbb][..]);
+        assert_eq!(parts.responses, vec![&r1[..], &r2[..]]);
+
+        // The same bytes decode with prost as the same batch.
+        let decoded = ReplyBatchRequest::decode(&enc[..]).expect("prost decodes");
+        assert_eq!(decoded, req);
+    }
+
+    #[test]
+    fn batch_split_bounds_and_errors() {
+        let req = ReplyBatchRequest {
+            session_token: vec![1; 32],
+            responses: (0..5).map(pong).collect(),
+        };
+        let enc = req.encode_to_vec();
+        assert_eq!(
+            split_batch(&enc, 5).expect("at the limit").responses.len(),
+            5
+        );
+        assert_eq!(split_batch(&enc, 4), Err(BatchError::TooMany(4)));
+        assert_eq!(
+            split_batch(&[0x12, 5, 1], 64),
+            Err(BatchError::Wire(WireError::Truncated))
+        );
+        assert_eq!(
+            split_batch(&[0x10, 1], 64),
+            Err(BatchError::Wire(WireError::WrongWireType {
+                field: 2,
+                wire_type: 0
+            }))
+        );
+        let parts = split_batch(&[0x0a, 1, 9], 64).expect("valid, no responses");
+        assert!(parts.responses.is_empty());
     }
 
     #[test]

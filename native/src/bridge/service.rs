@@ -25,7 +25,7 @@ use tonic::{
 use tracing::{debug, info, warn};
 
 use super::{
-    raw::{request_event, split_reply, token_event, RawCodec},
+    raw::{request_event, split_batch, split_reply, token_event, BatchError, RawCodec},
     status,
 };
 use crate::tls::{find_dial_error, PinnedConnector};
@@ -39,6 +39,9 @@ const UP_QUEUE: usize = 64;
 /// Requests queued towards the signer per session before the bridge stops
 /// reading from lnd (HTTP/2 flow control then pushes back on lnd).
 const DOWN_QUEUE: usize = 64;
+/// Most responses in one `ReplyBatch` (the whole reply queue: a batch is
+/// queued all at once).
+pub const MAX_BATCH_RESPONSES: usize = UP_QUEUE;
 /// How long a Reply may wait for room in a full queue.
 const REPLY_QUEUE_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long the final status may wait for a slow Attach reader.
@@ -238,49 +241,101 @@ impl SignerBridgeService {
         Ok(Response::new(ReceiverStream::new(down_rx)))
     }
 
+    /// The reply queue of the session bound to `token`.
+    fn session_for(&self, token: &[u8]) -> Result<(u64, mpsc::Sender<Bytes>), Status> {
+        let token: Token = token.try_into().map_err(|_| {
+            Status::not_found(format!(
+                "unknown or expired session token (a token has {TOKEN_LEN} bytes); attach again"
+            ))
+        })?;
+        self.inner
+            .sessions()
+            .get(&token)
+            .map(|s| (s.id, s.up.clone()))
+            .ok_or_else(|| Status::not_found("unknown or expired session token; attach again"))
+    }
+
+    fn check_size(&self, len: usize, which: &str) -> Result<(), Status> {
+        let max = self.inner.settings.max_reply_bytes;
+        if len > max {
+            // Checked here: sending it would fail inside the lnd stream and
+            // end the session.
+            return Err(Status::out_of_range(format!(
+                "{which} of {len} bytes is over --max-reply-bytes {max}"
+            )));
+        }
+        Ok(())
+    }
+
     /// `Reply`: `request` holds an encoded `ReplyRequest`; the bytes of its
     /// `response` are queued for lnd unchanged. Answers an empty `ReplyAck`.
     pub async fn reply(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
         let parts = split_reply(request.get_ref())
             .map_err(|e| Status::invalid_argument(format!("malformed ReplyRequest: {e}")))?;
-        let token: Token = parts.token.as_slice().try_into().map_err(|_| {
-            Status::not_found(format!(
-                "unknown or expired session token (a token has {TOKEN_LEN} bytes); attach again"
-            ))
-        })?;
-        let (id, up) = self
-            .inner
-            .sessions()
-            .get(&token)
-            .map(|s| (s.id, s.up.clone()))
-            .ok_or_else(|| Status::not_found("unknown or expired session token; attach again"))?;
+        let (id, up) = self.session_for(&parts.token)?;
         let response = parts
             .response
             .ok_or_else(|| Status::invalid_argument("reply carries no SignCoordinatorResponse"))?;
-        let max = self.inner.settings.max_reply_bytes;
-        if response.len() > max {
-            // Checked here: sending it would fail inside the lnd stream and
-            // end the session.
-            return Err(Status::out_of_range(format!(
-                "response of {} bytes is over --max-reply-bytes {max}",
-                response.len()
-            )));
-        }
+        self.check_size(response.len(), "response")?;
         match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(Bytes::from(response))).await {
             Ok(Ok(())) => {
                 debug!(session = id, "reply queued");
                 // ReplyAck has no fields: its encoding is empty.
                 Ok(Response::new(Bytes::new()))
             }
-            Ok(Err(_)) => Err(Status::not_found(
-                "the session has ended (its lnd stream is closed); attach again",
-            )),
-            Err(_) => Err(Status::resource_exhausted(format!(
-                "lnd is not taking replies: queue full for {} s",
-                REPLY_QUEUE_TIMEOUT.as_secs()
-            ))),
+            Ok(Err(_)) => Err(session_ended()),
+            Err(_) => Err(queue_full()),
         }
     }
+
+    /// `ReplyBatch`: `request` holds an encoded `ReplyBatchRequest`; the
+    /// bytes of each of its `responses` are queued for lnd unchanged and in
+    /// order. All of them or none: the batch is checked whole (token, count
+    /// 1..=[`MAX_BATCH_RESPONSES`], every response within
+    /// `max_reply_bytes`) and queued only once the queue has room for all.
+    pub async fn reply_batch(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+        let body = request.get_ref();
+        let parts = split_batch(body, MAX_BATCH_RESPONSES).map_err(|e| match e {
+            BatchError::TooMany(_) => Status::out_of_range(format!(
+                "{e}; send at most {MAX_BATCH_RESPONSES} per ReplyBatch"
+            )),
+            BatchError::Wire(e) => {
+                Status::invalid_argument(format!("malformed ReplyBatchRequest: {e}"))
+            }
+        })?;
+        let (id, up) = self.session_for(parts.token)?;
+        if parts.responses.is_empty() {
+            return Err(Status::invalid_argument(
+                "batch carries no SignCoordinatorResponse",
+            ));
+        }
+        for (i, r) in parts.responses.iter().enumerate() {
+            self.check_size(r.len(), &format!("response {i} of the batch"))?;
+        }
+        let n = parts.responses.len();
+        let permits = match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.reserve_many(n)).await {
+            Ok(Ok(permits)) => permits,
+            Ok(Err(_)) => return Err(session_ended()),
+            Err(_) => return Err(queue_full()),
+        };
+        for (permit, r) in permits.zip(&parts.responses) {
+            // Zero-copy: a view into the request's buffer.
+            permit.send(body.slice_ref(r));
+        }
+        debug!(session = id, count = n, "reply batch queued");
+        Ok(Response::new(Bytes::new()))
+    }
+}
+
+fn session_ended() -> Status {
+    Status::not_found("the session has ended (its lnd stream is closed); attach again")
+}
+
+fn queue_full() -> Status {
+    Status::resource_exhausted(format!(
+        "lnd is not taking replies: queue full for {} s",
+        REPLY_QUEUE_TIMEOUT.as_secs()
+    ))
 }
 
 /// Removes the session (its token stops working, its reply queue closes)
