@@ -5,16 +5,19 @@
 #   1. the native signer (`lnd-web-signer connect`, release) dialing it directly;
 #   2. the wasm signer (wasm-release build, headless Chromium) behind
 #      `signer-bridge --grpc-web`;
+#   (baseline) a minimal native signer (lws-stream-bench --bridge-signer)
+#      behind signer-bridge over plain gRPC: the bridge's cost without a browser;
 # each: sequential ping and SignPsbt (1 P2WKH input) round trips (p50/p99),
 # then sustained load (WINDOW requests in flight for SUSTAIN_SECS) per kind.
 #   scripts/bench-stream.sh            full run (builds what it needs)
 # Env: PINGS (2000) PSBTS (500) WINDOW (16) SUSTAIN_SECS (5) SKIP_BUILD=1
+#      BENCH_STREAM_OUT (target/bench-stream)
 # Targets: p99 <= 10 ms via the bridge; >= 1000 req/s with p99 <= 20 ms
 # sustained through the bridge.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-out=target/bench-stream
+out=${BENCH_STREAM_OUT:-target/bench-stream}
 mkdir -p "$out"
 pings=${PINGS:-2000}
 psbts=${PSBTS:-500}
@@ -80,7 +83,24 @@ signer=$!; pids+=("$signer")
 wait_bench "$bench" "$signer" "lnd-web-signer connect" || { tail -20 "$d/signer.err" >&2; exit 1; }
 kill "$signer" 2>/dev/null || true
 tail -1 "$d/bench.out" >"$out/native.json"
-cat "$d/bench.err" | grep -v '^watchonly-sim:' >&2 || true
+grep -v '^watchonly-sim:' "$d/bench.err" >&2 || true
+
+# ---- baseline: native signer behind signer-bridge (gRPC, no browser)
+echo "[bench-stream] native signer -> signer-bridge (gRPC) -> node" >&2
+d="$out/bridge-native"; rm -rf "$d"; mkdir -p "$d"
+"$rel/lws-stream-bench" --tls-dir "$d" --label "native, via signer-bridge gRPC" "${bench_args[@]}" >"$d/bench.out" 2>"$d/bench.err" &
+bench=$!; pids+=("$bench")
+addr=$(wait_for "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
+"$rel/signer-bridge" --listen 127.0.0.1:0 --lnd-rpchost "$addr" --lnd-tlscertpath "$d/tls.cert" \
+  2>"$d/bridge.err" &
+bridge=$!; pids+=("$bridge")
+bridge_addr=$(wait_for "$d/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
+"$rel/lws-stream-bench" --tls-dir "$d" --bridge-signer "http://$bridge_addr" 2>"$d/signer.err" &
+signer=$!; pids+=("$signer")
+wait_bench "$bench" "$signer" "the native bridge signer" || { tail -20 "$d/signer.err" >&2; exit 1; }
+kill "$signer" "$bridge" 2>/dev/null || true
+tail -1 "$d/bench.out" >"$out/bridge-native.json"
+grep -v '^watchonly-sim:' "$d/bench.err" >&2 || true
 
 # ---- 2. wasm signer in Chromium, via signer-bridge --grpc-web
 echo "[bench-stream] wasm signer (Chromium) -> signer-bridge --grpc-web -> node" >&2
@@ -105,11 +125,11 @@ wait_bench "$bench" "$runner" "the browser runner" || { tail -20 "$d/page.err" >
 kill -TERM "$runner" 2>/dev/null || true
 wait "$runner" 2>/dev/null || true
 tail -1 "$d/bench.out" >"$out/wasm.json"
-cat "$d/bench.err" | grep -v '^watchonly-sim:' >&2 || true
+grep -v '^watchonly-sim:' "$d/bench.err" >&2 || true
 echo "[bench-stream] page status: $(cat "$d/page.json")" >&2
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 chromium_version=$(chromium --version 2>/dev/null | head -1 || true)
 printf '\nMachine: %s cores, %s; %s; rustc %s\n\n' "$(nproc)" "$cpu" "$chromium_version" "$(rustc --version | awk '{print $2}')"
-node scripts/bench-stream/table.mjs "$out/native.json" "$out/wasm.json"
+node scripts/bench-stream/table.mjs "$out/native.json" "$out/bridge-native.json" "$out/wasm.json"
 cd "$root"

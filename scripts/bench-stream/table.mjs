@@ -14,7 +14,8 @@ for (const run of runs) {
     console.log(`| ${run.label} | ${kind} | ${load} | ${r.count} | ${Math.round(r.per_sec)} | ${ms(r.p50_ms)} | ${ms(r.p99_ms)} | ${ms(r.max_ms)} |`);
   }
 }
-const bridge = runs.find((r) => r.label.includes("bridge"));
+// The targets are about the shipped path: the wasm signer behind the bridge.
+const bridge = runs.find((r) => r.label.startsWith("wasm") && r.label.includes("bridge"));
 if (bridge) {
   console.log("");
   for (const r of bridge.results) {

@@ -16,6 +16,11 @@
 //! the signer under test.
 //! Prints `listening on ADDR` on stdout first, then, when done, one JSON
 //! object (label, results) on stdout; a readable table goes to stderr.
+//!
+//! With `--bridge-signer URL` it is instead a minimal native signer behind
+//! signer-bridge (plain gRPC `Attach`/`Reply`, the core's session and
+//! `Signer`, seed and macaroon from `--tls-dir`): a baseline that shows the
+//! bridge's own cost without a browser.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -72,6 +77,10 @@ struct Args {
     /// Per-request deadline in seconds (a miss aborts the run).
     #[arg(long, default_value_t = 10)]
     request_timeout: u64,
+    /// Instead of playing the node: be a native signer attached to the
+    /// signer-bridge at this URL (gRPC), until killed.
+    #[arg(long, value_name = "URL")]
+    bridge_signer: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -122,6 +131,20 @@ fn summarize(kind: &str, mode: &str, window: usize, mut rtts: Vec<f64>, secs: f6
         p99_ms: percentile(&rtts, 99.0),
         max_ms: rtts.last().copied().unwrap_or(f64::NAN),
     }
+}
+
+/// Accepted connections with Nagle's algorithm off (tonic's `tcp_nodelay`
+/// only applies to listeners it binds itself).
+fn nodelay(
+    listener: TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures_util::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(c) = &conn {
+            let _ = c.set_nodelay(true);
+        }
+        conn
+    })
 }
 
 /// One request, timed; fails on a wrong answer.
@@ -237,9 +260,8 @@ async fn run(args: Args) -> Result<Report, String> {
     let server = Server::builder()
         .tls_config(ServerTlsConfig::new().identity(identity))
         .map_err(|e| format!("cannot configure TLS: {e}"))?
-        .tcp_nodelay(true)
         .add_service(service)
-        .serve_with_incoming(TcpListenerStream::new(listener));
+        .serve_with_incoming(nodelay(listener));
     let server = tokio::spawn(server);
     #[allow(clippy::print_stdout)]
     {
@@ -287,9 +309,122 @@ async fn run(args: Args) -> Result<Report, String> {
     })
 }
 
+/// A native signer behind signer-bridge: Attach, register, answer every
+/// request on the blocking pool, one Reply call each (concurrently).
+async fn bridge_signer(url: String, dir: PathBuf) -> Result<(), String> {
+    use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
+    use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
+    use lnd_web_signer::proto::signerbridge::{AttachRequest, ReplyRequest};
+    use lnd_web_signer::session::{self, Event, Session, SessionConfig};
+    use lnd_web_signer::signer::{OsEntropy, Signer};
+
+    let seed = std::fs::read_to_string(dir.join("bench-seed.txt")).map_err(|e| e.to_string())?;
+    let root = RootKey::from_xprv(seed.trim(), Network::Regtest).map_err(|e| e.to_string())?;
+    let signer = Arc::new(Signer::new(root, Box::new(OsEntropy)));
+    let macaroon =
+        hex::encode(std::fs::read(dir.join("signer.macaroon")).map_err(|e| e.to_string())?);
+    let channel = tonic::transport::Endpoint::from_shared(url)
+        .map_err(|e| e.to_string())?
+        .tcp_nodelay(true)
+        .connect()
+        .await
+        .map_err(|e| format!("cannot reach the bridge: {e}"))?;
+    let mut client = SignerBridgeClient::new(channel)
+        .max_decoding_message_size(MAX_MESSAGE_SIZE)
+        .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    let mut attach = tonic::Request::new(AttachRequest {
+        client_info: "lws-stream-bench".into(),
+    });
+    attach.metadata_mut().insert(
+        "macaroon",
+        macaroon.parse().map_err(|_| "macaroon metadata")?,
+    );
+    let mut events = client
+        .attach(attach)
+        .await
+        .map_err(|s| format!("attach: {s}"))?
+        .into_inner();
+    let token = match events.message().await.map_err(|s| s.to_string())? {
+        Some(e) => match e.event {
+            Some(AttachEventKind::SessionToken(t)) => t,
+            _ => return Err("first event is not the session token".into()),
+        },
+        None => return Err("attach stream ended".into()),
+    };
+    let clock = Instant::now();
+    let mut session = Session::new(SessionConfig::default()).map_err(|e| e.to_string())?;
+    let registration = session.start(clock.elapsed()).map_err(|e| e.to_string())?;
+    let reply = |client: &SignerBridgeClient<tonic::transport::Channel>, response| {
+        let mut client = client.clone();
+        let req = ReplyRequest {
+            session_token: token.clone(),
+            response: Some(response),
+        };
+        async move { client.reply(req).await.map(|_| ()) }
+    };
+    reply(&client, registration)
+        .await
+        .map_err(|s| format!("registration reply: {s}"))?;
+    while let Some(ev) = events.message().await.map_err(|s| s.to_string())? {
+        let Some(AttachEventKind::Request(req)) = ev.event else {
+            continue;
+        };
+        match session
+            .on_request(req, clock.elapsed())
+            .map_err(|e| e.to_string())?
+        {
+            Event::Registered { .. } => {}
+            Event::Reply(resp) => {
+                let fut = reply(&client, resp);
+                tokio::spawn(fut);
+            }
+            Event::Handle(req) => {
+                let signer = signer.clone();
+                let client = client.clone();
+                let token = token.clone();
+                tokio::spawn(async move {
+                    let resp = tokio::task::spawn_blocking(move || {
+                        session::answer(&req, |r| signer.handle(r))
+                    })
+                    .await;
+                    if let Ok(resp) = resp {
+                        let mut client = client;
+                        let _ = client
+                            .reply(ReplyRequest {
+                                session_token: token,
+                                response: Some(resp),
+                            })
+                            .await;
+                    }
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 #[allow(clippy::print_stdout, clippy::print_stderr)]
 fn main() -> ExitCode {
     let args = Args::parse();
+    if let Some(url) = args.bridge_signer.clone() {
+        let runtime = match tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+        {
+            Ok(rt) => rt,
+            Err(e) => {
+                eprintln!("lws-stream-bench: cannot start the async runtime: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        return match runtime.block_on(bridge_signer(url, args.tls_dir)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lws-stream-bench (bridge signer): {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -199,6 +199,22 @@ impl SimConfig {
     }
 }
 
+/// Accepted connections with Nagle's algorithm off, as Go (lnd) does by
+/// default: tonic ignores its own `tcp_nodelay` for a custom incoming
+/// stream, and without it small frames on a one-way stream wait for the
+/// peer's delayed ACK (about 40 ms per request).
+fn nodelay_incoming(
+    listener: TcpListener,
+) -> impl futures_util::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    use futures_util::StreamExt;
+    TcpListenerStream::new(listener).map(|conn| {
+        if let Ok(c) = &conn {
+            let _ = c.set_nodelay(true);
+        }
+        conn
+    })
+}
+
 async fn health_check(coord: Arc<Coordinator>, cfg: SimConfig) {
     if cfg.ping_interval.is_zero() || cfg.ping_attempts == 0 {
         return;
@@ -362,7 +378,7 @@ pub async fn run(cfg: SimConfig, out: Arc<Output>) -> i32 {
         .http2_keepalive_interval(Some(Duration::from_secs(60)))
         .http2_keepalive_timeout(Some(Duration::from_secs(20)))
         .add_service(service)
-        .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async move {
+        .serve_with_incoming_shutdown(nodelay_incoming(listener), async move {
             let _ = stop_rx.wait_for(|s| *s).await;
         });
     let server_task = tokio::spawn(server);
