@@ -7,9 +7,9 @@
 //! (`native/` crate, [`wasm`] API, `web/`, `worker/`).
 #![forbid(unsafe_code)]
 
-pub mod grpcweb;
 #[doc(hidden)]
 pub mod bench;
+pub mod grpcweb;
 pub mod json;
 pub mod keys;
 pub mod musig2;

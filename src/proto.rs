@@ -1,5 +1,10 @@
 //! Wire types generated from `proto/` (lnd's package and field numbering).
-#![allow(missing_docs, missing_debug_implementations, clippy::all, clippy::pedantic)]
+#![allow(
+    missing_docs,
+    missing_debug_implementations,
+    clippy::all,
+    clippy::pedantic
+)]
 
 /// `signrpc` messages embedded in the stream.
 pub mod signrpc {
