@@ -56,6 +56,9 @@ pub const MAX_BATCH_ANSWERS: usize = 64;
 /// alone in a `Reply`. Far below the bridge's default `--max-reply-bytes`
 /// (200 MiB), which bounds a whole batch like one Reply.
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// How long a failed registration Reply waits for the Attach stream's final
+/// status (which names the cause).
+const ATTACH_END_GRACE: Duration = Duration::from_millis(500);
 /// How often open Reply calls are checked against `reply_timeout` (one
 /// timer per attempt instead of one per call).
 const REPLY_WATCHDOG_TICK: Duration = Duration::from_millis(250);
@@ -152,6 +155,11 @@ pub struct ConnectOptions {
     /// Reply calls open at once (at least 1); answers ready while this many
     /// are open are coalesced into one `ReplyBatch`.
     pub max_replies_in_flight: usize,
+    /// Whether answers may be coalesced into `ReplyBatch` calls. Ignored
+    /// (always single `Reply` calls) when `fetch` is given: a host that
+    /// supplies its own fetch may inspect the calls (the signer tab's
+    /// activity log reads `Reply` bodies) and need not know `ReplyBatch`.
+    pub batch_replies: bool,
 }
 
 impl core::fmt::Debug for ConnectOptions {
@@ -181,6 +189,7 @@ impl ConnectOptions {
             attach_timeout: DEFAULT_ATTACH_TIMEOUT,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             max_replies_in_flight: DEFAULT_MAX_REPLIES_IN_FLIGHT,
+            batch_replies: true,
         }
     }
 }
@@ -325,6 +334,9 @@ pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusS
 
 /// Runs attempts until the signer is locked; returns the reason to report.
 async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions) -> String {
+    if options.fetch.is_some() {
+        options.batch_replies = false;
+    }
     let transport = match options.fetch.take() {
         Some(f) => FetchTransport::with_fetch(&options.bridge_url, f),
         None => FetchTransport::new(&options.bridge_url),
@@ -467,7 +479,17 @@ async fn attempt_session(
             let _ = session.on_timeout(host::now().max(deadline));
             return Err("registration reply timed out".to_owned().into());
         }
-        Some(Err(s)) => return Err(status_text("registration reply failed", &s).into()),
+        Some(Err(s)) => {
+            // The usual cause is lnd refusing the stream (a rejected
+            // macaroon): the bridge then drops the session, so the Reply
+            // finds no token. The Attach stream's final status says why;
+            // report that when it comes promptly.
+            let wait = host::now().saturating_add(ATTACH_END_GRACE);
+            if let Some(Err(end)) = until(Box::pin(stream.message()), wait).await {
+                return Err(status_text("attach stream failed during the handshake", &end).into());
+            }
+            return Err(status_text("registration reply failed", &s).into());
+        }
         Some(Ok(_)) => {}
     }
     let first = match until(Box::pin(stream.message()), deadline).await {
@@ -522,6 +544,9 @@ async fn attempt_session(
         next_call: Cell::new(0),
         ended: Cell::new(false),
     });
+    if !options.batch_replies {
+        replies.queue.borrow_mut().disable_batching();
+    }
     // Calls still open when the attempt ends start no further calls.
     let _end = EndAttempt(Rc::clone(&replies));
     let mut tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
@@ -588,8 +613,20 @@ async fn attempt_session(
         let start = replies.queue.borrow_mut().push(answer, len);
         if let Some(out) = start {
             start_call(&replies, out.items);
+            // Let the call's task issue its fetch now: while requests are
+            // buffered, `stream.message()` is ready at once and the loop
+            // would otherwise sign them all before the fetch goes out.
+            yield_now().await;
         }
     }
+}
+
+/// Lets other local tasks run (one microtask turn).
+async fn yield_now() {
+    let _ = wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(
+        &wasm_bindgen::JsValue::UNDEFINED,
+    ))
+    .await;
 }
 
 struct ReplyInfo {
