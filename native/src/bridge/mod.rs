@@ -25,8 +25,7 @@ use std::{future::Future, net::SocketAddr, path::PathBuf, sync::Arc, time::Durat
 
 use http::{header::HeaderName, HeaderValue, Method};
 use tokio::{net::TcpListener, sync::watch};
-use tokio_stream::wrappers::TcpListenerStream;
-use tonic::transport::Server;
+use tonic::transport::{server::TcpIncoming, Server};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
@@ -43,6 +42,8 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 200 * 1024 * 1024;
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of simultaneous Attach sessions.
 pub const DEFAULT_MAX_SESSIONS: usize = 8;
+/// TCP keepalive on accepted connections.
+const TCP_KEEPALIVE: Duration = Duration::from_secs(60);
 /// How long open connections may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Room for the envelope around a relayed message (`AttachEvent`: tag and
@@ -286,12 +287,16 @@ impl Bridge {
             let _ = stop_tx.send(true);
         };
         let mut stop_seen = stop_rx;
-        let incoming = TcpListenerStream::new(listener);
+        // A custom incoming stream does not get the builder's TCP options:
+        // set them here. Without TCP_NODELAY, small HTTP/2 and HTTP/1.1
+        // writes (Attach events, Reply acks) meet delayed ACKs and stall for
+        // ~40 ms.
+        let incoming = TcpIncoming::from(listener)
+            .with_nodelay(Some(true))
+            .with_keepalive(Some(TCP_KEEPALIVE));
         let mut builder = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
-            .tcp_keepalive(Some(Duration::from_secs(60)))
-            .tcp_nodelay(true);
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)));
 
         let serve = async {
             if cfg.grpc_web {
