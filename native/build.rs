@@ -56,6 +56,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "::lnd_web_signer::proto::signerbridge::ReplyRequest",
         )
         .extern_path(
+            ".signerbridge.ReplyBatchRequest",
+            "::lnd_web_signer::proto::signerbridge::ReplyBatchRequest",
+        )
+        .extern_path(
             ".signerbridge.ReplyAck",
             "::lnd_web_signer::proto::signerbridge::ReplyAck",
         )

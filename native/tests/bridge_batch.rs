@@ -5,18 +5,14 @@
 mod bridge_support;
 
 use bridge_support::*;
+use lnd_web_signer::proto::signerbridge::ReplyBatchRequest;
 use lnd_web_signer::proto::{
     walletrpc::SignPsbtResponse,
     watchonlyrpc::{
         sign_coordinator_response::SignResponseType, SignCoordinatorResponse, SignerError,
     },
 };
-// native/build.rs has no extern_path for ReplyBatchRequest, so the native
-// client stub uses its own (wire-identical) generated type.
-use lnd_web_signer_native::{
-    bridge::{BridgeConfig, MAX_BATCH_RESPONSES},
-    rpc::signerbridge::ReplyBatchRequest,
-};
+use lnd_web_signer_native::bridge::{BridgeConfig, MAX_BATCH_RESPONSES};
 use prost::Message;
 use tonic::Code;
 
