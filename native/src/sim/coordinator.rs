@@ -188,26 +188,6 @@ fn go_type_name(resp: &Option<Resp>) -> &'static str {
     }
 }
 
-fn resp_name(resp: &Option<Resp>) -> &'static str {
-    match resp {
-        None => "none",
-        Some(Resp::SignerRegistration(_)) => "signer_registration",
-        Some(Resp::Pong(true)) => "pong",
-        Some(Resp::Pong(false)) => "pong=false",
-        Some(Resp::SharedKeyResponse(_)) => "shared_key_response",
-        Some(Resp::SignMessageResp(_)) => "sign_message_resp",
-        Some(Resp::MuSig2SessionResponse(_)) => "mu_sig2_session_response",
-        Some(Resp::MuSig2RegisterNoncesResponse(_)) => "mu_sig2_register_nonces_response",
-        Some(Resp::MuSig2CombNoncesResp(_)) => "mu_sig2_comb_nonces_resp",
-        Some(Resp::MuSig2GetCombNoncesResp(_)) => "mu_sig2_get_comb_nonces_resp",
-        Some(Resp::MuSig2SignResponse(_)) => "mu_sig2_sign_response",
-        Some(Resp::MuSig2CombineSigResponse(_)) => "mu_sig2_combine_sig_response",
-        Some(Resp::MuSig2CleanupResponse(_)) => "mu_sig2_cleanup_response",
-        Some(Resp::SignPsbtResponse(_)) => "sign_psbt_response",
-        Some(Resp::SignerError(_)) => "signer_error",
-    }
-}
-
 /// Why a request produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RequestError {
@@ -698,10 +678,11 @@ impl Coordinator {
 }
 
 fn classify(id: u64, kind: Kind, resp: SignCoordinatorResponse) -> Result<Resp, RequestError> {
+    let member = lnd_web_signer::session::response_member_name(&resp);
     match resp.sign_response_type {
         Some(Resp::SignerError(e)) => Err(RequestError::Signer(id, e.error)),
         Some(r) if kind.answered_by(&r) => Ok(r),
-        other => Err(RequestError::Unexpected(id, resp_name(&other))),
+        _ => Err(RequestError::Unexpected(id, member)),
     }
 }
 
