@@ -111,8 +111,44 @@ fn time<F: FnMut() -> Result<(), String>>(
     })
 }
 
+/// Times workloads whose name contains `filter`.
+struct Timer<'a> {
+    now_ms: &'a dyn Fn() -> f64,
+    budget_ms: f64,
+    filter: &'a str,
+}
+
+impl Timer<'_> {
+    fn time<F: FnMut() -> Result<(), String>>(
+        &self,
+        name: &str,
+        max_iter: u32,
+        f: F,
+    ) -> Result<Option<BenchResult>, BenchError> {
+        if !name.contains(self.filter) {
+            return Ok(None);
+        }
+        time(name, self.now_ms, self.budget_ms, max_iter, f).map(Some)
+    }
+}
+
 /// Runs every workload for about `budget_ms` each (at least 3 iterations).
 pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>, BenchError> {
+    run_matching(now_ms, budget_ms, "")
+}
+
+/// [`run`] restricted to the workloads whose name contains `filter` (all of
+/// them when it is empty).
+pub fn run_matching(
+    now_ms: &dyn Fn() -> f64,
+    budget_ms: f64,
+    filter: &str,
+) -> Result<Vec<BenchResult>, BenchError> {
+    let t = Timer {
+        now_ms,
+        budget_ms,
+        filter,
+    };
     let setup = |e: &dyn std::fmt::Display| BenchError::Setup(e.to_string());
     let mut out = Vec::new();
 
@@ -120,7 +156,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>,
     let seed = CipherSeed::new(1, 6000, BENCH_ENTROPY, [1, 2, 3, 4, 5]);
     let mnemonic = seed.to_mnemonic(b"").map_err(|e| setup(&e))?;
     let phrase = mnemonic.phrase();
-    out.push(time("aezeed_decode", now_ms, budget_ms, 20, || {
+    out.extend(t.time("aezeed_decode", 20, || {
         CipherSeed::from_mnemonic(&phrase, b"")
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -147,7 +183,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>,
         &mut rng,
     )
     .map_err(|e| setup(&e))?;
-    out.push(time("vault_open", now_ms, budget_ms, 20, || {
+    out.extend(t.time("vault_open", 20, || {
         vault::open(&blob, b"bench passphrase")
             .map(|_| ())
             .map_err(|e| e.to_string())
@@ -155,7 +191,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>,
 
     // Accounts export (259 account xpubs), from a fresh root each time so
     // the derivation cache does not hide the work.
-    out.push(time("accounts_export", now_ms, budget_ms, 200, || {
+    out.extend(t.time("accounts_export", 200, || {
         let root = RootKey::from_seed_entropy(&BENCH_ENTROPY, Network::Regtest)
             .map_err(|e| e.to_string())?;
         let json = accounts_json(&root);
@@ -174,7 +210,7 @@ pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>,
         Box::new(CountingEntropy(std::sync::atomic::AtomicU64::new(1))),
     );
     for (name, req) in &requests {
-        out.push(time(name, now_ms, budget_ms, 100_000, || {
+        out.extend(t.time(name, 100_000, || {
             let resp = signer.handle(req);
             match resp.sign_response_type {
                 Some(SignResponseType::SignerError(e)) => Err(e.error),
@@ -186,18 +222,65 @@ pub fn run(now_ms: &dyn Fn() -> f64, budget_ms: f64) -> Result<Vec<BenchResult>,
 
     // MuSig2: create session + sign (2-of-2, BIP-86 tweak).
     let mut i = 0u8;
-    out.push(time(
-        "musig2_create_sign",
-        now_ms,
-        budget_ms,
-        100_000,
-        || {
-            i = i.wrapping_add(1);
-            crate::musig2::bench_create_and_sign([i; 32])
-                .map(|_| ())
-                .map_err(|e| e.to_string())
-        },
-    )?);
+    out.extend(t.time("musig2_create_sign", 100_000, || {
+        i = i.wrapping_add(1);
+        crate::musig2::bench_create_and_sign([i; 32])
+            .map(|_| ())
+            .map_err(|e| e.to_string())
+    })?);
+    out.extend(primitives(&t)?);
+    Ok(out)
+}
+
+/// The libsecp256k1 and hash primitives under the workloads above, so the
+/// wasm/native ratio of each workload can be traced to its parts.
+fn primitives(t: &Timer<'_>) -> Result<Vec<BenchResult>, BenchError> {
+    use bitcoin::hashes::{hmac, sha256, sha512, Hash, HashEngine};
+    use bitcoin::secp256k1::{ecdh, Keypair, Message, PublicKey, SecretKey, SECP256K1};
+    let setup = |e: &dyn std::fmt::Display| BenchError::Setup(e.to_string());
+    let sk = SecretKey::from_slice(&[0x5a; 32]).map_err(|e| setup(&e))?;
+    let keypair = Keypair::from_secret_key(SECP256K1, &sk);
+    let other = PublicKey::from_secret_key(
+        SECP256K1,
+        &SecretKey::from_slice(&[0x33; 32]).map_err(|e| setup(&e))?,
+    );
+    let mut n = 0u64;
+    let mut digest = move || {
+        n += 1;
+        let mut d = [7u8; 32];
+        d[..8].copy_from_slice(&n.to_le_bytes());
+        Message::from_digest(d)
+    };
+    let mut out = Vec::new();
+    out.extend(t.time("prim_pubkey_from_secret", 100_000, || {
+        std::hint::black_box(PublicKey::from_secret_key(
+            SECP256K1,
+            std::hint::black_box(&sk),
+        ));
+        Ok(())
+    })?);
+    out.extend(t.time("prim_ecdsa_sign", 100_000, || {
+        std::hint::black_box(SECP256K1.sign_ecdsa(&digest(), &sk));
+        Ok(())
+    })?);
+    out.extend(t.time("prim_schnorr_sign", 100_000, || {
+        std::hint::black_box(SECP256K1.sign_schnorr_with_aux_rand(&digest(), &keypair, &[1; 32]));
+        Ok(())
+    })?);
+    out.extend(t.time("prim_ecdh_point", 100_000, || {
+        std::hint::black_box(ecdh::shared_secret_point(&other, &sk));
+        Ok(())
+    })?);
+    out.extend(t.time("prim_sha256_1KiB", 100_000, || {
+        std::hint::black_box(sha256::Hash::hash(std::hint::black_box(&[3u8; 1024])));
+        Ok(())
+    })?);
+    out.extend(t.time("prim_hmac_sha512", 100_000, || {
+        let mut e = hmac::HmacEngine::<sha512::Hash>::new(&[9; 32]);
+        e.input(std::hint::black_box(&[4u8; 37]));
+        std::hint::black_box(hmac::Hmac::<sha512::Hash>::from_engine(e));
+        Ok(())
+    })?);
     Ok(out)
 }
 

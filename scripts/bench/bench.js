@@ -2,10 +2,12 @@
 // and publishes the results for the Playwright driver.
 import init, { runBenchmarks } from "./pkg/lnd_web_signer.js";
 
-const budget = Number(new URL(location.href).searchParams.get("budget") || 1000);
+const params = new URL(location.href).searchParams;
+const budget = Number(params.get("budget") || 1000);
+const only = params.get("only") || undefined;
 try {
   await init();
-  const json = runBenchmarks(budget);
+  const json = runBenchmarks(budget, only);
   window.benchResults = JSON.parse(json);
   document.getElementById("out").textContent = json;
 } catch (e) {

@@ -3,11 +3,13 @@
 //! `lws-bench`, timed with `performance.now()`.
 use wasm_bindgen::prelude::*;
 
-/// Runs the core benchmark workloads and returns the results as a JSON
+/// Runs the core benchmark workloads (those whose name contains `filter`,
+/// all when it is absent) and returns the results as a JSON
 /// string (array of `{name, iterations, median_us, min_us, mean_us}`).
 #[wasm_bindgen(js_name = runBenchmarks)]
-pub fn run_benchmarks(budget_ms: f64) -> Result<String, JsError> {
-    let results = crate::bench::run(&super::host::now_ms, budget_ms)
+pub fn run_benchmarks(budget_ms: f64, filter: Option<String>) -> Result<String, JsError> {
+    let filter = filter.unwrap_or_default();
+    let results = crate::bench::run_matching(&super::host::now_ms, budget_ms, &filter)
         .map_err(|e| JsError::new(&e.to_string()))?;
     serde_json::to_string(&results).map_err(|e| JsError::new(&e.to_string()))
 }
