@@ -688,7 +688,10 @@ mod tests {
         let branch = &root.lnd_key_path(6, 0).expect("path")[..4];
         let branch_public = |root: &RootKey| {
             let cache = root.cache.lock().expect("lock");
-            cache.nodes.get(branch).and_then(|n| n.public.get().copied())
+            cache
+                .nodes
+                .get(branch)
+                .and_then(|n| n.public.get().copied())
         };
         // The first leaf derives and caches the branch; deriving the leaf
         // needs the branch's public key, which must land in the cached node.

@@ -560,13 +560,14 @@ pub fn schnorr_signature(
     out
 }
 
-/// Signs one input with `key` (already tweaked) by `method`.
+/// Signs one input with `key` (already tweaked) by `method`; `known` is the
+/// key pair of `key` when it was already computed.
 #[allow(clippy::too_many_arguments)]
 fn sign_input(
     input: &mut Input,
     index: usize,
     key: &SecretKey,
-    known_pubkey: Option<PublicKey>,
+    known: Option<Keypair>,
     method: SignMethod,
     cache: &mut SighashCache<&Transaction>,
     all_prevouts: &[TxOut],
@@ -589,7 +590,7 @@ fn sign_input(
             let signature = SECP256K1.sign_ecdsa(&Message::from_digest(digest), key);
             put_partial_sig(
                 input,
-                known_pubkey.unwrap_or_else(|| key.public_key(SECP256K1)),
+                known.map_or_else(|| key.public_key(SECP256K1), |k| k.public_key()),
                 signature,
                 sighash_raw as u8,
             );
@@ -597,7 +598,7 @@ fn sign_input(
         SignMethod::TaprootKeySpend(root) => {
             let ty = taproot_sighash_type(sighash_raw)?;
             let digest = taproot_digest(cache, index, ty, all_prevouts, witness_utxo, None)?;
-            let keypair = Keypair::from_secret_key(SECP256K1, key);
+            let keypair = known.unwrap_or_else(|| Keypair::from_secret_key(SECP256K1, key));
             let root_bytes = root.map(|r| r.to_byte_array());
             let tweaked =
                 taproot_tweak_keypair(&keypair, root_bytes.as_ref().map_or(&[][..], |r| r))
@@ -617,7 +618,7 @@ fn sign_input(
                 witness_utxo,
                 Some(leaf_hash),
             )?;
-            let keypair = Keypair::from_secret_key(SECP256K1, key);
+            let keypair = known.unwrap_or_else(|| Keypair::from_secret_key(SECP256K1, key));
             input.tap_script_sigs.insert(
                 (xonly, leaf_hash),
                 taproot::Signature {
@@ -718,23 +719,26 @@ pub fn sign_psbt(
                 continue;
             }
         };
-        let derived_pubkey = key.public_key(SECP256K1);
+        // One point multiplication gives the public key lnd compares and, for
+        // an untweaked taproot input, the signing key pair.
+        let keypair = Keypair::from_secret_key(SECP256K1, &key);
+        let derived_pubkey = keypair.public_key();
         if derived_pubkey.serialize()[..] != pubkey_bytes[..] {
             skipped.push((idx, SkipReason::PubkeyMismatch));
             continue;
         }
         let fail = |error| SignPsbtError::Input { index, error };
-        let (key, known_pubkey) = match &wire.first_tweak {
+        let (key, known) = match &wire.first_tweak {
             Some((TWEAK_SINGLE, t)) => (single_tweak(&key, t).map_err(|e| fail(e.into()))?, None),
             Some((_, c)) => (double_tweak(&key, c).map_err(|e| fail(e.into()))?, None),
-            None => (key, Some(derived_pubkey)),
+            None => (key, Some(keypair)),
         };
         let method = sign_method(input, &witness_utxo.script_pubkey).map_err(fail)?;
         sign_input(
             input,
             index,
             &key,
-            known_pubkey,
+            known,
             method,
             &mut cache,
             &all_prevouts,
