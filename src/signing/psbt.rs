@@ -704,9 +704,12 @@ pub fn sign_psbt(
             skipped.push((idx, SkipReason::NoBip32Derivation));
             continue;
         };
-        let source = PublicKey::from_slice(pubkey_bytes)
-            .ok()
-            .and_then(|pk| input.bip32_derivation.get(&pk));
+        // Compared serialized: parsing the bytes again would cost a square root.
+        let source = input
+            .bip32_derivation
+            .iter()
+            .find(|(pk, _)| pk.serialize()[..] == pubkey_bytes[..])
+            .map(|(_, source)| source);
         let Some((_fingerprint, path)) = source else {
             skipped.push((idx, SkipReason::NoBip32Derivation));
             continue;
