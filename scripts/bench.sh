@@ -3,9 +3,15 @@
 # in headless Chromium, in one run, printed as a Markdown table.
 #   scripts/bench.sh [BUDGET_MS]   time spent per workload (default 1000)
 #   BENCH_PARTS="core stream"      which parts to run (default both)
+#   BENCH_WIDE=1                   also time a wasm build whose libsecp256k1 uses
+#                                  WebAssembly wide arithmetic (i64.mul_wide_u), in
+#                                  Chromium with V8's --wasm-wide-arithmetic flag
+#                                  (not enabled by default in Chromium 156); needs
+#                                  clang >= 20, taken from PyPI's `ziglang`
 set -euo pipefail
 cd "$(dirname "$0")/.."
 budget=${1:-1000}
+ZIGLANG_VERSION=0.17.1
 parts=" ${BENCH_PARTS:-core stream} "
 bash scripts/setup.sh
 if [[ "$parts" == *" core "* ]]; then
@@ -28,11 +34,36 @@ for _ in $(seq 50); do grep -q http "$port_file" && break; sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' "$port_file")
 node scripts/bench/run-browser.mjs "${url}?budget=$budget" > "$out/wasm.json"
 
+wide=()
+if [ "${BENCH_WIDE:-0}" = 1 ]; then
+  echo "[bench] wasm with wide arithmetic (clang from ziglang $ZIGLANG_VERSION, V8 flag)" >&2
+  if [ ! -x target/tools/ziglang/ziglang/zig ]; then
+    python3 -m pip --version >/dev/null 2>&1 || apt-get install -y -q python3-pip >/dev/null
+    python3 -m pip install -q --target target/tools/ziglang "ziglang==$ZIGLANG_VERSION"
+  fi
+  rm -rf "$out/web-wide" && mkdir -p "$out/web-wide"
+  # Only libsecp256k1's C code changes: 5x52 field, 64x64->128 products as
+  # i64.mul_wide_u. The next normal build recompiles it back (about a minute).
+  CC_wasm32_unknown_unknown="$PWD/scripts/bench/zig-cc-wasm.sh" \
+    CFLAGS_wasm32_unknown_unknown="-mwide-arithmetic" \
+    WASM_FEATURES=bench WASM_OUT="$out/web-wide/pkg" bash scripts/build-wasm.sh
+  cp scripts/bench/index.html scripts/bench/bench.js "$out/web-wide/"
+  wide_port=$(mktemp)
+  node scripts/bench/serve.mjs "$out/web-wide" 0 > "$wide_port" &
+  wide_server=$!
+  trap 'kill $server $wide_server 2>/dev/null || true; rm -f "$port_file" "$wide_port"' EXIT
+  for _ in $(seq 50); do grep -q http "$wide_port" && break; sleep 0.1; done
+  wide_url=$(grep -o 'http://[^ ]*' "$wide_port")
+  CHROMIUM_JS_FLAGS=--wasm-wide-arithmetic \
+    node scripts/bench/run-browser.mjs "${wide_url}?budget=$budget" > "$out/wasm-wide.json"
+  wide=("$out/wasm-wide.json")
+fi
+
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 chromium_version=$(chromium --version 2>/dev/null | head -1 || true)
 printf '\nMachine: %s cores, %s; %s; rustc %s\n\n' "$(nproc)" "$cpu" "$chromium_version" "$(rustc --version | awk '{print $2}')"
-node scripts/bench/table.mjs "$out/native.json" "$out/wasm.json"
-kill $server 2>/dev/null || true
+node scripts/bench/table.mjs "$out/native.json" "$out/wasm.json" "${wide[@]}"
+kill $server ${wide_server:-} 2>/dev/null || true
 fi
 
 # ---- stream round trips (issue 5): native direct vs wasm via signer-bridge,

@@ -306,5 +306,15 @@ mod tests {
         assert!(results
             .iter()
             .all(|r| r.iterations >= 3 && r.median_us > 0.0));
+        assert!(names.contains(&"prim_ecdsa_sign"), "{names:?}");
+    }
+
+    #[test]
+    fn filter_selects_by_name() {
+        let t0 = std::time::Instant::now();
+        let now = move || t0.elapsed().as_secs_f64() * 1000.0;
+        let results = run_matching(&now, 0.0, "sign_message").expect("bench workloads run");
+        let names: Vec<_> = results.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(names, ["sign_message_der", "sign_message_schnorr"]);
     }
 }

@@ -11,7 +11,9 @@ const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "l
   executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
   headless: true,
   args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-gpu"],
+    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-gpu",
+    // CHROMIUM_JS_FLAGS: V8 flags (scripts/bench.sh BENCH_WIDE=1).
+    ...(process.env.CHROMIUM_JS_FLAGS ? [`--js-flags=${process.env.CHROMIUM_JS_FLAGS}`] : [])],
 });
 try {
   const page = await ctx.newPage();

@@ -1,4 +1,4 @@
-//! `runBenchmarks(budgetMs)` for `scripts/bench.sh` (feature `bench` only:
+//! `runBenchmarks(budgetMs, filter?)` for `scripts/bench.sh` (feature `bench` only:
 //! the shipped signer does not export it). Same workloads as the native
 //! `lws-bench`, timed with `performance.now()`.
 use wasm_bindgen::prelude::*;
