@@ -145,6 +145,14 @@ impl Node {
             .get_or_init(|| self.xpriv.private_key.public_key(SECP256K1))
     }
 
+    /// BIP-32 key fingerprint: the first 4 bytes of HASH160 of the public key.
+    fn fingerprint(&self) -> Fingerprint {
+        let id = hash160::Hash::hash(&self.public().serialize());
+        let mut bytes = [0u8; 4];
+        bytes.copy_from_slice(&id.as_byte_array()[..4]);
+        Fingerprint::from(bytes)
+    }
+
     /// BIP-32 CKDpriv. With `unpadded`, a hardened child is derived as btcd's
     /// legacy `DeriveNonStandard` does (see [`lnd_unpadded_step`]); for keys
     /// without a leading zero byte both are the same.
@@ -177,13 +185,10 @@ impl Node {
         let mut chain_code = [0u8; 32];
         chain_code.copy_from_slice(&i[32..]);
         i.zeroize();
-        let parent = hash160::Hash::hash(&self.public().serialize());
         let xpriv = Xpriv {
             network: self.xpriv.network,
             depth,
-            parent_fingerprint: Fingerprint::from(
-                <[u8; 4]>::try_from(&parent.as_byte_array()[..4]).unwrap_or_default(),
-            ),
+            parent_fingerprint: self.fingerprint(),
             child_number: ChildNumber::from(child),
             private_key,
             chain_code: chain_code.into(),
@@ -295,10 +300,12 @@ fn hardened(what: &'static str, index: u32) -> Result<u32, RootKeyError> {
 
 impl RootKey {
     fn from_master(master: Xpriv, network: Network) -> Self {
-        let fingerprint = master.fingerprint(SECP256K1).to_bytes();
+        let master = Node::new(master);
+        // Computes the master's public key once and keeps it in its node.
+        let fingerprint = master.fingerprint().to_bytes();
         RootKey {
             network,
-            master: Node::new(master),
+            master,
             fingerprint,
             cache: Mutex::new(NodeCache::default()),
         }
@@ -414,7 +421,7 @@ impl RootKey {
 
     /// The master public key.
     pub fn master_public_key(&self) -> PublicKey {
-        self.master.xpriv.private_key.public_key(SECP256K1)
+        self.master.public()
     }
 
     fn node(&self, path: &[u32]) -> Result<Node, RootKeyError> {
