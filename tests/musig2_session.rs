@@ -631,45 +631,259 @@ fn pregenerated(seed: u8, owner: &Point) -> Vec<u8> {
     v
 }
 
+// ---- nonce reuse: identical context allowed, any other refused ----------
+
+/// One `GetSignedCommitTx` of lnd (`lnwallet/channel.go`) for the local
+/// commitment of a taproot channel: CreateSession with the pre-generated
+/// verification nonce and the peer's signing nonce, Sign the commitment
+/// digest (`cleanup=false`), CombineSig with the peer's partial signature.
+/// Returns our partial signature and the verified final signature.
+struct Commit {
+    keys: Vec<Point>,
+    tweak: TestTweak,
+    local: u8,
+    nonce: Vec<u8>,
+    remote: u8,
+    remote_nonce: u8,
+    digest: [u8; 32],
+    /// Register the peer's nonce with RegisterNonces instead of at creation.
+    register: bool,
+}
+
+impl Commit {
+    /// lnd's force close of a 2-of-2 BIP-86 channel (our key seed 1, the
+    /// peer's seed 2).
+    fn force_close() -> Self {
+        Commit {
+            keys: vec![point(1), point(2)],
+            tweak: TestTweak::Bip86,
+            local: 1,
+            nonce: pregenerated(0x30, &point(1)),
+            remote: 2,
+            remote_nonce: 2,
+            digest: [0xd1; 32],
+            register: false,
+        }
+    }
+
+    /// The peer: key from `remote`, nonce scalars from `remote_nonce`
+    /// only (so a test can change one without the other).
+    fn peer(&self) -> Peer {
+        let sk = scalar(self.remote);
+        let secnonce = SecNonce::new(
+            scalar(self.remote_nonce ^ 0x70),
+            scalar(self.remote_nonce ^ 0x60),
+            sk.base_point_mul(),
+        );
+        let pubnonce = secnonce.public_nonce();
+        Peer {
+            sk,
+            secnonce,
+            pubnonce,
+        }
+    }
+
+    /// CreateSession (+ RegisterNonces) and Sign; the session id and our
+    /// partial signature.
+    fn sign(&self, m: &mut SessionManager) -> Result<(Vec<u8>, Vec<u8>), MuSig2Error> {
+        let p = self.peer();
+        let at_create = if self.register {
+            vec![]
+        } else {
+            vec![p.pubnonce.serialize().to_vec()]
+        };
+        let mut req = request(&self.keys, at_create, &self.tweak);
+        req.pregenerated_local_nonce = self.nonce.clone();
+        let resp = m
+            .create_session(&sk(self.local), &req, [0; 32])
+            .expect("CreateSession accepts a nonce that already signed");
+        if self.register {
+            ready(m, &resp, &p);
+        }
+        let sig = m.sign(&sign_req(&resp.session_id, &self.digest, false))?;
+        Ok((resp.session_id, sig.local_partial_signature))
+    }
+
+    /// The whole flow; panics unless the final signature verifies.
+    fn run(&self, m: &mut SessionManager) -> Result<Vec<u8>, MuSig2Error> {
+        let (id, ours) = self.sign(m)?;
+        let p = self.peer();
+        let ctx = self.tweak.context(&self.keys);
+        let local_nonce = SecNonce::new(
+            scalar(self.nonce[0]),
+            scalar(self.nonce[32]),
+            point(self.local),
+        )
+        .public_nonce();
+        let agg = AggNonce::sum([local_nonce, p.pubnonce.clone()]);
+        let theirs: musig2::PartialSignature =
+            musig2::sign_partial(&ctx, p.sk, p.secnonce, &agg, self.digest).expect("peer signs");
+        let r = m
+            .combine_sig(&combine_req(&id, vec![theirs.serialize().to_vec()]))
+            .expect("combine");
+        assert!(r.have_all_signatures);
+        let q: Point = ctx.aggregated_pubkey();
+        let sig: [u8; 64] = r.final_signature.as_slice().try_into().expect("64 bytes");
+        assert!(
+            verify_bip340(&q.serialize_xonly(), &self.digest, &sig),
+            "final signature verifies"
+        );
+        Ok(ours)
+    }
+}
+
+/// The reason of a nonce-reuse refusal.
+fn reuse_reason(e: MuSig2Error) -> String {
+    let text = e.to_string();
+    match e {
+        MuSig2Error::NonceReuse { reason, .. } => {
+            assert!(
+                text.contains("already signed") && text.contains(&reason),
+                "{text}"
+            );
+            reason
+        }
+        other => panic!("not a nonce-reuse refusal: {other}"),
+    }
+}
+
+/// lnd signs the local commitment from `ValidateChannel` (funding
+/// confirmed) and again from `ForceClose`, both times with the same
+/// verification nonce, peer nonce and digest: both succeed with the same
+/// partial signature.
 #[test]
-fn bad_reused_pregenerated_nonce() {
-    let p = peer(2);
+fn force_close_repeats_get_signed_commit_tx() {
     let mut m = SessionManager::default();
-    let mut req = request(
-        &[point(1), point(2)],
-        vec![p.pubnonce.serialize().to_vec()],
-        &TestTweak::Bip86,
-    );
-    req.pregenerated_local_nonce = pregenerated(0x30, &point(1));
-    let resp = m.create_session(&sk(1), &req, [0; 32]).expect("create");
-    m.sign(&sign_req(&resp.session_id, &[1; 32], true))
-        .expect("sign");
-    // The same secret nonce again, for another message: refused at creation.
+    let c = Commit::force_close();
+    let first = c.run(&mut m).expect("funding confirmed: GetSignedCommitTx");
+    let second = c.run(&mut m).expect("force close: GetSignedCommitTx again");
+    assert_eq!(first, second, "byte-identical partial signature");
+    // The same context reached another way (peer nonce registered later,
+    // keys in another order) is the same context.
+    let mut other_path = Commit::force_close();
+    other_path.register = true;
+    other_path.keys.reverse();
+    assert_eq!(other_path.run(&mut m).expect("third repeat"), first);
+    // A second Sign on one session stays refused, even for the same digest
+    // (lnd's btcec session blanks its nonce).
+    let (id, _) = c.sign(&mut m).expect("fourth repeat");
     let e = m
-        .create_session(&sk(1), &req, [0; 32])
-        .expect_err("reused nonce");
-    assert!(matches!(e, MuSig2Error::NonceReuse(_)), "{e}");
-    assert!(e.to_string().contains("already used to sign"), "{e}");
-    // Two sessions created with one nonce before either signed (different
-    // signer sets, so different ids): the second Sign is refused.
+        .sign(&sign_req(&id, &c.digest, false))
+        .expect_err("second sign on one session");
+    assert_eq!(e, MuSig2Error::NonceAlreadyUsed);
+    assert_eq!(m.session_count(), 1);
+}
+
+#[test]
+fn bad_reused_nonce_for_another_digest() {
     let mut m = SessionManager::default();
-    req.pregenerated_local_nonce = pregenerated(0x40, &point(1));
-    let a = m.create_session(&sk(1), &req, [0; 32]).expect("create a");
-    let q = peer(3);
-    let mut req_b = request(
-        &[point(1), point(3)],
-        vec![q.pubnonce.serialize().to_vec()],
-        &TestTweak::Bip86,
+    let c = Commit::force_close();
+    let first = c.run(&mut m).expect("first");
+    let mut other = Commit::force_close();
+    other.digest = [0xd2; 32];
+    let e = other.sign(&mut m).expect_err("another digest");
+    assert_eq!(reuse_reason(e), "different message digest");
+    // The refusal did not replace the recorded context.
+    assert_eq!(c.run(&mut m).expect("repeat after a refusal"), first);
+}
+
+#[test]
+fn bad_reused_nonce_with_another_peer_nonce() {
+    let mut m = SessionManager::default();
+    Commit::force_close().run(&mut m).expect("first");
+    // Same digest, another peer nonce (so another aggregate nonce).
+    let mut other = Commit::force_close();
+    other.remote_nonce = 3;
+    let e = other.sign(&mut m).expect_err("another peer nonce");
+    assert_eq!(
+        reuse_reason(e),
+        "different aggregate nonce (another signer's nonce)"
     );
-    req_b.pregenerated_local_nonce = req.pregenerated_local_nonce.clone();
-    let b = m.create_session(&sk(1), &req_b, [0; 32]).expect("create b");
-    assert_ne!(a.session_id, b.session_id);
-    m.sign(&sign_req(&a.session_id, &[1; 32], false))
+}
+
+#[test]
+fn bad_reused_nonce_with_another_key_set_tweak_or_local_key() {
+    let key_reason = "different key set, tweak, local key or version";
+    let mut m = SessionManager::default();
+    Commit::force_close().run(&mut m).expect("first");
+    let mut script_root = Commit::force_close();
+    script_root.tweak = TestTweak::Root([0x11; 32]);
+    let mut generic = Commit::force_close();
+    generic.tweak = TestTweak::Generic(vec![([0x22; 32], true)]);
+    let mut untweaked = Commit::force_close();
+    untweaked.tweak = TestTweak::None;
+    // Another peer key (same peer nonce and digest).
+    let mut key_set = Commit::force_close();
+    key_set.keys = vec![point(1), point(3)];
+    key_set.remote = 3;
+    let mut three = Commit::force_close();
+    three.keys = vec![point(1), point(2), point(3)];
+    // Another local key in the set, the same secret nonce scalars.
+    let mut local = Commit::force_close();
+    local.keys = vec![point(4), point(2)];
+    local.local = 4;
+    local.nonce = pregenerated(0x30, &point(4));
+    for (name, c) in [
+        ("script root", &script_root),
+        ("generic tweak", &generic),
+        ("no tweak", &untweaked),
+        ("peer key", &key_set),
+    ] {
+        let e = c.sign(&mut m).expect_err(name);
+        assert_eq!(reuse_reason(e), key_reason, "{name}");
+    }
+    let e = local.sign(&mut m).expect_err("local key");
+    assert_eq!(reuse_reason(e), key_reason, "local key");
+    // Three signers (both other nonces given at creation): the key set and
+    // the aggregate nonce differ.
+    let mut req = request(
+        &three.keys,
+        vec![
+            three.peer().pubnonce.serialize().to_vec(),
+            peer(3).pubnonce.serialize().to_vec(),
+        ],
+        &three.tweak,
+    );
+    req.pregenerated_local_nonce = three.nonce.clone();
+    let resp = m.create_session(&sk(1), &req, [0; 32]).expect("create");
+    let e = m
+        .sign(&sign_req(&resp.session_id, &three.digest, false))
+        .expect_err("three signers");
+    assert!(reuse_reason(e).starts_with(key_reason));
+}
+
+/// Two sessions created with one nonce before either signed (different
+/// signer sets, so different ids): the second Sign is refused.
+#[test]
+fn bad_nonce_shared_by_two_unsigned_sessions() {
+    let mut m = SessionManager::default();
+    let mut a = Commit::force_close();
+    a.nonce = pregenerated(0x40, &point(1));
+    let mut b = Commit::force_close();
+    b.nonce = a.nonce.clone();
+    b.keys = vec![point(1), point(3)];
+    b.remote = 3;
+    b.remote_nonce = 3;
+    b.digest = [0xd3; 32];
+    let p = a.peer();
+    let mut req = request(&a.keys, vec![p.pubnonce.serialize().to_vec()], &a.tweak);
+    req.pregenerated_local_nonce = a.nonce.clone();
+    let sa = m.create_session(&sk(1), &req, [0; 32]).expect("create a");
+    let q = b.peer();
+    let mut req = request(&b.keys, vec![q.pubnonce.serialize().to_vec()], &b.tweak);
+    req.pregenerated_local_nonce = b.nonce.clone();
+    let sb = m.create_session(&sk(1), &req, [0; 32]).expect("create b");
+    assert_ne!(sa.session_id, sb.session_id);
+    m.sign(&sign_req(&sa.session_id, &a.digest, false))
         .expect("sign a");
     let e = m
-        .sign(&sign_req(&b.session_id, &[2; 32], false))
+        .sign(&sign_req(&sb.session_id, &b.digest, false))
         .expect_err("sign b");
-    assert!(matches!(e, MuSig2Error::NonceReuse(_)), "{e}");
+    assert_eq!(
+        reuse_reason(e),
+        "different key set, tweak, local key or version, \
+         different aggregate nonce (another signer's nonce), different message digest"
+    );
 }
 
 #[test]

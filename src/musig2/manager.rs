@@ -1,8 +1,18 @@
 //! The signer-owned MuSig2 session table (lnd's `MusigSessionManager` plus
 //! the request checks of `signer_server.go`), with nonce-reuse refusal and
 //! bounded memory.
+//!
+//! Nonce-reuse rule: every local public nonce that signed is recorded with a
+//! hash of its whole signing context (version, local key, sorted signer
+//! keys, effective tweak, output key, aggregate nonce, message digest).
+//! Sign refuses a recorded nonce unless the context is identical: then the
+//! partial signature is byte-identical and reveals nothing new (lnd's
+//! `GetSignedCommitTx` re-signs the local commitment with the same
+//! verification nonce at funding confirmation and again at force close).
+//! CreateSession refuses nothing for reuse; a session reveals nothing until
+//! it signs.
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::fmt;
 
 use bitcoin::secp256k1::SecretKey;
@@ -30,7 +40,9 @@ pub struct Limits {
     /// cleanup), kept at most (the node signs every remote commitment with
     /// `cleanup=false` and never combines those).
     pub max_signed_sessions: usize,
-    /// Number of used public nonces remembered to refuse nonce reuse.
+    /// Number of used public nonces remembered, each with the hash of the
+    /// signing context it signed in, to refuse signing with one of them in
+    /// any other context (about 80 bytes each).
     pub used_nonce_record: usize,
 }
 
@@ -91,6 +103,9 @@ struct Session {
     nonces: Vec<PubNonce>,
     agg_nonce: Option<AggNonce>,
     msg: [u8; 32],
+    /// Hash of the key-aggregation context: version, local key, sorted
+    /// signer keys, effective tweak and output key.
+    key_context: [u8; 32],
     /// Partial signatures, the local one first once signed.
     sigs: Vec<MaybeScalar>,
     signed: bool,
@@ -104,9 +119,62 @@ impl Session {
     }
 }
 
-/// A bounded FIFO set of used public nonces (stored as 16-byte hashes).
+/// What a used public nonce signed: the hash of its whole signing context
+/// (the only thing a decision rests on) plus 2-byte tags of the three parts,
+/// used only to name what differs. Equal parts give equal tags, so a part
+/// named as different always is; a tag collision only makes the reason less
+/// specific.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct SigningContext {
+    hash: [u8; 32],
+    /// Tags of the key-aggregation context, the aggregate nonce and the
+    /// message digest.
+    tags: [[u8; 2]; 3],
+}
+
+const CONTEXT_PARTS: [&str; 3] = [
+    "different key set, tweak, local key or version",
+    "different aggregate nonce (another signer's nonce)",
+    "different message digest",
+];
+
+impl SigningContext {
+    fn new(key_context: &[u8; 32], agg_nonce: &[u8; 66], msg: &[u8; 32]) -> Self {
+        let mut h = Sha256::new();
+        h.update(b"lnd-web-signer/musig2/signing-context");
+        h.update(key_context);
+        h.update(agg_nonce);
+        h.update(msg);
+        let tag = |bytes: &[u8]| {
+            let d = Sha256::digest(bytes);
+            [d[0], d[1]]
+        };
+        SigningContext {
+            hash: h.finalize().into(),
+            tags: [[key_context[0], key_context[1]], tag(agg_nonce), tag(msg)],
+        }
+    }
+
+    /// Why `self` (a request) differs from `recorded`.
+    fn difference(&self, recorded: &SigningContext) -> String {
+        let parts: Vec<&str> = CONTEXT_PARTS
+            .iter()
+            .zip(self.tags.iter().zip(recorded.tags.iter()))
+            .filter(|(_, (a, b))| a != b)
+            .map(|(name, _)| *name)
+            .collect();
+        if parts.is_empty() {
+            "different signing context".to_string()
+        } else {
+            parts.join(", ")
+        }
+    }
+}
+
+/// A bounded FIFO record of used public nonces (keyed by 16-byte hashes),
+/// each with the signing context it signed in.
 struct UsedNonces {
-    set: HashSet<[u8; 16]>,
+    map: HashMap<[u8; 16], SigningContext>,
     order: VecDeque<[u8; 16]>,
     cap: usize,
 }
@@ -119,20 +187,28 @@ impl UsedNonces {
         k
     }
 
-    fn contains(&self, pubnonce: &[u8; 66]) -> bool {
-        self.set.contains(&Self::key(pubnonce))
+    /// `Ok(())` when the nonce is unused or signed in exactly this context;
+    /// otherwise the reason it may not sign here.
+    fn check(&self, pubnonce: &[u8; 66], context: &SigningContext) -> Result<(), String> {
+        match self.map.get(&Self::key(pubnonce)) {
+            Some(recorded) if recorded.hash != context.hash => Err(context.difference(recorded)),
+            _ => Ok(()),
+        }
     }
 
-    fn insert(&mut self, pubnonce: &[u8; 66]) {
+    /// Record the context a nonce signed in; a recorded nonce keeps its
+    /// first context (and its place in the FIFO).
+    fn insert(&mut self, pubnonce: &[u8; 66], context: SigningContext) {
         if self.cap == 0 {
             return;
         }
         let k = Self::key(pubnonce);
-        if self.set.insert(k) {
+        if let std::collections::hash_map::Entry::Vacant(e) = self.map.entry(k) {
+            e.insert(context);
             self.order.push_back(k);
             while self.order.len() > self.cap {
                 if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
+                    self.map.remove(&old);
                 }
             }
         }
@@ -234,7 +310,7 @@ impl SessionManager {
             signed_order: BTreeMap::new(),
             next_seq: 0,
             used: UsedNonces {
-                set: HashSet::new(),
+                map: HashMap::new(),
                 order: VecDeque::new(),
                 cap: limits.used_nonce_record,
             },
@@ -356,7 +432,9 @@ impl SessionManager {
                 max,
             });
         }
-        // 5. Pre-generated local nonce (length; scalars must be usable).
+        // 5. Pre-generated local nonce (length; scalars must be usable). One
+        // that already signed is accepted here: Sign decides, once the
+        // message and the aggregate nonce are known.
         let pregen = match req.pregenerated_local_nonce.len() {
             0 => None,
             97 => Some(&req.pregenerated_local_nonce),
@@ -375,9 +453,6 @@ impl SessionManager {
                 let mut bound_pubkey = [0u8; 33];
                 bound_pubkey.copy_from_slice(&raw[64..97]);
                 let pubnonce = public_nonce_points(&NonceScalars { k1, k2 });
-                if self.used.contains(&pubnonce.serialize()) {
-                    return Err(MuSig2Error::NonceReuse(hex::encode(pubnonce.serialize())));
-                }
                 let mut k = Zeroizing::new([0u8; 64]);
                 k.copy_from_slice(&raw[..64]);
                 Some((LocalSecNonce { k, bound_pubkey }, pubnonce))
@@ -416,6 +491,7 @@ impl SessionManager {
             }
         };
         let output = agg.output_key();
+        let key_context = key_context_hash(version, &local_pubkey, &keys, &tweak, &output);
         // Local nonce: the pre-generated one, or fresh as lnd derives it.
         let (sec_nonce, local_nonce_points) = match pregen {
             Some(p) => p,
@@ -460,6 +536,7 @@ impl SessionManager {
             nonces: vec![local_nonce_points],
             agg_nonce: None,
             msg: [0u8; 32],
+            key_context,
             sigs: Vec::new(),
             signed: false,
             have_all_sigs: false,
@@ -589,8 +666,10 @@ impl SessionManager {
     }
 
     /// `MuSig2Sign`: the local partial signature over a 32-byte digest. The
-    /// secret nonce is erased by the first attempt; its public nonce is
-    /// remembered so no later session of this signer can sign with it.
+    /// secret nonce is erased by the first attempt (a second Sign on the
+    /// session fails as in lnd); its public nonce is recorded with the
+    /// signing context, and no later session of this signer may sign with it
+    /// in any other context (the same context gives the same signature).
     pub fn sign(
         &mut self,
         req: &signrpc::MuSig2SignRequest,
@@ -602,28 +681,31 @@ impl SessionManager {
             .as_slice()
             .try_into()
             .map_err(|_| MuSig2Error::DigestLength(req.message_digest.len()))?;
-        let reused = {
-            let session = self.sessions.get(&id).ok_or_else(|| not_found(OP, &id))?;
-            self.used.contains(&session.local_pubnonce)
-        };
-        let session = self.session_mut(OP, &id)?;
-        if !session.have_all_nonces() {
+        let session = self
+            .sessions
+            .get_mut(&id)
+            .ok_or_else(|| not_found(OP, &id))?;
+        let Some(agg_nonce) = session.agg_nonce.as_ref() else {
             return Err(MuSig2Error::MissingNonces {
                 have: session.nonces.len(),
                 need: session.num_signers,
             });
-        }
+        };
+        let context = SigningContext::new(&session.key_context, &agg_nonce.serialize(), &msg);
         let Some(sec) = session.sec_nonce.take() else {
             return Err(MuSig2Error::NonceAlreadyUsed);
         };
         let pubnonce = session.local_pubnonce;
-        if reused {
-            return Err(MuSig2Error::NonceReuse(hex::encode(pubnonce)));
+        if let Err(reason) = self.used.check(&pubnonce, &context) {
+            return Err(MuSig2Error::NonceReuse {
+                nonce: hex::encode(pubnonce),
+                reason,
+            });
         }
         let result = sign_session(session, &sec, &msg);
         drop(sec);
         // The nonce is spent whatever the outcome (as btcec blanks it).
-        self.used.insert(&pubnonce);
+        self.used.insert(&pubnonce, context);
         let s = result?;
         let seq = self.next_seq();
         let session = self.session_mut(OP, &id)?;
@@ -726,6 +808,49 @@ impl SessionManager {
         self.remove_session(&id).ok_or_else(|| not_found(OP, &id))?;
         Ok(signrpc::MuSig2CleanupResponse {})
     }
+}
+
+/// Hash of everything besides the nonces and the message that a partial
+/// signature depends on: version, local key, the signer keys (sorted, as
+/// aggregation sorts them), the effective tweak and the resulting key.
+fn key_context_hash(
+    version: Version,
+    local_pubkey: &Point,
+    keys: &[Point],
+    tweak: &EffectiveTweak,
+    output: &Point,
+) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(b"lnd-web-signer/musig2/key-context");
+    h.update([match version {
+        Version::V040 => 0u8,
+        Version::V100Rc2 => 1,
+    }]);
+    h.update(local_pubkey.serialize());
+    let mut sorted: Vec<[u8; 33]> = keys.iter().map(Point::serialize).collect();
+    sorted.sort_unstable();
+    h.update((sorted.len() as u64).to_be_bytes());
+    for k in &sorted {
+        h.update(k);
+    }
+    match tweak {
+        EffectiveTweak::None => h.update([0u8]),
+        EffectiveTweak::Bip86 => h.update([1u8]),
+        EffectiveTweak::ScriptRoot(root) => {
+            h.update([2u8]);
+            h.update(root);
+        }
+        EffectiveTweak::Generic(tweaks) => {
+            h.update([3u8]);
+            h.update((tweaks.len() as u64).to_be_bytes());
+            for t in tweaks {
+                h.update(t.tweak);
+                h.update([u8::from(t.x_only)]);
+            }
+        }
+    }
+    h.update(output.serialize());
+    h.finalize().into()
 }
 
 /// lnd's wording for tweak failures of the V100RC2 context.
@@ -853,18 +978,136 @@ mod tests {
     #[test]
     fn used_nonce_record_is_bounded_fifo() {
         let mut used = UsedNonces {
-            set: HashSet::new(),
+            map: HashMap::new(),
             order: VecDeque::new(),
             cap: 2,
         };
         let n = |b: u8| [b; 66];
-        used.insert(&n(1));
-        used.insert(&n(2));
-        used.insert(&n(2));
-        assert!(used.contains(&n(1)) && used.contains(&n(2)));
-        used.insert(&n(3));
-        assert!(!used.contains(&n(1)), "oldest forgotten beyond the bound");
-        assert!(used.contains(&n(2)) && used.contains(&n(3)));
+        let ctx = |b: u8| SigningContext::new(&[b; 32], &[b; 66], &[b; 32]);
+        used.insert(&n(1), ctx(1));
+        used.insert(&n(2), ctx(2));
+        used.insert(&n(2), ctx(3));
+        assert!(used.check(&n(1), &ctx(2)).is_err() && used.check(&n(2), &ctx(3)).is_err());
+        assert!(used.check(&n(2), &ctx(2)).is_ok(), "first context kept");
+        used.insert(&n(3), ctx(3));
+        assert!(
+            used.check(&n(1), &ctx(2)).is_ok(),
+            "oldest forgotten beyond the bound"
+        );
+        assert!(used.check(&n(2), &ctx(1)).is_err() && used.check(&n(3), &ctx(1)).is_err());
         assert_eq!(used.order.len(), 2);
+        assert_eq!(used.map.len(), 2);
+    }
+
+    #[test]
+    fn signing_context_names_each_difference() {
+        let base = SigningContext::new(&[1; 32], &[2; 66], &[3; 32]);
+        assert_eq!(base, SigningContext::new(&[1; 32], &[2; 66], &[3; 32]));
+        let msg = SigningContext::new(&[1; 32], &[2; 66], &[4; 32]);
+        assert_ne!(msg.hash, base.hash);
+        assert_eq!(msg.difference(&base), "different message digest");
+        let nonce = SigningContext::new(&[1; 32], &[5; 66], &[3; 32]);
+        assert_eq!(
+            nonce.difference(&base),
+            "different aggregate nonce (another signer's nonce)"
+        );
+        let key = SigningContext::new(&[6; 32], &[2; 66], &[4; 32]);
+        assert_eq!(
+            key.difference(&base),
+            "different key set, tweak, local key or version, different message digest"
+        );
+        // Only the hash decides: equal tags, different hash → a generic reason.
+        let mut forged = base;
+        forged.hash[31] ^= 1;
+        let used = UsedNonces {
+            map: HashMap::from([(UsedNonces::key(&[7; 66]), base)]),
+            order: VecDeque::from([UsedNonces::key(&[7; 66])]),
+            cap: 1,
+        };
+        assert_eq!(
+            used.check(&[7; 66], &forged),
+            Err("different signing context".to_string())
+        );
+        assert_eq!(used.check(&[7; 66], &base), Ok(()));
+    }
+
+    #[test]
+    fn key_context_covers_every_part() {
+        let p = |b: u8| {
+            Scalar::from_slice(&[b; 32])
+                .expect("scalar")
+                .base_point_mul()
+        };
+        let keys = [p(1), p(2)];
+        let base = key_context_hash(
+            Version::V100Rc2,
+            &p(1),
+            &keys,
+            &EffectiveTweak::Bip86,
+            &p(9),
+        );
+        let reordered = key_context_hash(
+            Version::V100Rc2,
+            &p(1),
+            &[p(2), p(1)],
+            &EffectiveTweak::Bip86,
+            &p(9),
+        );
+        assert_eq!(base, reordered, "aggregation sorts the keys");
+        let others = [
+            key_context_hash(Version::V040, &p(1), &keys, &EffectiveTweak::Bip86, &p(9)),
+            key_context_hash(
+                Version::V100Rc2,
+                &p(2),
+                &keys,
+                &EffectiveTweak::Bip86,
+                &p(9),
+            ),
+            key_context_hash(
+                Version::V100Rc2,
+                &p(1),
+                &[p(1), p(3)],
+                &EffectiveTweak::Bip86,
+                &p(9),
+            ),
+            key_context_hash(Version::V100Rc2, &p(1), &keys, &EffectiveTweak::None, &p(9)),
+            key_context_hash(
+                Version::V100Rc2,
+                &p(1),
+                &keys,
+                &EffectiveTweak::ScriptRoot([0; 32]),
+                &p(9),
+            ),
+            key_context_hash(
+                Version::V100Rc2,
+                &p(1),
+                &keys,
+                &EffectiveTweak::Generic(vec![Tweak32 {
+                    tweak: [0; 32],
+                    x_only: true,
+                }]),
+                &p(9),
+            ),
+            key_context_hash(
+                Version::V100Rc2,
+                &p(1),
+                &keys,
+                &EffectiveTweak::Generic(vec![Tweak32 {
+                    tweak: [0; 32],
+                    x_only: false,
+                }]),
+                &p(9),
+            ),
+            key_context_hash(
+                Version::V100Rc2,
+                &p(1),
+                &keys,
+                &EffectiveTweak::Bip86,
+                &p(8),
+            ),
+        ];
+        for (i, o) in others.iter().enumerate() {
+            assert_ne!(*o, base, "part {i}");
+        }
     }
 }

@@ -124,10 +124,19 @@ pub enum MuSig2Error {
     /// curve order (lnd would fail only when signing).
     #[error("invalid pre-generated local nonce: {0}")]
     LocalNonceInvalid(&'static str),
-    /// Beyond lnd: the pre-generated (or freshly derived) local nonce was
-    /// already used to sign in an earlier session of this signer.
-    #[error("refusing to use the local nonce: its public nonce {0} was already used to sign in an earlier MuSig2 session of this signer, and signing twice with one secret nonce reveals the private key")]
-    NonceReuse(String),
+    /// Beyond lnd: the session's local nonce (pre-generated or freshly
+    /// derived) already signed in an earlier session of this signer in
+    /// another signing context. Signing again in the identical context
+    /// (same version, local key, signer keys, tweak, aggregate nonce and
+    /// message) is allowed: it gives the same partial signature.
+    #[error("refusing to sign with the local nonce: its public nonce {nonce} already signed in an earlier MuSig2 session of this signer in another signing context ({reason}), and signing a second challenge with one secret nonce reveals the private key")]
+    NonceReuse {
+        /// Hex of the 66-byte local public nonce.
+        nonce: String,
+        /// What differs from the context it signed in, e.g. "different
+        /// message digest".
+        reason: String,
+    },
     /// The call needs at least one nonce.
     #[error("error parsing other nonces: at least one other signer public nonce is required")]
     NoNonces,
