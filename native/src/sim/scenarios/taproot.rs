@@ -278,8 +278,26 @@ async fn musig_commitment(
 ) -> StepResult {
     let digest = keyspend_digest(tx, prevout)?;
     let local_sec = fresh_secnonce(m.local);
-    let local_pub = local_sec.public_nonce();
     let remote_sec = fresh_secnonce(m.remote);
+    let (detail, _) =
+        musig_sign_with(sim, idx, m, &local_sec, &remote_sec, &digest, combine).await?;
+    Ok(detail)
+}
+
+/// CreateSession with `local_sec` as the pre-generated local nonce and the
+/// public nonce of `remote_sec` (the peer's), Sign `digest` (`cleanup=false`)
+/// and, when `combine`, CombineSig with the peer's partial signature; every
+/// answer verified. Returns the request ids and the local partial signature.
+async fn musig_sign_with(
+    sim: &Sim,
+    idx: u32,
+    m: &Musig,
+    local_sec: &SecNonce,
+    remote_sec: &SecNonce,
+    digest: &[u8; 32],
+    combine: bool,
+) -> Result<(String, Vec<u8>), StepError> {
+    let local_pub = local_sec.public_nonce();
     let remote_pub = remote_sec.public_nonce();
     let (id1, r) = sim
         .call(m.request(
@@ -311,12 +329,15 @@ async fn musig_commitment(
         id2,
         &sign.local_partial_signature,
         &local_pub,
-        remote_sec,
+        remote_sec.clone(),
         &agg,
-        &digest,
+        digest,
     )?;
     if !combine {
-        return Ok(format!("requests {id1}, {id2}"));
+        return Ok((
+            format!("requests {id1}, {id2}"),
+            sign.local_partial_signature,
+        ));
     }
     let (id3, r) = sim
         .call(Req::MuSig2CombineSigRequest(MuSig2CombineSigRequest {
@@ -332,12 +353,117 @@ async fn musig_commitment(
     check(c.have_all_signatures, || {
         format!("request {id3}: have_all_signatures is false")
     })?;
-    verify_schnorr(&sim.secp, &c.final_signature, digest, &m.final_key())
+    verify_schnorr(&sim.secp, &c.final_signature, *digest, &m.final_key())
         .map_err(|e| StepError::Check(format!("request {id3}: final signature: {e}")))?;
     check(c.final_signature == final_sig, || {
         format!("request {id3}: final signature differs from the BIP-327 aggregate of the two partial signatures")
     })?;
-    Ok(format!("requests {id1}, {id2}, {id3}"))
+    Ok((
+        format!("requests {id1}, {id2}, {id3}"),
+        sign.local_partial_signature,
+    ))
+}
+
+/// Our local commitment of a taproot channel as lnd's `GetSignedCommitTx`
+/// (`lnwallet/channel.go`) signs it: the session is re-created from the
+/// pre-generated verification nonce of the commitment's height (lnd
+/// derives it with its shachain nonce producer; random here) and the peer's
+/// signing nonce from its `commit_sig`; the peer's partial signature (also
+/// from `commit_sig`) completes it.
+struct LocalCommit {
+    verification: SecNonce,
+    peer_signing: SecNonce,
+    digest: [u8; 32],
+    /// The local partial signature of the first `GetSignedCommitTx`.
+    first_partial: std::sync::Mutex<Option<Vec<u8>>>,
+}
+
+impl LocalCommit {
+    fn new(m: &Musig, tx: &Transaction, prevout: &TxOut) -> Result<Self, StepError> {
+        Ok(LocalCommit {
+            verification: fresh_secnonce(m.local),
+            peer_signing: fresh_secnonce(m.remote),
+            digest: keyspend_digest(tx, prevout)?,
+            first_partial: std::sync::Mutex::new(None),
+        })
+    }
+
+    /// lnd's `GetSignedCommitTx`: create + sign + combine. Every call after
+    /// the first must give the same partial signature (same nonce, same
+    /// peer nonce, same keys, same digest).
+    async fn get_signed_commit_tx(&self, sim: &Sim, idx: u32, m: &Musig) -> StepResult {
+        let (detail, partial) = musig_sign_with(
+            sim,
+            idx,
+            m,
+            &self.verification,
+            &self.peer_signing,
+            &self.digest,
+            true,
+        )
+        .await?;
+        let mut first = self
+            .first_partial
+            .lock()
+            .map_err(|_| StepError::Check("first partial signature lock poisoned".into()))?;
+        match first.as_ref() {
+            None => {
+                *first = Some(partial);
+                Ok(detail)
+            }
+            Some(p) if *p == partial => Ok(format!("{detail}, the same partial signature")),
+            Some(p) => Err(StepError::Check(format!(
+                "{detail}: partial signature {} differs from {} of the first GetSignedCommitTx with the same nonce and digest",
+                hex::encode(&partial),
+                hex::encode(p)
+            ))),
+        }
+    }
+
+    /// The verification nonce asked to sign another digest (same keys, same
+    /// peer nonce): the signer must refuse (two challenges signed with one
+    /// secret nonce reveal the funding key). CreateSession may succeed;
+    /// the refusal must come at the latest at Sign.
+    async fn reuse_for_another_digest(&self, sim: &Sim, idx: u32, m: &Musig) -> StepResult {
+        let mut other = random32();
+        if other == self.digest {
+            other[0] ^= 1;
+        }
+        let refused = |ids: String, at: &str, text: &str| -> StepResult {
+            Ok(format!("{ids}: {at} refused as expected: {text}"))
+        };
+        let created = sim
+            .call(m.request(
+                idx,
+                vec![self.peer_signing.public_nonce().to_bytes().to_vec()],
+                self.verification.to_bytes().to_vec(),
+            ))
+            .await;
+        let (id1, r) = match created {
+            Err(RequestError::Signer(id, text)) => {
+                return refused(format!("request {id}"), "CreateSession", &text)
+            }
+            other => other?,
+        };
+        let session = session_of(r)?;
+        m.check_session(id1, &session, true)?;
+        match sim
+            .call(Req::MuSig2SignRequest(MuSig2SignRequest {
+                session_id: session.session_id,
+                message_digest: other.to_vec(),
+                cleanup: false,
+            }))
+            .await
+        {
+            Err(RequestError::Signer(id2, text)) => {
+                refused(format!("requests {id1}, {id2}"), "Sign", &text)
+            }
+            Ok((id2, _)) => Err(StepError::Check(format!(
+                "request {id2}: the signer signed a second digest with the verification nonce it already signed the commitment with (nonce reuse reveals the funding key)"
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
 }
 
 /// A session created only to verify the peer's signature: never signed nor
@@ -877,6 +1003,66 @@ async fn taproot_channel(sim: &Sim, round: u32) -> Result<(), StepError> {
     Ok(())
 }
 
+/// A taproot channel force-closed before any update, as lnd drives it: the
+/// session to verify the peer's signature of our first commitment (never
+/// signed), `ValidateChannel` when the funding confirms and `ForceClose`
+/// later, both through `GetSignedCommitTx` on that same commitment (the same
+/// verification nonce signs the same digest twice), then the same nonce
+/// asked to sign another digest, which must be refused.
+async fn taproot_force_close_unused(sim: &Sim) -> Result<(), StepError> {
+    let idx = sim.alloc_channel();
+    let tag = format!("[taproot-channel {idx}]");
+    let keys = LocalKeys::derive(sim, idx)?;
+    let remote = RemoteKeys::random()?;
+    let m = Musig::new(sim, keys.funding.pubkey, remote.funding, Tweak::Bip86)?;
+    let funding_out = m.funding_output(700_000);
+    let funding_op = random_outpoint(0);
+    let pcp_local = pubkey(sim, &random_secret()?);
+    let our_delayed = tweak_pubkey(
+        &sim.secp,
+        &keys.delay.pubkey,
+        &single_tweak(&pcp_local, &keys.delay.pubkey),
+    )?;
+    let their_rev_base = pubkey(sim, &remote.revocation);
+    let our_revocation = revocation_pubkey_from_point(&sim.secp, &their_rev_base, &pcp_local)?;
+    let to_local = p2tr_tree(
+        sim,
+        nums_point()?,
+        &[
+            &taproot_to_local_delay_leaf(&our_delayed, TO_SELF_DELAY),
+            &taproot_to_local_revoke_leaf(&our_delayed, &our_revocation),
+        ],
+        699_000,
+    )?;
+    let first = commitment_tx(funding_op, vec![to_local], 0);
+    let lc = LocalCommit::new(&m, &first, &funding_out)?;
+
+    let l = format!("{tag} first commitment: MuSig2 session to verify the peer's signature with the verification nonce of height 0 (never signed)");
+    sim.step(&l, || async {
+        let (id, r) = sim
+            .call(m.request(
+                idx,
+                vec![lc.peer_signing.public_nonce().to_bytes().to_vec()],
+                lc.verification.to_bytes().to_vec(),
+            ))
+            .await?;
+        let got = m.check_session(id, &session_of(r)?, true)?;
+        check(got == lc.verification.public_nonce(), || {
+            format!("request {id}: local_public_nonces do not match the verification nonce")
+        })?;
+        Ok(format!("request {id}"))
+    })
+    .await;
+    let l = format!("{tag} funding confirmed (ValidateChannel): GetSignedCommitTx of the first commitment, MuSig2 create with the verification nonce + sign + combine 0/{idx}");
+    sim.step(&l, || lc.get_signed_commit_tx(sim, idx, &m)).await;
+    let l = format!("{tag} force close (ForceClose): GetSignedCommitTx again, the same verification nonce and commitment, create + sign + combine 0/{idx}");
+    sim.step(&l, || lc.get_signed_commit_tx(sim, idx, &m)).await;
+    let l = format!("{tag} force close: the verification nonce for another digest must be refused (nonce reuse)");
+    sim.step(&l, || lc.reuse_for_another_digest(sim, idx, &m))
+        .await;
+    Ok(())
+}
+
 async fn taproot_coop(sim: &Sim) -> Result<(), StepError> {
     let idx = sim.alloc_channel();
     let tag = format!("[taproot-channel {idx}]");
@@ -906,8 +1092,8 @@ async fn report_setup(sim: &Sim, r: Result<(), StepError>) {
     }
 }
 
-/// One round: a taproot channel's life, a cooperatively closed one, and
-/// the app-level MuSig2 calls.
+/// One round: a taproot channel's life, one force-closed before any update,
+/// a cooperatively closed one, and the app-level MuSig2 calls.
 pub async fn run(sim: &Sim, round: u32) {
     let app = 100 + round;
     let l1 = format!("[musig2 app] 0/{app}: create, register_nonces, get_combined_nonce, sign, combine_sig (BIP-86)");
@@ -917,6 +1103,7 @@ pub async fn run(sim: &Sim, round: u32) {
     let xt = random32();
     futures_util::join!(
         async { report_setup(sim, taproot_channel(sim, round).await).await },
+        async { report_setup(sim, taproot_force_close_unused(sim).await).await },
         async { report_setup(sim, taproot_coop(sim).await).await },
         sim.step(&l1, || app_register_nonces(sim, app, Tweak::Bip86)),
         sim.step(&l2, || app_register_nonces(sim, app, Tweak::XOnly(xt))),
