@@ -542,3 +542,86 @@ fn empty_musig2_requests_get_clear_errors() {
         assert!(e.len() > ERROR_PREFIX.len() + 10, "{e}");
     }
 }
+
+/// lnd's watch-only node (rpcwallet `packetFromTx`, reached for a taproot
+/// input of a transaction whose other inputs are already signed, e.g. a
+/// `sendcoins --sweepall`) hands every signed input a slice of one reused
+/// buffer: each `FINAL_SCRIPTWITNESS` holds the first bytes of the *last*
+/// witness written, cut to its own length, which does not decode as a
+/// witness. btcd keeps the value as opaque bytes and lnd's signer skips
+/// finalized inputs; so do we: the taproot input is signed and the
+/// finalized inputs come back byte for byte (seen with the real lnd).
+#[test]
+fn final_witnesses_from_lnds_reused_buffer_are_opaque() {
+    let built = build_psbt(
+        &root(),
+        &[
+            FixtureInput {
+                kind: InputKind::P2trBip86,
+                index: 0,
+                value: 50_000,
+                sighash: None,
+            },
+            FixtureInput {
+                kind: InputKind::P2trBip86,
+                index: 1,
+                value: 60_000,
+                sighash: None,
+            },
+            FixtureInput {
+                kind: InputKind::P2wkh,
+                index: 2,
+                value: 70_000,
+                sighash: Some(1),
+            },
+        ],
+    )
+    .expect("fixture");
+    let mut p = built.psbt;
+    // Inputs 0 (taproot: one 64-byte item) and 2 (P2WKH: signature and key)
+    // were signed before; input 1 is the one lnd asks for now.
+    let taproot_witness =
+        lnd_web_signer::keys::bitcoin::Witness::from_slice(&[[0x11u8; 64].to_vec()]);
+    let p2wkh_witness =
+        lnd_web_signer::keys::bitcoin::Witness::from_slice(&[vec![0x30u8; 72], vec![0x02u8; 33]]);
+    for i in [0, 2] {
+        p.inputs[i].bip32_derivation.clear();
+        p.inputs[i].tap_key_origins.clear();
+    }
+    p.inputs[0].final_script_witness = Some(taproot_witness.clone());
+    p.inputs[2].final_script_witness = Some(p2wkh_witness.clone());
+    let mut raw = p.serialize();
+    // The reused buffer: input 0's 66 bytes are the start of input 2's witness.
+    let good = lnd_web_signer::keys::bitcoin::consensus::serialize(&taproot_witness);
+    let last = lnd_web_signer::keys::bitcoin::consensus::serialize(&p2wkh_witness);
+    assert_eq!(good.len(), 66);
+    let at = raw
+        .windows(good.len())
+        .position(|w| w == good.as_slice())
+        .expect("input 0's witness in the packet");
+    raw[at..at + good.len()].copy_from_slice(&last[..good.len()]);
+    assert!(
+        Psbt::deserialize(&raw).is_err(),
+        "the packet must be one rust-bitcoin rejects"
+    );
+    let before = wire_scan::map_ranges(&raw, 5).expect("maps");
+    match handle(psbt_req(raw.clone())) {
+        Resp::SignPsbtResponse(r) => {
+            assert_eq!(r.signed_inputs, vec![1], "only the unsigned taproot input");
+            let after = wire_scan::map_ranges(&r.signed_psbt, 5).expect("maps of the answer");
+            for map in [0, 1, 3, 4] {
+                assert_eq!(
+                    &r.signed_psbt[after[map].clone()],
+                    &raw[before[map].clone()],
+                    "map {map} must come back byte for byte"
+                );
+            }
+            let signed = &r.signed_psbt[after[2].clone()];
+            assert!(
+                signed.len() > raw[before[2].clone()].len(),
+                "input 1 gained a signature"
+            );
+        }
+        other => panic!("expected a SignPsbt response, got {other:?}"),
+    }
+}

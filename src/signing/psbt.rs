@@ -187,7 +187,7 @@ pub mod wire_scan {
     /// One key-value pair.
     pub type Pair<'a> = (u8, &'a [u8], &'a [u8]);
 
-    fn read_len(r: &mut &[u8]) -> Result<usize, String> {
+    pub(super) fn read_len(r: &mut &[u8]) -> Result<usize, String> {
         let VarInt(n) = VarInt::consensus_decode(r).map_err(|e| e.to_string())?;
         let n = usize::try_from(n).map_err(|_| "length too large".to_owned())?;
         if n > r.len() {
@@ -196,7 +196,7 @@ pub mod wire_scan {
         Ok(n)
     }
 
-    fn take<'a>(r: &mut &'a [u8], n: usize) -> &'a [u8] {
+    pub(super) fn take<'a>(r: &mut &'a [u8], n: usize) -> &'a [u8] {
         let (head, tail) = r.split_at(n);
         *r = tail;
         head
@@ -294,9 +294,22 @@ pub mod wire_scan {
     }
 }
 
-/// Parses a binary version-0 packet as `SignPsbt` does; when rust-bitcoin rejects it, reports lnd's own error
-/// for the one case lnd's parser accepts and its signer rejects with a
-/// specific message (a merkle root that is not 32 bytes).
+/// Key type of `PSBT_IN_FINAL_SCRIPTWITNESS`.
+const PSBT_IN_FINAL_SCRIPTWITNESS: u8 = 0x08;
+
+/// Parses a binary version-0 packet as `SignPsbt` does. When rust-bitcoin
+/// rejects it, two cases that lnd's parser accepts are handled as lnd does:
+///
+/// * a merkle root that is not 32 bytes: lnd's signer rejects it with its own
+///   message, reported here;
+/// * a `FINAL_SCRIPTWITNESS` value that is not a well-formed witness: btcd's
+///   parser keeps the value as opaque bytes and lnd's signer skips every
+///   input that has one. lnd's own watch-only node sends such values: its
+///   `packetFromTx` (rpcwallet, used for every taproot input of a
+///   transaction whose other inputs are already signed) gives all signed
+///   inputs slices of one reused buffer, so each carries the bytes of the
+///   last witness cut to its own length. Those inputs count as finalized
+///   here too and come back byte for byte.
 pub fn parse(raw: &[u8]) -> Result<Psbt, SignPsbtError> {
     match Psbt::deserialize(raw) {
         Ok(p) => Ok(p),
@@ -312,10 +325,56 @@ pub fn parse(raw: &[u8]) -> Result<Psbt, SignPsbtError> {
                         }
                     }
                 }
+                if let Some(p) = parse_with_opaque_final_witnesses(raw, n) {
+                    return Ok(p);
+                }
             }
             Err(SignPsbtError::Parse(e.to_string()))
         }
     }
+}
+
+/// [`parse`] for a packet whose only defect is final witnesses that do not
+/// decode: parses it without them and marks those inputs finalized (an
+/// empty witness; [`splice`] returns their bytes as received). `None` if
+/// there is no such witness or the packet still does not parse.
+fn parse_with_opaque_final_witnesses(raw: &[u8], inputs: usize) -> Option<Psbt> {
+    let ranges = wire_scan::map_ranges(raw, 1 + inputs).ok()?;
+    let mut opaque = Vec::new();
+    let mut cleaned = Vec::with_capacity(raw.len());
+    cleaned.extend_from_slice(&raw[..5]);
+    for (map_index, range) in ranges.iter().enumerate() {
+        let mut r = &raw[range.clone()];
+        loop {
+            let start = r;
+            let key_len = wire_scan::read_len(&mut r).ok()?;
+            if key_len == 0 {
+                cleaned.push(0);
+                break;
+            }
+            let key = wire_scan::take(&mut r, key_len);
+            let value_len = wire_scan::read_len(&mut r).ok()?;
+            let value = wire_scan::take(&mut r, value_len);
+            let pair = &start[..start.len() - r.len()];
+            let is_bad_witness = map_index >= 1
+                && key == [PSBT_IN_FINAL_SCRIPTWITNESS]
+                && bitcoin::consensus::deserialize::<bitcoin::Witness>(value).is_err();
+            if is_bad_witness {
+                opaque.push(map_index - 1);
+            } else {
+                cleaned.extend_from_slice(pair);
+            }
+        }
+    }
+    if opaque.is_empty() {
+        return None;
+    }
+    cleaned.extend_from_slice(&raw[ranges.last()?.end..]);
+    let mut psbt = Psbt::deserialize(&cleaned).ok()?;
+    for index in opaque {
+        psbt.inputs.get_mut(index)?.final_script_witness = Some(bitcoin::Witness::new());
+    }
+    Some(psbt)
 }
 
 /// How an input is signed (lnd's `validateSigningMethod`).
