@@ -20,9 +20,16 @@
 //! and survives reconnects.
 //!
 //! Time is passed in by the host as a [`Duration`] since an arbitrary fixed
-//! epoch of a monotonic clock (wasm has no `std::time::Instant`). While the
-//! handshake is pending, [`Session::poll_timeout`] returns its deadline; the
-//! host calls [`Session::on_timeout`] when that moment has passed.
+//! epoch of a monotonic clock (wasm has no `std::time::Instant`).
+//! [`Session::poll_timeout`] returns the next deadline; the host calls
+//! [`Session::on_timeout`] when that moment has passed. While the handshake
+//! is pending that is the handshake deadline; once registered it is the idle
+//! watchdog's ([`SessionConfig::idle_timeout`]): lnd pings its signer every
+//! `healthcheck.remotesigner.interval` (1 min by default), so a stream on
+//! which nothing at all arrives for several intervals is presumed dead (a
+//! half-open connection, a hung bridge) and the session ends with
+//! [`SessionError::IdleTimeout`], so that the host reconnects. Every
+//! received message restarts the watchdog.
 
 mod backoff;
 mod kind;
@@ -45,6 +52,30 @@ pub const HANDSHAKE_REQUEST_ID: u64 = 1;
 /// How long to wait for the node's registration answer after sending the
 /// registration (lnd's `experimentalrequesttimeout` default).
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// lnd's default health-check interval (`healthcheck.remotesigner.interval`,
+/// `defaultRSInterval` in lnd's `config.go`): the watch-only node pings its
+/// signer this often.
+pub const DEFAULT_HEALTH_CHECK_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Default number of health-check intervals without any message after which
+/// the stream is presumed dead. Three intervals leave room for a ping that
+/// lnd delays (its ticker drops ticks while a check runs) and for a slow
+/// link, and still reconnect within minutes.
+pub const DEFAULT_IDLE_MULTIPLE: u32 = 3;
+
+/// Default idle timeout: [`DEFAULT_IDLE_MULTIPLE`] ×
+/// [`DEFAULT_HEALTH_CHECK_INTERVAL`] (3 min).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60 * DEFAULT_IDLE_MULTIPLE as u64);
+
+/// The idle timeout for lnd's health-check `interval` and a `multiple` of it;
+/// `None` (watchdog off) when either is zero.
+pub fn idle_timeout_for(interval: Duration, multiple: u32) -> Option<Duration> {
+    if interval.is_zero() || multiple == 0 {
+        return None;
+    }
+    Some(interval.saturating_mul(multiple))
+}
 
 /// Challenge bytes sent in the registration (the node does not check them
 /// today; lnd's own signer sends the same text).
@@ -71,6 +102,12 @@ pub struct SessionConfig {
     pub registration_challenge: Vec<u8>,
     /// Deadline for the node's registration answer, counted from [`Session::start`].
     pub handshake_timeout: Duration,
+    /// Idle watchdog: once registered, the longest time without any message
+    /// from the node before the session ends with
+    /// [`SessionError::IdleTimeout`]. `None` or zero disables it (use that
+    /// when lnd's health check is off, `healthcheck.remotesigner.attempts=0`,
+    /// and lnd may stay silent for long). See [`idle_timeout_for`].
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for SessionConfig {
@@ -79,6 +116,7 @@ impl Default for SessionConfig {
             registration_info: default_registration_info(),
             registration_challenge: DEFAULT_REGISTRATION_CHALLENGE.to_vec(),
             handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
 }
@@ -123,6 +161,19 @@ pub enum SessionError {
         /// The configured handshake timeout.
         timeout: Duration,
     },
+    /// Registered, but no message at all arrived from the node for longer
+    /// than the idle timeout: the link is presumed dead.
+    #[error(
+        "no message from the watch-only node for {} (idle timeout {}): the link is presumed dead",
+        fmt_secs(*silent),
+        fmt_secs(*limit)
+    )]
+    IdleTimeout {
+        /// Time since the last message when the watchdog fired.
+        silent: Duration,
+        /// The configured idle timeout.
+        limit: Duration,
+    },
     /// The session already failed; it accepts nothing more.
     #[error("session already ended: open a new stream with a new session")]
     Closed,
@@ -159,8 +210,19 @@ pub enum SessionState {
 enum State {
     Idle,
     Handshaking { deadline: Duration },
-    Registered,
+    Registered { last_message: Duration },
     Failed,
+}
+
+/// `180 s`, `1.5 s`, `0.25 s`: seconds for error texts.
+pub fn fmt_secs(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        let text = format!("{:.3}", d.as_secs_f64());
+        let text = text.trim_end_matches('0').trim_end_matches('.');
+        format!("{text} s")
+    }
 }
 
 /// Protocol state of one stream to the watch-only node.
@@ -177,6 +239,8 @@ impl Session {
         if config.registration_info.is_empty() {
             return Err(SessionError::EmptyRegistrationInfo);
         }
+        let mut config = config;
+        config.idle_timeout = config.idle_timeout.filter(|d| !d.is_zero());
         Ok(Self {
             config,
             state: State::Idle,
@@ -207,14 +271,19 @@ impl Session {
         match self.state {
             State::Idle => SessionState::Idle,
             State::Handshaking { .. } => SessionState::Handshaking,
-            State::Registered => SessionState::Registered,
+            State::Registered { .. } => SessionState::Registered,
             State::Failed => SessionState::Failed,
         }
     }
 
     /// Whether the handshake has completed (and the session has not failed).
     pub fn is_registered(&self) -> bool {
-        self.state == State::Registered
+        matches!(self.state, State::Registered { .. })
+    }
+
+    /// The idle timeout in force (`None`: watchdog off).
+    pub fn idle_timeout(&self) -> Option<Duration> {
+        self.config.idle_timeout
     }
 
     /// Number of requests received after the handshake (duplicates included).
@@ -223,22 +292,40 @@ impl Session {
     }
 
     /// The moment (host clock) at which [`Session::on_timeout`] must be
-    /// called, if a timer is pending (only during the handshake).
+    /// called, if a timer is pending: the handshake deadline while
+    /// handshaking, the idle deadline (last message + idle timeout) once
+    /// registered, `None` otherwise or with the watchdog off.
     pub fn poll_timeout(&self) -> Option<Duration> {
         match self.state {
             State::Handshaking { deadline } => Some(deadline),
+            State::Registered { last_message } => self
+                .config
+                .idle_timeout
+                .map(|limit| last_message.saturating_add(limit)),
             _ => None,
         }
     }
 
     /// Tells the session that time `now` has been reached. Fails the session
-    /// with [`SessionError::HandshakeTimeout`] if the handshake deadline has passed.
+    /// with [`SessionError::HandshakeTimeout`] if the handshake deadline has
+    /// passed, or with [`SessionError::IdleTimeout`] if the registered
+    /// stream has been silent for longer than the idle timeout.
     pub fn on_timeout(&mut self, now: Duration) -> Result<(), SessionError> {
         match self.state {
             State::Handshaking { deadline } if now >= deadline => {
                 self.state = State::Failed;
                 Err(self.timeout_error())
             }
+            State::Registered { last_message } => match self.config.idle_timeout {
+                Some(limit) if now >= last_message.saturating_add(limit) => {
+                    self.state = State::Failed;
+                    Err(SessionError::IdleTimeout {
+                        silent: now.saturating_sub(last_message),
+                        limit,
+                    })
+                }
+                _ => Ok(()),
+            },
             _ => Ok(()),
         }
     }
@@ -268,13 +355,18 @@ impl Session {
                     check_registration(req)
                 };
                 self.state = if result.is_ok() {
-                    State::Registered
+                    State::Registered { last_message: now }
                 } else {
                     State::Failed
                 };
                 result
             }
-            State::Registered => {
+            State::Registered { last_message } => {
+                // A message that arrives after the idle deadline but before
+                // the host's timer fired still proves the link alive.
+                self.state = State::Registered {
+                    last_message: last_message.max(now),
+                };
                 self.requests = self.requests.saturating_add(1);
                 Ok(dispatch(req))
             }

@@ -117,10 +117,153 @@ fn handshake_completes() {
     );
     assert!(s.is_registered());
     assert_eq!(s.state(), SessionState::Registered);
-    assert_eq!(s.poll_timeout(), None);
-    // No timer after the handshake: on_timeout is a no-op.
-    assert_eq!(s.on_timeout(secs(1000)), Ok(()));
+    // After the handshake the idle watchdog runs from the registration.
+    assert_eq!(
+        s.poll_timeout(),
+        Some(Duration::from_millis(4999) + DEFAULT_IDLE_TIMEOUT)
+    );
+    assert_eq!(s.on_timeout(secs(100)), Ok(()));
     assert!(s.is_registered());
+}
+
+#[test]
+fn without_the_watchdog_there_is_no_timer_after_the_handshake() {
+    for idle_timeout in [None, Some(Duration::ZERO)] {
+        let cfg = SessionConfig {
+            idle_timeout,
+            ..SessionConfig::default()
+        };
+        let mut s = Session::new(cfg).expect("valid");
+        assert_eq!(s.idle_timeout(), None);
+        s.start(secs(0)).expect("start");
+        s.on_request(complete(1), secs(1)).expect("complete");
+        assert_eq!(s.poll_timeout(), None);
+        // No timer after the handshake: on_timeout is a no-op.
+        assert_eq!(s.on_timeout(secs(100_000)), Ok(()));
+        assert!(s.is_registered());
+    }
+}
+
+#[test]
+fn default_idle_timeout_is_three_health_check_intervals() {
+    assert_eq!(DEFAULT_HEALTH_CHECK_INTERVAL, secs(60));
+    assert_eq!(DEFAULT_IDLE_MULTIPLE, 3);
+    assert_eq!(DEFAULT_IDLE_TIMEOUT, secs(180));
+    assert_eq!(
+        SessionConfig::default().idle_timeout,
+        Some(DEFAULT_IDLE_TIMEOUT)
+    );
+    assert_eq!(
+        idle_timeout_for(DEFAULT_HEALTH_CHECK_INTERVAL, DEFAULT_IDLE_MULTIPLE),
+        Some(DEFAULT_IDLE_TIMEOUT)
+    );
+    // lnd's docs suggest `healthcheck.remotesigner.interval=5s` for outbound
+    // signers: 15 s then.
+    assert_eq!(idle_timeout_for(secs(5), 3), Some(secs(15)));
+    assert_eq!(idle_timeout_for(Duration::ZERO, 3), None);
+    assert_eq!(idle_timeout_for(secs(60), 0), None);
+    assert_eq!(
+        idle_timeout_for(Duration::MAX, u32::MAX),
+        Some(Duration::MAX)
+    );
+}
+
+fn with_idle(limit: Duration) -> Session {
+    let cfg = SessionConfig {
+        idle_timeout: Some(limit),
+        ..SessionConfig::default()
+    };
+    let mut s = Session::new(cfg).expect("valid");
+    s.start(secs(0)).expect("start");
+    s.on_request(complete(1), secs(2)).expect("complete");
+    s
+}
+
+#[test]
+fn silence_after_the_registration_ends_the_session() {
+    let mut s = with_idle(secs(180));
+    assert_eq!(s.poll_timeout(), Some(secs(182)));
+    // Early wake-ups do nothing.
+    assert_eq!(s.on_timeout(secs(181)), Ok(()));
+    assert!(s.is_registered());
+    let err = s.on_timeout(secs(182)).expect_err("idle deadline reached");
+    assert_eq!(
+        err,
+        SessionError::IdleTimeout {
+            silent: secs(180),
+            limit: secs(180)
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "no message from the watch-only node for 180 s (idle timeout 180 s): the link is presumed dead"
+    );
+    assert_eq!(s.state(), SessionState::Failed);
+    assert_eq!(s.poll_timeout(), None);
+    assert_eq!(s.on_request(ping(2), secs(183)), Err(SessionError::Closed));
+    // A late timer reports how long the link was really silent.
+    let mut late = with_idle(Duration::from_millis(1500));
+    let err = late
+        .on_timeout(Duration::from_millis(3750))
+        .expect_err("past the deadline");
+    assert_eq!(
+        err.to_string(),
+        "no message from the watch-only node for 1.75 s (idle timeout 1.5 s): the link is presumed dead"
+    );
+}
+
+#[test]
+fn every_message_restarts_the_idle_watchdog() {
+    let mut s = with_idle(secs(10));
+    assert_eq!(s.poll_timeout(), Some(secs(12)));
+    // A ping, a request the host handles, an unusable request: all count.
+    s.on_request(ping(2), secs(11)).expect("ping");
+    assert_eq!(s.poll_timeout(), Some(secs(21)));
+    s.on_request(sign_message(3), secs(20)).expect("request");
+    assert_eq!(s.poll_timeout(), Some(secs(30)));
+    let unset = SignCoordinatorRequest {
+        request_id: 4,
+        sign_request_type: None,
+    };
+    s.on_request(unset, secs(29)).expect("unset member");
+    assert_eq!(s.poll_timeout(), Some(secs(39)));
+    // The old deadline has passed, but the link spoke since.
+    assert_eq!(s.on_timeout(secs(30)), Ok(()));
+    assert!(s.is_registered());
+    // A message arriving after the deadline, before the host's timer fired,
+    // still counts: the link is alive.
+    assert!(s.on_request(ping(5), secs(40)).is_ok());
+    assert_eq!(s.poll_timeout(), Some(secs(50)));
+    assert_eq!(s.on_timeout(secs(45)), Ok(()));
+    assert!(s.on_timeout(secs(50)).is_err());
+}
+
+#[test]
+fn handshake_deadline_comes_before_the_idle_watchdog() {
+    // Until the registration answer arrives only the handshake timer runs,
+    // however long the idle timeout.
+    let cfg = SessionConfig {
+        handshake_timeout: secs(5),
+        idle_timeout: Some(Duration::from_millis(10)),
+        ..SessionConfig::default()
+    };
+    let mut s = Session::new(cfg).expect("valid");
+    s.start(secs(0)).expect("start");
+    assert_eq!(s.poll_timeout(), Some(secs(5)));
+    assert_eq!(s.on_timeout(secs(1)), Ok(()));
+    assert!(matches!(
+        s.on_timeout(secs(5)),
+        Err(SessionError::HandshakeTimeout { .. })
+    ));
+}
+
+#[test]
+fn seconds_format() {
+    assert_eq!(fmt_secs(secs(180)), "180 s");
+    assert_eq!(fmt_secs(Duration::from_millis(1500)), "1.5 s");
+    assert_eq!(fmt_secs(Duration::from_millis(250)), "0.25 s");
+    assert_eq!(fmt_secs(Duration::from_micros(1)), "0 s");
+    assert_eq!(fmt_secs(Duration::ZERO), "0 s");
 }
 
 #[test]
@@ -539,6 +682,10 @@ fn error_messages_are_lower_case() {
         SessionError::RegistrationRejected("x".into()),
         SessionError::EmptyRegistrationResponse,
         SessionError::HandshakeTimeout { timeout: secs(5) },
+        SessionError::IdleTimeout {
+            silent: secs(181),
+            limit: secs(180),
+        },
         SessionError::Closed,
     ];
     for e in errs {
