@@ -23,6 +23,12 @@ pub mod rpc {
 /// TLS to lnd pinned to its self-signed certificate.
 pub mod tls;
 
+/// HTTP/2 keepalive towards lnd within its grpc-go ping policy.
+pub mod keepalive;
+
+/// Durations on the command lines.
+pub mod duration;
+
 /// `lnd-web-signer connect`: the native signer's stream client.
 pub mod connect;
 

@@ -238,4 +238,16 @@ fn bad_command_lines_fail_with_a_message() {
         cert_arg.as_str(),
     ]);
     assert!(err.contains("--lnd-rpchost"), "{err}");
+
+    let mut args = base.to_vec();
+    args.extend([cert_arg.as_str(), "--lnd-keepalive-timeout", "0"]);
+    let err = run(&args);
+    assert!(
+        err.contains("--lnd-keepalive-timeout: the keepalive timeout must be greater than zero"),
+        "{err}"
+    );
+    let mut args = base.to_vec();
+    args.extend([cert_arg.as_str(), "--lnd-keepalive-interval", "soon"]);
+    let err = run(&args);
+    assert!(err.contains("invalid duration"), "{err}");
 }

@@ -433,3 +433,90 @@ async fn unreachable_node_is_reported() {
         "{err:?}"
     );
 }
+
+/// The idle watchdog: once registered, a stream on which nothing arrives for
+/// longer than the idle timeout is ended (the link is presumed dead); every
+/// message restarts the watchdog.
+#[tokio::test]
+async fn a_silent_node_is_dropped_by_the_idle_watchdog() {
+    let tls = lnd_like_cert();
+    let mut node = Node::start(&tls).await;
+    let mut cfg = config(&node, &tls);
+    cfg.once = true;
+    let limit = Duration::from_millis(600);
+    cfg.session.idle_timeout = Some(limit);
+    let run = tokio::spawn(connect::run(cfg, echo_handler(), std::future::pending()));
+    let mut conn = node.accept().await;
+    conn.handshake().await;
+    // Messages within the limit keep the stream: 4 × 300 ms > 600 ms.
+    for id in 2..6 {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        conn.send(ping(id)).await;
+        expect_pong(&conn.recv().await, id);
+    }
+    assert!(!run.is_finished(), "the watchdog fired although lnd spoke");
+    let silent_since = tokio::time::Instant::now();
+    let err = tokio::time::timeout(STEP, run)
+        .await
+        .expect("attempt ended in time")
+        .expect("no panic")
+        .expect_err("silence must end the attempt");
+    let waited = silent_since.elapsed();
+    match &err {
+        ConnectError::Session(SessionError::IdleTimeout { silent, limit: l }) => {
+            assert_eq!(*l, limit);
+            assert!(*silent >= limit, "{silent:?}");
+        }
+        other => panic!("expected an idle timeout, got {other:?}"),
+    }
+    assert!(
+        waited >= Duration::from_millis(550) && waited < Duration::from_secs(5),
+        "dropped after {waited:?} of silence (limit {limit:?})"
+    );
+    let text = err.to_string();
+    assert!(
+        text.starts_with("no message from the watch-only node for 0.6")
+            && text.contains("(idle timeout 0.6 s)"),
+        "{text}"
+    );
+    // The signer closed its side of the stream.
+    let end = tokio::time::timeout(STEP, conn.inbound.message())
+        .await
+        .expect("stream ended in time");
+    assert!(!matches!(end, Ok(Some(_))), "{end:?}");
+}
+
+#[tokio::test]
+async fn after_an_idle_drop_the_signer_reconnects_and_without_a_watchdog_silence_is_kept() {
+    let tls = lnd_like_cert();
+    let mut node = Node::start(&tls).await;
+    let mut cfg = config(&node, &tls);
+    cfg.session.idle_timeout = Some(Duration::from_millis(300));
+    let (stop, task) = spawn_signer(cfg, echo_handler());
+    let mut first = node.accept().await;
+    first.handshake().await;
+    // Silence: the signer gives up on this stream and registers anew.
+    let mut second = node.accept().await;
+    second.handshake().await;
+    second.send(ping(2)).await;
+    expect_pong(&second.recv().await, 2);
+    finish(stop, task).await.expect("clean shutdown");
+    drop(first);
+
+    // With the watchdog off, a silent stream stays up.
+    let mut cfg = config(&node, &tls);
+    cfg.session.idle_timeout = None;
+    let (stop, task) = spawn_signer(cfg, echo_handler());
+    let mut conn = node.accept().await;
+    conn.handshake().await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    conn.send(ping(3)).await;
+    expect_pong(&conn.recv().await, 3);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(200), node.accept())
+            .await
+            .is_err(),
+        "the signer reconnected without a watchdog"
+    );
+    finish(stop, task).await.expect("clean shutdown");
+}

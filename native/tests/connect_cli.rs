@@ -222,3 +222,76 @@ async fn unreadable_inputs_are_named() {
     );
     assert!(log.contains(&expected), "log lacks {expected:?}:\n{log}");
 }
+
+#[tokio::test]
+async fn liveness_flags_are_applied_logged_and_checked() {
+    let tls = lnd_like_cert();
+    let mut node = Node::start(&tls).await;
+    let f = files("liveness", &tls.cert_pem);
+    // Defaults: keepalive 30 s / 20 s, idle watchdog 3 × 1 min.
+    let child = spawn(&f, &node.addr.to_string(), &["--once"]);
+    let conn = node.accept().await;
+    drop(conn);
+    let (_, _, log) = wait(child).await;
+    for needle in [
+        "keepalive=30 s",
+        "keepalive_timeout=20 s",
+        "idle_timeout=180 s",
+    ] {
+        assert!(log.contains(needle), "log lacks {needle:?}:\n{log}");
+    }
+    assert!(!log.contains("below lnd's default"), "{log}");
+
+    // Given values; an interval below lnd's 5 s minimum is warned about.
+    let child = spawn(
+        &f,
+        &node.addr.to_string(),
+        &[
+            "--once",
+            "--keepalive-interval",
+            "2s",
+            "--keepalive-timeout",
+            "500ms",
+            "--health-check-interval",
+            "5s",
+            "--idle-multiple",
+            "4",
+        ],
+    );
+    let conn = node.accept().await;
+    drop(conn);
+    let (_, _, log) = wait(child).await;
+    for needle in [
+        "keepalive=2 s",
+        "keepalive_timeout=0.5 s",
+        "idle_timeout=20 s",
+        "below lnd's default grpc.client-ping-min-wait of 5 s",
+    ] {
+        assert!(log.contains(needle), "log lacks {needle:?}:\n{log}");
+    }
+    let child = spawn(
+        &f,
+        &node.addr.to_string(),
+        &["--once", "--keepalive-interval", "0", "--idle-timeout", "0"],
+    );
+    let conn = node.accept().await;
+    drop(conn);
+    let (_, _, log) = wait(child).await;
+    assert!(
+        log.contains("keepalive=off") && log.contains("idle_timeout=off"),
+        "{log}"
+    );
+
+    // Pings without time for their answer are refused before dialing.
+    let (code, _, log) = wait(spawn(
+        &f,
+        "127.0.0.1:1",
+        &["--once", "--keepalive-timeout", "0"],
+    ))
+    .await;
+    assert_eq!(code, Some(1), "log:\n{log}");
+    assert!(
+        log.contains("error: the keepalive timeout must be greater than zero"),
+        "{log}"
+    );
+}

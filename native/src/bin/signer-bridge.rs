@@ -7,6 +7,8 @@ use clap::Parser;
 use lnd_web_signer_native::bridge::{
     Bridge, BridgeConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS,
 };
+use lnd_web_signer_native::duration::parse_duration;
+use lnd_web_signer_native::keepalive::{Keepalive, LND_CLIENT_PING_MIN_WAIT};
 use tracing::{error, info};
 use tracing_subscriber::EnvFilter;
 
@@ -34,6 +36,16 @@ struct Cli {
     /// Seconds allowed for TCP connect plus TLS handshake to lnd.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
     connect_timeout: u64,
+    /// HTTP/2 keepalive towards lnd: ping after this long without any frame
+    /// from lnd, while a signer stream is open (0 = no pings). Stay at or
+    /// above lnd's grpc.client-ping-min-wait (5s by default): lnd closes
+    /// connections that ping more often with GOAWAY too_many_pings.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    lnd_keepalive_interval: Duration,
+    /// HTTP/2 keepalive towards lnd: a ping unanswered for this long closes
+    /// the connection and ends the Attach stream with UNAVAILABLE.
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    lnd_keepalive_timeout: Duration,
     /// Largest request accepted from lnd, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     max_request_bytes: usize,
@@ -81,8 +93,26 @@ async fn main() -> ExitCode {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
 
+    let keepalive =
+        match Keepalive::from_flags(cli.lnd_keepalive_interval, cli.lnd_keepalive_timeout) {
+            Ok(k) => k,
+            Err(e) => {
+                #[allow(clippy::print_stderr)]
+                {
+                    eprintln!("signer-bridge: --lnd-keepalive-timeout: {e}");
+                }
+                return ExitCode::FAILURE;
+            }
+        };
+    if keepalive.below_lnd_default_minimum() {
+        tracing::warn!(
+            "--lnd-keepalive-interval is below lnd's default grpc.client-ping-min-wait of {} s: lnd closes such connections with GOAWAY too_many_pings unless it lowered that setting",
+            LND_CLIENT_PING_MIN_WAIT.as_secs()
+        );
+    }
     let mut config = BridgeConfig::new(cli.lnd_rpchost, cli.lnd_tlscertpath);
     config.connect_timeout = Duration::from_secs(cli.connect_timeout.max(1));
+    config.lnd_keepalive = keepalive;
     config.max_request_bytes = cli.max_request_bytes;
     config.max_reply_bytes = cli.max_reply_bytes;
     config.max_sessions = cli.max_sessions;

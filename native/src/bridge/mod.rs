@@ -12,6 +12,9 @@
 //!   signer-first).
 //! * When the Attach caller goes away the lnd stream and connection are
 //!   dropped at once; the token stops working.
+//! * Each connection to lnd sends HTTP/2 keepalive pings within lnd's
+//!   policy ([`crate::keepalive`]); a dead connection ends the Attach
+//!   stream with `UNAVAILABLE`, so the signer attaches again.
 //!
 //! The bridge never decodes lnd's requests or the signer's responses (they
 //! are relayed byte for byte, unknown fields included, see [`raw`]), never
@@ -34,6 +37,7 @@ pub use service::{
     AttachStream, ServiceSettings, SignerBridgeService, MAX_BATCH_RESPONSES, TOKEN_LEN,
 };
 
+use crate::keepalive::Keepalive;
 use crate::tls::{self, DialError, PinnedConnector, TlsError};
 
 /// lnd's own limit for one message on the signer stream (200 MiB).
@@ -72,6 +76,8 @@ pub struct BridgeConfig {
     pub lnd_tlscertpath: PathBuf,
     /// Limit on TCP connect plus TLS handshake to lnd.
     pub connect_timeout: Duration,
+    /// HTTP/2 keepalive pings on each connection to lnd.
+    pub lnd_keepalive: Keepalive,
     /// Largest request accepted from lnd (bytes).
     pub max_request_bytes: usize,
     /// Largest Reply accepted from the signer (bytes).
@@ -91,6 +97,7 @@ impl BridgeConfig {
             lnd_rpchost: lnd_rpchost.into(),
             lnd_tlscertpath: lnd_tlscertpath.into(),
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            lnd_keepalive: Keepalive::default(),
             max_request_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_reply_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             max_sessions: DEFAULT_MAX_SESSIONS,
@@ -269,6 +276,7 @@ impl Bridge {
             ServiceSettings {
                 lnd_rpchost: cfg.lnd_rpchost.clone(),
                 cert_path: cfg.lnd_tlscertpath.display().to_string(),
+                lnd_keepalive: cfg.lnd_keepalive,
                 max_request_bytes: cfg.max_request_bytes,
                 max_reply_bytes: cfg.max_reply_bytes,
                 max_sessions: cfg.max_sessions,

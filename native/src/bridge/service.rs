@@ -14,6 +14,7 @@ use std::{
 use lnd_web_signer::proto::signerbridge::AttachRequest;
 use prost::{bytes::Bytes, Message};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{
     client::Grpc,
@@ -28,6 +29,7 @@ use super::{
     raw::{request_event, split_batch, split_reply, token_event, BatchError, RawCodec},
     status,
 };
+use crate::keepalive::Keepalive;
 use crate::tls::{find_dial_error, PinnedConnector};
 
 /// Length of a session token in bytes.
@@ -62,6 +64,8 @@ pub struct ServiceSettings {
     pub lnd_rpchost: String,
     /// Path of the pinned certificate (for messages).
     pub cert_path: String,
+    /// HTTP/2 keepalive pings on each connection to lnd.
+    pub lnd_keepalive: Keepalive,
     /// Largest `SignCoordinatorRequest` accepted from lnd, in bytes.
     pub max_request_bytes: usize,
     /// Largest `SignCoordinatorResponse` sent to lnd, in bytes.
@@ -169,7 +173,10 @@ impl SignerBridgeService {
         let endpoint = Endpoint::from_shared(format!("http://{}", s.lnd_rpchost)).map_err(|e| {
             Status::internal(format!("invalid --lnd-rpchost {}: {e}", s.lnd_rpchost))
         })?;
-        endpoint
+        // Pings only while the signer stream is open, never closer than
+        // lnd's `grpc.client-ping-min-wait` by default (crate::keepalive).
+        s.lnd_keepalive
+            .apply(endpoint)
             .connect_with_connector(self.inner.connector.clone())
             .await
             .map_err(|e| match find_dial_error(&e) {
@@ -237,7 +244,10 @@ impl SignerBridgeService {
             id,
             _permit: permit,
         };
-        tokio::spawn(relay(guard, client, macaroon, up_rx, down_tx));
+        let lost = LinkLoss {
+            addr: self.inner.settings.lnd_rpchost.clone(),
+        };
+        tokio::spawn(relay(guard, client, macaroon, up_rx, down_tx, lost));
         Ok(Response::new(ReceiverStream::new(down_rx)))
     }
 
@@ -360,12 +370,41 @@ enum Outcome {
     End(Status),
 }
 
+/// Tells a broken connection to lnd (closed by the keepalive after an
+/// unanswered ping, reset, closed without a status) from lnd ending the
+/// stream: a status made locally from a transport error has a source, one
+/// sent by lnd has none.
+struct LinkLoss {
+    addr: String,
+}
+
+impl LinkLoss {
+    /// `lnd`'s failure, `silent` after its last message, as the Attach
+    /// caller should see it.
+    fn status(
+        &self,
+        lnd: &Status,
+        silent: Duration,
+        otherwise: impl FnOnce(&Status) -> Status,
+    ) -> Status {
+        let Some(source) = std::error::Error::source(lnd) else {
+            return otherwise(lnd);
+        };
+        let mut cause = source;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        status::connection_lost_status(&self.addr, silent, &cause.to_string())
+    }
+}
+
 async fn relay(
     guard: SessionGuard,
     client: Grpc<Channel>,
     macaroon: Option<MetadataValue<Ascii>>,
     up_rx: mpsc::Receiver<Bytes>,
     down_tx: DownSender,
+    lost: LinkLoss,
 ) {
     let id = guard.id;
     let mut shutdown = guard.inner.shutdown.clone();
@@ -373,7 +412,7 @@ async fn relay(
         biased;
         () = down_tx.closed() => Outcome::Detached,
         () = wait_shutdown(&mut shutdown) => Outcome::End(status::shutdown_status()),
-        s = pump(id, client, macaroon, up_rx, &down_tx) => Outcome::End(s),
+        s = pump(id, client, macaroon, up_rx, &down_tx, &lost) => Outcome::End(s),
     };
     // Leaving the select dropped the lnd call and its connection: lnd sees
     // the stream and the TCP/TLS connection close now. Invalidate the token.
@@ -401,6 +440,7 @@ async fn pump(
     macaroon: Option<MetadataValue<Ascii>>,
     up_rx: mpsc::Receiver<Bytes>,
     down_tx: &DownSender,
+    lost: &LinkLoss,
 ) -> Status {
     let mut request = Request::new(ReceiverStream::new(up_rx));
     if let Some(m) = macaroon {
@@ -412,16 +452,19 @@ async fn pump(
     // lnd answers the stream's headers only after the signer's registration
     // (sent with Reply) or with an immediate refusal.
     let path = PathAndQuery::from_static(LND_STREAM_PATH);
+    let opening = Instant::now();
     let mut inbound = match client.streaming(request, path, RawCodec).await {
         Ok(r) => r.into_inner(),
-        Err(s) => return status::open_status(&s),
+        Err(s) => return lost.status(&s, opening.elapsed(), status::open_status),
     };
     debug!(session = id, "lnd accepted the signer stream");
     let mut relayed: u64 = 0;
+    let mut last_message = Instant::now();
     loop {
         match inbound.message().await {
             Ok(Some(raw)) => {
                 relayed += 1;
+                last_message = Instant::now();
                 if down_tx.send(Ok(request_event(&raw))).await.is_err() {
                     return Status::cancelled("the signer detached");
                 }
@@ -432,7 +475,7 @@ async fn pump(
             }
             Err(s) => {
                 debug!(session = id, relayed, "lnd stream failed");
-                return status::ended_status(&s);
+                return lost.status(&s, last_message.elapsed(), status::ended_status);
             }
         }
     }

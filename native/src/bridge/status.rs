@@ -72,6 +72,16 @@ pub fn ended_status(lnd: &Status) -> Status {
     )
 }
 
+/// Status for a broken connection to lnd (closed by the keepalive after an
+/// unanswered ping, reset, or closed without a status), `silent` after
+/// lnd's last message; `cause` is the innermost transport error.
+pub fn connection_lost_status(addr: &str, silent: std::time::Duration, cause: &str) -> Status {
+    Status::unavailable(format!(
+        "connection to lnd at {addr} lost {} after its last message ({cause}); attach again",
+        lnd_web_signer::session::fmt_secs(silent)
+    ))
+}
+
 /// Status for lnd closing the stream without an error.
 pub fn closed_status() -> Status {
     Status::unavailable("lnd closed the signer stream (status OK); attach again")
@@ -148,6 +158,16 @@ mod tests {
         assert_eq!(
             s.message(),
             "lnd refused the signer stream: only one remote signer can be connected"
+        );
+        let s = connection_lost_status(
+            ADDR,
+            std::time::Duration::from_millis(2500),
+            "stream closed because of a broken pipe",
+        );
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(
+            s.message(),
+            "connection to lnd at 127.0.0.1:10019 lost 2.5 s after its last message (stream closed because of a broken pipe); attach again"
         );
         let s = ended_status(&Status::deadline_exceeded(""));
         assert_eq!(s.code(), Code::DeadlineExceeded);

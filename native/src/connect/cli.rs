@@ -2,14 +2,17 @@
 //! real signer as handler, logging and SIGINT/SIGTERM handling. The seed flags
 //! come from the shared seed-argument struct of the binary.
 
-use std::{io::Write, path::PathBuf, sync::Arc};
+use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
 
 use lnd_web_signer::keys::RootKey;
+use lnd_web_signer::session::{fmt_secs, idle_timeout_for};
 use lnd_web_signer::signer::{OsEntropy, Signer};
 
 use super::{run, ConnectConfig, ConnectError, Handler};
 use crate::cli::seed_args::SeedArgs;
 use crate::cli::CliError;
+use crate::duration::parse_duration;
+use crate::keepalive::{Keepalive, LND_CLIENT_PING_MIN_WAIT};
 
 /// `lnd-web-signer connect`: connection flags plus the shared seed flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -45,9 +48,52 @@ pub struct ConnectOpts {
     /// Macaroon with the `remotesigner:generate` permission (binary file, or hex text).
     #[arg(long, value_name = "MAC")]
     pub macaroonpath: PathBuf,
+    /// HTTP/2 keepalive: ping lnd after this long without any frame from
+    /// it, while the stream is open (0 = no pings). Stay at or above lnd's
+    /// `grpc.client-ping-min-wait` (5s by default): lnd closes connections
+    /// that ping more often with GOAWAY `too_many_pings`.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub keepalive_interval: Duration,
+    /// HTTP/2 keepalive: a ping unanswered for this long closes the
+    /// connection (then the signer reconnects).
+    #[arg(long, value_name = "DURATION", default_value = "20s", value_parser = parse_duration)]
+    pub keepalive_timeout: Duration,
+    /// lnd's `healthcheck.remotesigner.interval`: how often lnd pings its
+    /// signer. The idle watchdog counts in these intervals.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = parse_duration)]
+    pub health_check_interval: Duration,
+    /// Idle watchdog: reconnect when no message at all came from lnd for
+    /// this many health-check intervals (0 = no watchdog; use that when
+    /// lnd's health check is off, `healthcheck.remotesigner.attempts=0`).
+    #[arg(long, value_name = "N", default_value_t = lnd_web_signer::session::DEFAULT_IDLE_MULTIPLE)]
+    pub idle_multiple: u32,
+    /// Idle watchdog limit given directly, instead of
+    /// --health-check-interval × --idle-multiple (0 = no watchdog).
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub idle_timeout: Option<Duration>,
     /// Exit after the first stream ends instead of reconnecting (for tests).
     #[arg(long)]
     pub once: bool,
+}
+
+impl ConnectOpts {
+    /// The idle watchdog limit the flags ask for (`None`: off).
+    pub fn idle_limit(&self) -> Option<Duration> {
+        match self.idle_timeout {
+            Some(d) if d.is_zero() => None,
+            Some(d) => Some(d),
+            None => idle_timeout_for(self.health_check_interval, self.idle_multiple),
+        }
+    }
+
+    /// Applies the liveness flags (keepalive, idle watchdog) and `--once`
+    /// to `config`.
+    pub fn apply(&self, config: &mut ConnectConfig) -> Result<(), ConnectError> {
+        config.keepalive = Keepalive::from_flags(self.keepalive_interval, self.keepalive_timeout)?;
+        config.session.idle_timeout = self.idle_limit();
+        config.once = self.once;
+        Ok(())
+    }
 }
 
 /// The signing core as a connect [`Handler`]. The signer (and its MuSig2
@@ -100,14 +146,24 @@ pub fn init_logging() {
 pub async fn run_connect(opts: &ConnectOpts, root: RootKey) -> Result<(), ConnectError> {
     let mut config =
         ConnectConfig::from_files(opts.rpchost.clone(), &opts.tlscertpath, &opts.macaroonpath)?;
-    config.once = opts.once;
+    opts.apply(&mut config)?;
     let signer = Signer::new(root, Box::new(OsEntropy));
+    let off = || "off".to_string();
     tracing::info!(
         network = %signer.network(),
         rpchost = %config.rpchost,
         registration_info = %config.session.registration_info,
+        keepalive = %config.keepalive.interval.map(fmt_secs).unwrap_or_else(off),
+        keepalive_timeout = %fmt_secs(config.keepalive.timeout),
+        idle_timeout = %config.session.idle_timeout.map(fmt_secs).unwrap_or_else(off),
         "starting remote signer"
     );
+    if config.keepalive.below_lnd_default_minimum() {
+        tracing::warn!(
+            "--keepalive-interval is below lnd's default grpc.client-ping-min-wait of {}: lnd closes such connections with GOAWAY too_many_pings unless it lowered that setting",
+            fmt_secs(LND_CLIENT_PING_MIN_WAIT)
+        );
+    }
     run(config, signer_handler(signer), shutdown_signal()).await
 }
 

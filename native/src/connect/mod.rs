@@ -3,7 +3,12 @@
 //!
 //! * Transport: tonic over TLS pinned to lnd's `tls.cert` ([`crate::tls`]),
 //!   ALPN `h2`, macaroon as lower-case hex in the `macaroon` metadata,
-//!   receive limit [`MAX_MESSAGE_SIZE`], no HTTP/2 keepalive pings.
+//!   receive limit [`MAX_MESSAGE_SIZE`], HTTP/2 keepalive pings within lnd's
+//!   ping policy ([`crate::keepalive`]: 30 s, 20 s timeout, only while the
+//!   stream is open).
+//! * Liveness: besides the keepalive (dead connection), the session's idle
+//!   watchdog ends a registered stream on which nothing at all arrived for
+//!   3 × lnd's health-check interval (silent node or bridge).
 //! * Protocol: the sans-IO [`lnd_web_signer::session::Session`]; this module
 //!   only moves messages and passes time in.
 //! * Concurrency: every signing request runs on the blocking pool; pings and
@@ -32,6 +37,7 @@ use lnd_web_signer::session::{Backoff, SessionConfig, SessionError};
 use tokio::sync::watch;
 use zeroize::Zeroizing;
 
+use crate::keepalive::{Keepalive, KeepaliveError};
 use crate::tls::{self, DialError, PinnedConnector, TlsError};
 
 /// Receive limit for messages from the watch-only node (its own server limit).
@@ -53,10 +59,12 @@ pub struct ConnectConfig {
     pub tls_cert_pem: Vec<u8>,
     /// Binary macaroon with `remotesigner:generate`.
     pub macaroon: Zeroizing<Vec<u8>>,
-    /// Registration text and handshake timeout.
+    /// Registration text, handshake timeout and idle watchdog.
     pub session: SessionConfig,
     /// Limit for TCP connect plus TLS handshake.
     pub dial_timeout: Duration,
+    /// HTTP/2 keepalive pings towards the node.
+    pub keepalive: Keepalive,
     /// Reconnect schedule.
     pub backoff: Backoff,
     /// Stop after the first stream attempt ends (tests).
@@ -70,6 +78,7 @@ impl std::fmt::Debug for ConnectConfig {
             .field("macaroon", &"[redacted]")
             .field("session", &self.session)
             .field("dial_timeout", &self.dial_timeout)
+            .field("keepalive", &self.keepalive)
             .field("once", &self.once)
             .finish_non_exhaustive()
     }
@@ -84,6 +93,7 @@ impl ConnectConfig {
             macaroon: Zeroizing::new(macaroon),
             session: SessionConfig::default(),
             dial_timeout: DEFAULT_DIAL_TIMEOUT,
+            keepalive: Keepalive::default(),
             backoff: Backoff::new(),
             once: false,
         }
@@ -182,6 +192,27 @@ pub enum ConnectError {
         /// Error chain.
         detail: String,
     },
+    /// The HTTP/2 connection under the stream broke: closed by our
+    /// keepalive after an unanswered ping (a dead, half-open link), reset,
+    /// or closed without a gRPC status. hyper reports all of these alike
+    /// (the keepalive cause does not reach the stream), so the time since
+    /// the last message is given: with keepalive on, a break at least
+    /// interval + timeout after it is the keepalive's.
+    #[error(
+        "connection to the watch-only node at {addr} lost {} after its last message: {cause}",
+        lnd_web_signer::session::fmt_secs(*silent)
+    )]
+    ConnectionLost {
+        /// `HOST:PORT`.
+        addr: String,
+        /// Time since the last message from the node.
+        silent: Duration,
+        /// The innermost transport error.
+        cause: String,
+    },
+    /// Invalid keepalive settings.
+    #[error(transparent)]
+    Keepalive(#[from] KeepaliveError),
     /// The node ended the stream with a gRPC status.
     #[error("watch-only node ended the stream: {code:?}: {message}")]
     Status {
@@ -210,6 +241,28 @@ impl ConnectError {
         Self::Status {
             code: status.code(),
             message: status.message().to_string(),
+        }
+    }
+
+    /// Like [`ConnectError::from_status`], for an open stream to `addr`
+    /// whose last message came `silent` ago: a status made locally from a
+    /// transport error (it has a source; a status sent by the node has
+    /// none) is a lost connection.
+    pub(crate) fn from_stream_status(status: tonic::Status, addr: &str, silent: Duration) -> Self {
+        let Some(source) = std::error::Error::source(&status) else {
+            return Self::from_status(status);
+        };
+        if tls::find_dial_error(source).is_some() {
+            return Self::from_status(status);
+        }
+        let mut cause = source;
+        while let Some(next) = cause.source() {
+            cause = next;
+        }
+        Self::ConnectionLost {
+            addr: addr.to_string(),
+            silent,
+            cause: cause.to_string(),
         }
     }
 
@@ -313,6 +366,28 @@ async fn run_loop(
             }
             StreamEnd::Closed => {
                 tracing::warn!(rpchost = %config.rpchost, "watch-only node closed the stream");
+            }
+            StreamEnd::Failed(ConnectError::Session(SessionError::IdleTimeout {
+                silent,
+                limit,
+            })) => {
+                tracing::warn!(
+                    rpchost = %config.rpchost,
+                    silent_s = silent.as_secs_f64(),
+                    idle_timeout_s = limit.as_secs_f64(),
+                    "no message from lnd for {} (idle timeout {}): dropping the link, reconnecting",
+                    lnd_web_signer::session::fmt_secs(*silent),
+                    lnd_web_signer::session::fmt_secs(*limit),
+                );
+            }
+            StreamEnd::Failed(e @ ConnectError::ConnectionLost { .. }) => {
+                tracing::warn!(
+                    rpchost = %config.rpchost,
+                    error = %e,
+                    keepalive_s = config.keepalive.interval.map(|i| i.as_secs_f64()),
+                    keepalive_timeout_s = config.keepalive.timeout.as_secs_f64(),
+                    "connection lost, reconnecting"
+                );
             }
             StreamEnd::Failed(e) => {
                 tracing::warn!(rpchost = %config.rpchost, error = %e, "stream attempt failed");

@@ -100,7 +100,8 @@ async fn sleep_until_opt(at: Option<Instant>) {
     }
 }
 
-/// The session's timeout error for `now` (the handshake deadline has passed).
+/// The session's timeout error for `now`: the handshake deadline or the
+/// idle watchdog's has passed.
 fn timed_out(session: &mut Session, now: Duration) -> StreamEnd {
     let deadline = session.poll_timeout().unwrap_or(now);
     match session.on_timeout(now.max(deadline)) {
@@ -108,7 +109,7 @@ fn timed_out(session: &mut Session, now: Duration) -> StreamEnd {
         // Not reachable: a pending deadline at or before `now` always fails.
         Ok(()) => StreamEnd::Failed(ConnectError::Transport {
             addr: String::new(),
-            detail: "handshake timer fired without a pending handshake".into(),
+            detail: "session timer fired without a pending deadline".into(),
         }),
     }
 }
@@ -130,11 +131,14 @@ async fn serve(
         Ok(e) => e,
         Err(e) => return StreamEnd::Failed(ConnectError::from_transport(addr, e)),
     };
-    // No `http2_keep_alive_interval`: the client sends no HTTP/2 keepalive
-    // pings at all (lnd's node answers pings more frequent than every 5 s
-    // with GOAWAY `too_many_pings`; its own server-side pings keep the
-    // connection alive). The URI scheme is `http` because the connector
-    // brings its own pinned TLS.
+    // HTTP/2 keepalive pings (30 s, 20 s timeout by default), only while the
+    // stream is open: lnd's grpc-go server closes the connection with
+    // GOAWAY `too_many_pings` for pings closer than
+    // `grpc.client-ping-min-wait` (5 s) and, by default, for any ping
+    // without an open stream (see `crate::keepalive`). An unanswered ping
+    // closes the connection, which fails the stream below. The URI scheme
+    // is `http` because the connector brings its own pinned TLS.
+    let endpoint = config.keepalive.apply(endpoint);
     tracing::info!(rpchost = %addr, "connecting to the watch-only node");
     let channel = tokio::select! {
         biased;
@@ -170,6 +174,7 @@ async fn serve(
     // The node answers the registration before it sends response headers, so
     // opening the call is part of the handshake window.
     let deadline = session.poll_timeout().map(|d| clock.at(d));
+    let opening = Instant::now();
     let opened = tokio::select! {
         biased;
         _ = stopped(&mut stop) => return StreamEnd::Shutdown,
@@ -178,8 +183,15 @@ async fn serve(
     };
     let mut inbound = match opened {
         Ok(resp) => resp.into_inner(),
-        Err(status) => return StreamEnd::Failed(ConnectError::from_status(status)),
+        Err(status) => {
+            return StreamEnd::Failed(ConnectError::from_stream_status(
+                status,
+                addr,
+                opening.elapsed(),
+            ))
+        }
     };
+    let mut last_message = Instant::now();
 
     loop {
         let deadline = session.poll_timeout().map(|d| clock.at(d));
@@ -194,15 +206,24 @@ async fn serve(
                 .await;
                 return StreamEnd::Shutdown;
             }
+            // The handshake deadline, then the idle watchdog's: every
+            // message moves it, so it is read again for each wait.
             _ = sleep_until_opt(deadline) => return timed_out(&mut session, clock.now()),
             m = inbound.message() => m,
         };
         let req = match msg {
             Ok(Some(req)) => req,
             Ok(None) => return StreamEnd::Closed,
-            Err(status) => return StreamEnd::Failed(ConnectError::from_status(status)),
+            Err(status) => {
+                return StreamEnd::Failed(ConnectError::from_stream_status(
+                    status,
+                    addr,
+                    last_message.elapsed(),
+                ))
+            }
         };
         let received = Instant::now();
+        last_message = received;
         let id = req.request_id;
         let kind = RequestKind::of(&req);
         match session.on_request(req, clock.now()) {
