@@ -13,7 +13,7 @@ use lnd_web_signer::proto::watchonlyrpc::{
     sign_coordinator_response::SignResponseType as Resp, SignCoordinatorResponse,
 };
 use sim_support::{
-    connect, kind, open_stream, registration, serve, serve_signer, signer, SimProcess,
+    connect, kind, open_call, open_stream, registration, serve, serve_signer, signer, SimProcess,
 };
 use tonic::Code;
 
@@ -30,24 +30,33 @@ async fn wait_exit(sim: SimProcess, timeout: Duration) -> (i32, SimProcess) {
     .expect("join")
 }
 
+/// The status a stream opened with `first` ends with. A failed handshake is
+/// the call's only answer (trailers-only, no headers first), as grpc-go
+/// answers for lnd.
 async fn first_error(sim: &SimProcess, first: SignCoordinatorResponse) -> tonic::Status {
-    let mut s = open_stream(sim, Some(&sim.macaroon_hex))
-        .await
-        .expect("stream opens");
-    s.tx.send(first).await.expect("send first message");
-    match tokio::time::timeout(Duration::from_secs(10), s.rx.message()).await {
-        Ok(Err(status)) => status,
-        other => panic!("expected the stream to fail, got {other:?}"),
+    let opened = tokio::time::timeout(
+        Duration::from_secs(10),
+        open_stream(sim, Some(&sim.macaroon_hex), Some(first)),
+    )
+    .await
+    .expect("the node answers in time");
+    match opened {
+        Err(status) => status,
+        Ok(mut s) => panic!(
+            "the node sent headers for a failed handshake (first message: {:?})",
+            s.rx.message().await
+        ),
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn macaroon_is_required_and_checked() {
     let sim = SimProcess::start("mac", &["--scenario", "idle"], false);
-    let missing = open_stream(&sim, None).await.err().expect("refused");
+    let reg = || Some(registration(1, "outboundSigner"));
+    let missing = open_stream(&sim, None, reg()).await.err().expect("refused");
     assert_eq!(missing.code(), Code::Unknown);
     assert_eq!(missing.message(), "expected 1 macaroon, got 0");
-    let wrong = open_stream(&sim, Some("0201abcdef"))
+    let wrong = open_stream(&sim, Some("0201abcdef"), reg())
         .await
         .err()
         .expect("refused");
@@ -92,21 +101,92 @@ async fn handshake_errors_use_lnds_texts() {
     let st = first_error(&sim, registration(1, "")).await;
     assert_eq!(st.message(), "invalid remote signer registration info");
 
-    // Nothing sent: the handshake window (request timeout) expires.
-    let mut s = open_stream(&sim, Some(&sim.macaroon_hex))
-        .await
-        .expect("stream opens");
+    // Nothing sent: the handshake window (request timeout) expires, and the
+    // node's only answer is that status.
     let start = std::time::Instant::now();
-    let st = match tokio::time::timeout(Duration::from_secs(10), s.rx.message()).await {
+    let st = match tokio::time::timeout(
+        Duration::from_secs(10),
+        open_stream(&sim, Some(&sim.macaroon_hex), None),
+    )
+    .await
+    {
         Ok(Err(status)) => status,
-        other => panic!("expected a handshake timeout, got {other:?}"),
+        Ok(Ok(_)) => panic!("the node sent headers before any registration"),
+        Err(_) => panic!("no handshake timeout within 10 s"),
     };
     assert_eq!(st.code(), Code::DeadlineExceeded);
     assert!(start.elapsed() >= Duration::from_millis(900));
-    drop(s);
 
     // After all these failures a correct signer is accepted.
     let _ok = connect(&sim).await;
+}
+
+/// lnd's handler `Recv`s the registration before its first `Send`
+/// (`lnwallet/rpcwallet/sign_coordinator.go`, `handshake`), and grpc-go
+/// sends a stream's response headers only with its first message (or with
+/// the final status). So a signer that waits for the headers before sending
+/// its registration waits until the node's handshake window ends, then gets
+/// `DeadlineExceeded` and never a header. The simulator behaves the same;
+/// `liveness.rs` checks grpc-go itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn response_headers_come_only_with_the_registration_answer() {
+    let sim = SimProcess::start(
+        "hdr",
+        &[
+            "--scenario",
+            "idle",
+            "--request-timeout",
+            "2s",
+            "--ping-interval",
+            "0",
+        ],
+        false,
+    );
+    // A headers-first client: it opens the call and sends nothing before
+    // the headers came.
+    let start = std::time::Instant::now();
+    let (_tx, rx) = tokio::sync::mpsc::channel(4);
+    let call = open_call(&sim, Some(&sim.macaroon_hex), rx);
+    tokio::pin!(call);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(1500), &mut call)
+            .await
+            .is_err(),
+        "the node answered before it had a registration"
+    );
+    let st = match tokio::time::timeout(Duration::from_secs(10), call).await {
+        Ok(Err(status)) => status,
+        Ok(Ok(_)) => panic!("headers arrived although no registration was sent"),
+        Err(_) => panic!("the node never gave up on the handshake"),
+    };
+    assert_eq!(st.code(), Code::DeadlineExceeded, "{st:?}");
+    assert!(start.elapsed() >= Duration::from_millis(1900));
+
+    // A registration-first client: the headers come right after the
+    // registration is sent, with the answer as the first message.
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let call = open_call(&sim, Some(&sim.macaroon_hex), rx);
+    tokio::pin!(call);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(700), &mut call)
+            .await
+            .is_err(),
+        "headers before the registration"
+    );
+    tx.send(registration(1, "outboundSigner"))
+        .await
+        .expect("send the registration");
+    let mut inbound = tokio::time::timeout(Duration::from_secs(5), call)
+        .await
+        .expect("headers in time after the registration")
+        .expect("stream accepted");
+    let first = tokio::time::timeout(Duration::from_secs(5), inbound.message())
+        .await
+        .expect("answer in time")
+        .expect("no error")
+        .expect("a message");
+    assert_eq!(first.request_id, 1);
+    assert_eq!(kind(&first), "registration");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,10 +197,14 @@ async fn second_signer_is_refused_while_the_first_stays_up() {
         false,
     );
     let mut first = connect(&sim).await;
-    let second = open_stream(&sim, Some(&sim.macaroon_hex))
-        .await
-        .err()
-        .expect("second stream refused");
+    let second = open_stream(
+        &sim,
+        Some(&sim.macaroon_hex),
+        Some(registration(1, "outboundSigner")),
+    )
+    .await
+    .err()
+    .expect("second stream refused");
     assert_eq!(second.code(), Code::Unknown);
     assert_eq!(second.message(), "only one remote signer can be connected");
     // The first one still gets (and answers) pings.

@@ -92,6 +92,14 @@ struct Args {
     /// signer disconnected.
     #[arg(long, default_value_t = 1)]
     step_retries: u32,
+    /// HTTP/2 keepalive: ping the signer after this long without activity
+    /// (grpc.server-ping-time; at least 1s, as in grpc-go).
+    #[arg(long, default_value = "1m", value_parser = duration_arg)]
+    server_ping_time: Duration,
+    /// HTTP/2 keepalive: drop the connection when a ping is not answered
+    /// within this (grpc.server-ping-timeout).
+    #[arg(long, default_value = "20s", value_parser = duration_arg)]
+    server_ping_timeout: Duration,
     /// Only list failed checks (and the summary).
     #[arg(long, short)]
     quiet: bool,
@@ -121,6 +129,8 @@ fn main() {
     cfg.startup_timeout = args.startup_timeout;
     cfg.exit_when_done = args.exit_when_done;
     cfg.step_retries = args.step_retries;
+    cfg.server_ping_time = args.server_ping_time;
+    cfg.server_ping_timeout = args.server_ping_timeout;
 
     let out = Arc::new(Output::stdio(args.quiet));
     let runtime = match tokio::runtime::Builder::new_multi_thread()

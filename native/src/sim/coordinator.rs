@@ -6,6 +6,11 @@
 //! * handshake: the first message within the request timeout, with
 //!   `ref_request_id == 1`, member `signer_registration` and non-empty
 //!   `registration_info`; reply `request_id 1 / registration_complete`;
+//! * response headers only together with that reply, as grpc-go sends them
+//!   for lnd (whose handler `Recv`s the registration before its first
+//!   `Send`): a signer that waits for headers before registering gets
+//!   nothing until the handshake window ends; a failed handshake, the
+//!   macaroon check and the one-signer rule answer trailers-only;
 //! * request ids from one process-wide counter (first request = 2), never
 //!   reset across reconnects; several requests in flight; responses matched
 //!   by `ref_request_id`, unknown or late ones dropped;
@@ -564,12 +569,20 @@ impl Coordinator {
         Ok(())
     }
 
+    /// Serves one stream: the handshake, whose outcome goes to `opened`
+    /// (the handler answers the call's headers only then), then the
+    /// responses until the stream ends.
     async fn run_stream(
         self: Arc<Self>,
         mut inbound: Streaming<SignCoordinatorResponse>,
         conn: Arc<Conn>,
+        opened: oneshot::Sender<Result<(), Status>>,
     ) {
-        match self.handshake(&mut inbound, &conn).await {
+        let handshake = self.handshake(&mut inbound, &conn).await;
+        // The handler waits for this before it lets tonic send headers; if
+        // it is gone (the signer cancelled the call), so is the stream.
+        let _ = opened.send(handshake.clone());
+        match handshake {
             Ok(()) => {
                 self.stats.handshakes.fetch_add(1, Ordering::Relaxed);
                 self.out.log(&format!(
@@ -602,13 +615,14 @@ impl Coordinator {
                 conn.end_with(end);
             }
             Err(status) => {
+                // The status went to the handler, which returns it as the
+                // call's only answer (trailers-only, like grpc-go).
                 self.stats.refused.fetch_add(1, Ordering::Relaxed);
                 self.out.log(&format!(
                     "signer stream {} failed the handshake: {}",
                     conn.number,
                     status_text(&status)
                 ));
-                conn.end_with(status);
             }
         }
         conn.close();
@@ -751,8 +765,19 @@ impl WatchOnly for WatchOnlyService {
         });
         coord.out.log(&format!("signer stream {number} opened"));
         let inbound = request.into_inner();
-        tokio::spawn(coord.clone().run_stream(inbound, conn));
-        Ok(Response::new(Box::pin(ReceiverStream::new(rx))))
+        let (opened_tx, opened_rx) = oneshot::channel();
+        tokio::spawn(coord.clone().run_stream(inbound, conn, opened_tx));
+        // Like lnd behind grpc-go: no response headers until the handshake
+        // is done. Returning the response lets tonic send them; the
+        // registration reply is already first in the stream, so headers and
+        // reply leave together. A failed handshake is the call's status.
+        match opened_rx.await {
+            Ok(Ok(())) => Ok(Response::new(Box::pin(ReceiverStream::new(rx)))),
+            Ok(Err(status)) => Err(status),
+            Err(_) => Err(Status::internal(
+                "the signer stream ended during the handshake",
+            )),
+        }
     }
 }
 

@@ -110,29 +110,7 @@ impl FromStr for Scenario {
     }
 }
 
-/// Parses `5s`, `500ms`, `1m`, `1h` or a plain number of seconds.
-pub fn parse_duration(s: &str) -> Result<Duration, String> {
-    let s = s.trim();
-    let (num, mult_ms) = if let Some(n) = s.strip_suffix("ms") {
-        (n, 1.0)
-    } else if let Some(n) = s.strip_suffix('s') {
-        (n, 1000.0)
-    } else if let Some(n) = s.strip_suffix('m') {
-        (n, 60_000.0)
-    } else if let Some(n) = s.strip_suffix('h') {
-        (n, 3_600_000.0)
-    } else {
-        (s, 1000.0)
-    };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("invalid duration {s:?} (examples: 5s, 500ms, 1m)"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("invalid duration {s:?}"));
-    }
-    Ok(Duration::from_micros((v * mult_ms * 1000.0) as u64))
-}
+pub use crate::duration::parse_duration;
 
 /// Everything the simulator needs.
 #[derive(Debug, Clone)]
@@ -172,7 +150,18 @@ pub struct SimConfig {
     /// Re-runs of a workload step whose non-retryable request failed because
     /// the signer disconnected (lnd's subsystems redo such operations).
     pub step_retries: u32,
+    /// HTTP/2 keepalive: ping the signer after this long without activity
+    /// (lnd's `grpc.server-ping-time`; below 1 s means 1 s, as in grpc-go).
+    pub server_ping_time: Duration,
+    /// HTTP/2 keepalive: drop the connection when a ping is not answered
+    /// within this (lnd's `grpc.server-ping-timeout`).
+    pub server_ping_timeout: Duration,
 }
+
+/// grpc-go's lower bound for the server's keepalive time
+/// (`internal.KeepaliveMinServerPingTime`, applied to lnd's
+/// `grpc.server-ping-time`).
+pub const MIN_SERVER_PING_TIME: Duration = Duration::from_secs(1);
 
 impl SimConfig {
     /// Defaults of lnd (request timeout 5 s, ping every minute with 1 s
@@ -195,6 +184,8 @@ impl SimConfig {
             startup_timeout: Duration::from_secs(300),
             exit_when_done: false,
             step_retries: 1,
+            server_ping_time: Duration::from_secs(60),
+            server_ping_timeout: Duration::from_secs(20),
         }
     }
 }
@@ -374,9 +365,14 @@ pub async fn run(cfg: SimConfig, out: Arc<Output>) -> i32 {
     let service = WatchOnlyServer::new(WatchOnlyService::new(coord.clone()))
         .max_decoding_message_size(MAX_MESSAGE_SIZE)
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
+    // lnd's keepalive.ServerParameters (grpc.server-ping-time 1 min,
+    // grpc.server-ping-timeout 20 s). Its EnforcementPolicy (client pings
+    // at least grpc.client-ping-min-wait = 5 s apart, none without a
+    // stream, else GOAWAY too_many_pings) has no counterpart in tonic or
+    // h2, which answer every ping: see docs/watchonly-sim.md.
     let server = builder
-        .http2_keepalive_interval(Some(Duration::from_secs(60)))
-        .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+        .http2_keepalive_interval(Some(cfg.server_ping_time.max(MIN_SERVER_PING_TIME)))
+        .http2_keepalive_timeout(Some(cfg.server_ping_timeout))
         .add_service(service)
         .serve_with_incoming_shutdown(nodelay_incoming(listener), async move {
             let _ = stop_rx.wait_for(|s| *s).await;

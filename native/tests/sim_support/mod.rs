@@ -223,8 +223,30 @@ pub struct SignerStream {
 }
 
 /// Opens `SignCoordinatorStreams` with the given macaroon hex (None: no
-/// metadata).
-pub async fn open_stream(sim: &SimProcess, macaroon: Option<&str>) -> Result<SignerStream, Status> {
+/// metadata), sending `first` before waiting for the response headers. The
+/// simulator, like lnd, sends headers only with its registration answer, so
+/// without a `first` message this returns only when the node gives up (the
+/// handshake window) or refuses at once (macaroon, second signer).
+pub async fn open_stream(
+    sim: &SimProcess,
+    macaroon: Option<&str>,
+    first: Option<SignCoordinatorResponse>,
+) -> Result<SignerStream, Status> {
+    let (tx, rx) = mpsc::channel(64);
+    if let Some(m) = first {
+        tx.send(m).await.expect("queue the first message");
+    }
+    let rx = open_call(sim, macaroon, rx).await?;
+    Ok(SignerStream { tx, rx })
+}
+
+/// Opens `SignCoordinatorStreams` sending what arrives on `outbound`, and
+/// resolves with the response stream once the node's headers arrived.
+pub async fn open_call(
+    sim: &SimProcess,
+    macaroon: Option<&str>,
+    outbound: mpsc::Receiver<SignCoordinatorResponse>,
+) -> Result<Streaming<SignCoordinatorRequest>, Status> {
     let config = pinned_client_config(&sim.cert_pem).expect("pinned TLS config");
     let connector = PinnedConnector::new(Arc::new(config), &sim.addr, Duration::from_secs(5))
         .expect("connector");
@@ -236,17 +258,12 @@ pub async fn open_stream(sim: &SimProcess, macaroon: Option<&str>) -> Result<Sig
     let mut client = WatchOnlyClient::new(channel)
         .max_decoding_message_size(200 * 1024 * 1024)
         .max_encoding_message_size(200 * 1024 * 1024);
-    let (tx, rx) = mpsc::channel(64);
-    let mut req = tonic::Request::new(ReceiverStream::new(rx));
+    let mut req = tonic::Request::new(ReceiverStream::new(outbound));
     if let Some(m) = macaroon {
         req.metadata_mut()
             .insert("macaroon", m.parse().expect("ascii metadata"));
     }
-    let resp = client.sign_coordinator_streams(req).await?;
-    Ok(SignerStream {
-        tx,
-        rx: resp.into_inner(),
-    })
+    Ok(client.sign_coordinator_streams(req).await?.into_inner())
 }
 
 /// The registration message lnd's signer sends.
@@ -262,12 +279,13 @@ pub fn registration(id: u64, info: &str) -> SignCoordinatorResponse {
 
 /// Opens a stream and completes the handshake; checks the node's reply.
 pub async fn connect(sim: &SimProcess) -> SignerStream {
-    let mut s = open_stream(sim, Some(&sim.macaroon_hex))
-        .await
-        .expect("stream opens");
-    s.tx.send(registration(1, "outboundSigner"))
-        .await
-        .expect("send registration");
+    let mut s = open_stream(
+        sim,
+        Some(&sim.macaroon_hex),
+        Some(registration(1, "outboundSigner")),
+    )
+    .await
+    .expect("stream opens");
     let reply = tokio::time::timeout(Duration::from_secs(10), s.rx.message())
         .await
         .expect("handshake reply in time")
