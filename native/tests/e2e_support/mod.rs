@@ -584,7 +584,9 @@ pub fn attempts(signer: &Proc) -> Vec<f64> {
 /// [`CutProxy::cut_after`], it cuts every open connection right after it
 /// forwarded the n-th large (≥ `min_len` bytes) chunk from upstream to the
 /// client: that chunk carries a request the signer has received but can no
-/// longer answer. Later connections are forwarded normally.
+/// longer answer. [`CutProxy::blackhole`] makes the open connections
+/// half-open instead: bytes in both directions are dropped, no FIN or RST
+/// reaches either side. Later connections are forwarded normally.
 pub struct CutProxy {
     /// Address clients connect to.
     pub addr: SocketAddr,
@@ -598,6 +600,12 @@ struct CutState {
     min_len: AtomicUsize,
     cuts: AtomicUsize,
     open: Mutex<Vec<TcpStream>>,
+    /// One flag per forwarded connection: set, its bytes are dropped.
+    dead: Mutex<Vec<Arc<AtomicBool>>>,
+    /// Chunks read from clients (forwarded or dropped).
+    up_chunks: AtomicUsize,
+    /// Connections accepted.
+    accepted: AtomicUsize,
 }
 
 impl CutProxy {
@@ -615,6 +623,9 @@ impl CutProxy {
             min_len: AtomicUsize::new(usize::MAX),
             cuts: AtomicUsize::new(0),
             open: Mutex::new(Vec::new()),
+            dead: Mutex::new(Vec::new()),
+            up_chunks: AtomicUsize::new(0),
+            accepted: AtomicUsize::new(0),
         });
         let upstream = upstream.to_string();
         {
@@ -653,6 +664,28 @@ impl CutProxy {
     pub fn cuts(&self) -> usize {
         self.state.cuts.load(Ordering::SeqCst)
     }
+
+    /// Makes every open connection half-open: from now on their bytes are
+    /// dropped in both directions and nothing closes them (the sockets stay
+    /// open until the proxy is dropped), like a vanished peer or a NAT that
+    /// forgot the mapping. Returns how many connections went dark.
+    pub fn blackhole(&self) -> usize {
+        let dead = self.state.dead.lock().expect("lock");
+        for d in dead.iter() {
+            d.store(true, Ordering::SeqCst);
+        }
+        dead.len()
+    }
+
+    /// Chunks read from clients so far.
+    pub fn up_chunks(&self) -> usize {
+        self.state.up_chunks.load(Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    pub fn accepted(&self) -> usize {
+        self.state.accepted.load(Ordering::SeqCst)
+    }
 }
 
 impl Drop for CutProxy {
@@ -671,6 +704,7 @@ fn cut_all(state: &CutState) {
 }
 
 fn forward(client: TcpStream, server: TcpStream, state: Arc<CutState>) {
+    state.accepted.fetch_add(1, Ordering::SeqCst);
     if let Ok(mut open) = state.open.lock() {
         for s in [&client, &server] {
             if let Ok(c) = s.try_clone() {
@@ -678,23 +712,36 @@ fn forward(client: TcpStream, server: TcpStream, state: Arc<CutState>) {
             }
         }
     }
+    let dead = Arc::new(AtomicBool::new(false));
+    if let Ok(mut d) = state.dead.lock() {
+        d.push(dead.clone());
+    }
     let (Ok(mut c_read), Ok(mut s_write)) = (client.try_clone(), server.try_clone()) else {
         return;
     };
-    // client → server: plain copy.
+    // client → server: plain copy (dropped once dark).
+    let up_dead = dead.clone();
+    let up_state = state.clone();
     std::thread::spawn(move || {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
             match c_read.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    up_state.up_chunks.fetch_add(1, Ordering::SeqCst);
+                    if up_dead.load(Ordering::SeqCst) {
+                        continue;
+                    }
                     if s_write.write_all(&buf[..n]).is_err() {
                         break;
                     }
                 }
             }
         }
-        let _ = s_write.shutdown(Shutdown::Write);
+        // A dark connection passes no FIN either.
+        if !up_dead.load(Ordering::SeqCst) {
+            let _ = s_write.shutdown(Shutdown::Write);
+        }
     });
     // server → client: copy, count large chunks, cut when armed.
     let (mut s_read, mut c_write) = (server, client);
@@ -704,6 +751,9 @@ fn forward(client: TcpStream, server: TcpStream, state: Arc<CutState>) {
             match s_read.read(&mut buf) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
+                    if dead.load(Ordering::SeqCst) {
+                        continue;
+                    }
                     if c_write.write_all(&buf[..n]).is_err() {
                         break;
                     }
@@ -719,6 +769,8 @@ fn forward(client: TcpStream, server: TcpStream, state: Arc<CutState>) {
                 }
             }
         }
-        let _ = c_write.shutdown(Shutdown::Write);
+        if !dead.load(Ordering::SeqCst) {
+            let _ = c_write.shutdown(Shutdown::Write);
+        }
     });
 }
