@@ -83,6 +83,21 @@ export interface ConnectOptions {
   maxBackoffMs?: number;
   /** Deadline for the node's registration answer (default 5000). */
   handshakeTimeoutMs?: number;
+  /**
+   * lnd's healthcheck.remotesigner.interval (default 60000): the idle
+   * watchdog counts in these intervals.
+   */
+  healthCheckIntervalMs?: number;
+  /**
+   * Reconnect when no message at all came from lnd for this many
+   * health-check intervals (default 3; 0 turns the idle watchdog off).
+   */
+  idleMultiple?: number;
+  /**
+   * The idle watchdog's limit given directly, overriding
+   * healthCheckIntervalMs × idleMultiple (0 turns it off).
+   */
+  idleTimeoutMs?: number;
   /** Deadline for the Attach response and session token (default 10000). */
   attachTimeoutMs?: number;
   /** Deadline of one Reply call (default 10000). */
@@ -99,7 +114,7 @@ export type SignerStatus =
   | { kind: "registered"; attempt: number; nodeInfo: string }
   | { kind: "ping"; id: number; latencyMs: number }
   | { kind: "request"; requestKind: string; id: number; latencyMs: number; signMs: number; error: string | null }
-  | { kind: "error"; attempt: number; reason: string }
+  | { kind: "error"; attempt: number; reason: string; silentMs: number | null }
   | { kind: "reconnecting"; attempt: number; delayMs: number; wasRegistered: boolean }
   | { kind: "disconnected"; reason: string };
 
@@ -585,6 +600,21 @@ fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> 
     }
     if let Some(d) = ms("handshakeTimeoutMs")? {
         opts.session.handshake_timeout = d;
+    }
+    let interval = ms("healthCheckIntervalMs")?;
+    let multiple = match get_f64(o, "idleMultiple")? {
+        None => None,
+        Some(n) if n.fract() == 0.0 && n <= f64::from(u32::MAX) => Some(n as u32),
+        Some(_) => return Err(JsError::new("idleMultiple must be a whole number")),
+    };
+    if interval.is_some() || multiple.is_some() {
+        opts.session.idle_timeout = crate::session::idle_timeout_for(
+            interval.unwrap_or(crate::session::DEFAULT_HEALTH_CHECK_INTERVAL),
+            multiple.unwrap_or(crate::session::DEFAULT_IDLE_MULTIPLE),
+        );
+    }
+    if let Some(d) = ms("idleTimeoutMs")? {
+        opts.session.idle_timeout = (!d.is_zero()).then_some(d);
     }
     if let Some(d) = ms("attachTimeoutMs")? {
         opts.attach_timeout = d;

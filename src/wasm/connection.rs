@@ -14,6 +14,13 @@
 //!    session at once; the rest go through [`Signer::handle`] and
 //!    [`session::finish`]. Replies are sent concurrently (each its own
 //!    `Reply` call); a failed `Reply` ends the attempt.
+//! 4. One watchdog timer per attempt (every 250 ms) checks the open Reply
+//!    calls against their deadline and the session's idle watchdog: no
+//!    message at all from lnd for longer than the idle timeout (3 × lnd's
+//!    1 min health-check interval by default) ends the attempt with an
+//!    `error` status carrying `silentMs`. A browser cannot send HTTP/2
+//!    pings, so this is how the tab notices a dead link (a half-open
+//!    connection, a hung bridge).
 //!
 //! When an attempt ends, [`Backoff::after_attempt`] (reset after a completed
 //! handshake) gives the delay, with jitter from the host's randomness.
@@ -59,8 +66,9 @@ pub const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// How long a failed registration Reply waits for the Attach stream's final
 /// status (which names the cause).
 const ATTACH_END_GRACE: Duration = Duration::from_millis(500);
-/// How often open Reply calls are checked against `reply_timeout` (one
-/// timer per attempt instead of one per call).
+/// How often open Reply calls are checked against `reply_timeout` and the
+/// session against its idle deadline (one timer per attempt instead of one
+/// per call).
 const REPLY_WATCHDOG_TICK: Duration = Duration::from_millis(250);
 
 /// The signer shared between the JS handle and its connections. `None`
@@ -125,6 +133,9 @@ pub enum Status {
         attempt: u32,
         /// What happened.
         reason: String,
+        /// Set when the attempt was ended for silence (the idle watchdog):
+        /// milliseconds without any message from lnd. `null` otherwise.
+        silent_ms: Option<f64>,
     },
     /// The loop stopped (disconnect, or the signer was locked).
     Disconnected {
@@ -144,7 +155,8 @@ pub struct ConnectOptions {
     pub fetch: Option<js_sys::Function>,
     /// Reconnect schedule.
     pub backoff: Backoff,
-    /// Registration settings and handshake timeout.
+    /// Registration settings, handshake timeout and idle watchdog
+    /// (`session.idle_timeout`).
     pub session: SessionConfig,
     /// `client_info` of the Attach call (bridge log only).
     pub client_info: String,
@@ -368,11 +380,16 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
         )
         .await;
         inner.update(|s| s.registered = false);
-        let reason = match result {
-            Ok(reason) | Err(AttemptEnd::Retry(reason)) => reason,
+        let (reason, silent) = match result {
+            Ok(reason) | Err(AttemptEnd::Retry(reason)) => (reason, None),
+            Err(AttemptEnd::Silent { reason, silent }) => (reason, Some(silent)),
             Err(AttemptEnd::Locked) => return "signer locked".to_owned(),
         };
-        inner.emit(Status::Error { attempt, reason });
+        inner.emit(Status::Error {
+            attempt,
+            reason,
+            silent_ms: silent.map(|d| d.as_secs_f64() * 1000.0),
+        });
         let delay = options
             .backoff
             .after_attempt(registered, host::random_u32());
@@ -387,6 +404,11 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
 
 enum AttemptEnd {
     Retry(String),
+    /// The idle watchdog ended the attempt after `silent` without a message.
+    Silent {
+        reason: String,
+        silent: Duration,
+    },
     Locked,
 }
 
@@ -558,8 +580,18 @@ async fn attempt_session(
         .await
         {
             Either::Right(((), _)) => {
-                if let Some(reason) = replies.overdue(host::now()) {
+                let now = host::now();
+                if let Some(reason) = replies.overdue(now) {
                     return Err(reason.into());
+                }
+                if let Err(e) = session.on_timeout(now) {
+                    return Err(match e {
+                        session::SessionError::IdleTimeout { silent, .. } => AttemptEnd::Silent {
+                            reason: e.to_string(),
+                            silent,
+                        },
+                        other => other.to_string().into(),
+                    });
                 }
                 tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
                 continue;

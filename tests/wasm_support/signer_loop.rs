@@ -269,7 +269,7 @@ async fn serves_requests_like_the_native_signer_and_reconnects() {
         .find(|s| matches!(s, Status::Error { .. }))
         .expect("error status");
     assert!(
-        matches!(error, Status::Error { attempt: 1, reason } if reason.contains("ended the attach stream"))
+        matches!(error, Status::Error { attempt: 1, reason, silent_ms: None } if reason.contains("ended the attach stream"))
     );
     match st
         .iter()
@@ -382,6 +382,70 @@ async fn silent_node_times_out_the_handshake() {
     assert!(reason.contains("no registration response"), "{reason}");
 }
 
+/// The idle watchdog: after the registration and one ping the bridge stays
+/// open but sends nothing (a half-open link, a hung bridge or lnd); the loop
+/// ends the attempt once the idle timeout has passed, says so in the
+/// `error` status (`silent_ms`) and registers anew.
+#[wasm_bindgen_test]
+async fn a_silent_bridge_is_dropped_by_the_idle_watchdog() {
+    let bridge = FakeBridge::new(Script {
+        chunk: 0,
+        requests: vec![ping(2)],
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |o| {
+        o.session.idle_timeout = Some(Duration::from_millis(600));
+    });
+    wait_for("a registration after the idle drop", 8000.0, || {
+        count(&statuses, "registered") == 2
+    })
+    .await;
+    conn.handle().disconnect("done").await;
+    let st = statuses.borrow();
+    let (reason, silent_ms) = st
+        .iter()
+        .find_map(|s| match s {
+            Status::Error {
+                attempt: 1,
+                reason,
+                silent_ms,
+            } => Some((reason.clone(), *silent_ms)),
+            _ => None,
+        })
+        .expect("an error status for attempt 1");
+    assert!(
+        reason.starts_with("no message from the watch-only node for ")
+            && reason.contains("(idle timeout 0.6 s)"),
+        "{reason}"
+    );
+    let silent = silent_ms.expect("silent_ms is set for an idle drop");
+    // The watchdog tick is 250 ms: the drop comes within one tick (plus
+    // slack for a busy machine) after the limit.
+    assert!((600.0..2000.0).contains(&silent), "{silent}");
+    // The ping was answered before the silence.
+    assert_eq!(bridge.replies()[1], session::pong(2));
+    // The dropped attempt's Attach stream was closed.
+    assert!(bridge.state.borrow().streams[0].0.cancelled());
+}
+
+#[wasm_bindgen_test]
+async fn without_the_idle_watchdog_a_silent_bridge_is_kept() {
+    let bridge = FakeBridge::new(Script::default());
+    let signer = test_signer();
+    let (conn, statuses) = start(&signer, &bridge, |o| {
+        o.session.idle_timeout = None;
+    });
+    wait_for("registration", 5000.0, || {
+        count(&statuses, "registered") == 1
+    })
+    .await;
+    lnd_web_signer::wasm::host::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(count(&statuses, "error"), 0, "{:?}", statuses.borrow());
+    assert!(conn.handle().stats().registered);
+    conn.handle().disconnect("done").await;
+}
+
 #[wasm_bindgen_test]
 async fn failed_reply_ends_the_attempt() {
     let bridge = FakeBridge::new(Script {
@@ -399,7 +463,7 @@ async fn failed_reply_ends_the_attempt() {
     let st = statuses.borrow();
     assert!(st.iter().any(|s| matches!(
         s,
-        Status::Error { attempt: 1, reason } if reason.contains("reply to request 3 failed") && reason.contains("lnd stream gone")
+        Status::Error { attempt: 1, reason, silent_ms: None } if reason.contains("reply to request 3 failed") && reason.contains("lnd stream gone")
     )), "{st:?}");
     // The failed session's Attach stream was closed.
     assert!(bridge.state.borrow().streams[0].0.cancelled());
@@ -595,5 +659,80 @@ async fn js_connect_with_options_and_status_objects() {
         "initialBackoffMs must be a non-negative number"
     );
     assert!(err(js_object(&[]), Some("xyz")).starts_with("macaroon hex is invalid"));
+    assert_eq!(
+        err(js_object(&[("idleMultiple", 1.5.into())]), None),
+        "idleMultiple must be a whole number"
+    );
+    assert_eq!(
+        err(js_object(&[("idleTimeoutMs", (-5).into())]), None),
+        "idleTimeoutMs must be a non-negative number"
+    );
     drop(on_status);
+}
+
+/// The idle options of the JS API and the `silentMs` field of the `error`
+/// status: healthCheckIntervalMs × idleMultiple, or idleTimeoutMs directly.
+#[wasm_bindgen_test]
+async fn js_idle_options_and_the_silent_ms_status() {
+    use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::JsValue;
+
+    for (options, limit_text) in [
+        (
+            vec![
+                ("healthCheckIntervalMs", 200.into()),
+                ("idleMultiple", 2.into()),
+            ],
+            "(idle timeout 0.4 s)",
+        ),
+        (
+            vec![
+                ("healthCheckIntervalMs", 200.into()),
+                ("idleTimeoutMs", 300.into()),
+            ],
+            "(idle timeout 0.3 s)",
+        ),
+    ] {
+        let bridge = FakeBridge::new(Script::default());
+        let signer = test_signer();
+        let seen: Rc<RefCell<Vec<JsValue>>> = Rc::new(RefCell::new(Vec::new()));
+        let sink = Rc::clone(&seen);
+        let on_status = Closure::<dyn FnMut(JsValue)>::new(move |s: JsValue| {
+            sink.borrow_mut().push(s);
+        });
+        let callback: js_sys::Function = on_status.as_ref().clone().unchecked_into();
+        let mut pairs = vec![("fetch", bridge.fetch().into())];
+        pairs.extend(options);
+        let conn = signer
+            .connect(
+                "https://bridge.example.test".into(),
+                None,
+                Some(callback.unchecked_into()),
+                Some(js_object(&pairs).unchecked_into()),
+            )
+            .expect("connect");
+        let kind_of = |s: &JsValue| js_prop(s, "kind").as_string().unwrap_or_default();
+        wait_for("an idle drop", 5000.0, || {
+            seen.borrow().iter().any(|s| kind_of(s) == "error")
+        })
+        .await;
+        wasm_bindgen_futures::JsFuture::from(conn.disconnect())
+            .await
+            .expect("disconnect resolves");
+        let seen = seen.borrow();
+        let error = seen
+            .iter()
+            .find(|s| kind_of(s) == "error")
+            .expect("error status");
+        let reason = js_prop(error, "reason").as_string().unwrap_or_default();
+        assert!(
+            reason.starts_with("no message from the watch-only node for ")
+                && reason.contains(limit_text),
+            "{reason}"
+        );
+        assert!(js_prop(error, "silentMs")
+            .as_f64()
+            .is_some_and(|ms| ms >= 300.0));
+        drop(on_status);
+    }
 }
