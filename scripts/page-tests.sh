@@ -6,8 +6,9 @@
 #                                accounts.json vs the CLI, seed secrecy, CSP,
 #                                offline, 360 px, keyboard
 #   tests/page/connect.test.mjs  every watchonly-sim scenario through
-#                                signer-bridge, bridge restart, wrong macaroon,
-#                                bridge unreachable, lnd not ready
+#                                signer-bridge, bridge restart, lnd silent (idle
+#                                watchdog), wrong macaroon, bridge unreachable,
+#                                lnd not ready
 # Screenshots of every screen go to artifacts/screenshots/.
 #   scripts/page-tests.sh [node --test args, e.g. --test-name-pattern=wipe]
 set -euo pipefail

@@ -83,6 +83,8 @@ const state = {
   confirmPositions: [],
   version: "",
   autolockMinutes: 30,
+  healthIntervalSecs: 60, // lnd's healthcheck.remotesigner.interval
+  idleMultiple: 3, // idle watchdog: reconnect after this many silent intervals (0: never)
   lastInput: Date.now(),
   connected: false,
   status: { kind: "idle" },
@@ -544,7 +546,7 @@ async function unlockWith(passphrase) {
     selectTab("connection");
     state.connected = true;
     state.lastError = null;
-    await call("connect", { bridgeUrl: resume, macaroonHex: null });
+    await call("connect", { bridgeUrl: resume, macaroonHex: null, options: connectOptions() });
     renderStatus();
     toast("Reconnecting to signer-bridge.");
   }
@@ -605,6 +607,28 @@ setInterval(() => {
     lock(`after ${state.autolockMinutes} min without activity`);
   }
 }, 1000);
+
+// The idle watchdog's settings, passed to UnlockedSigner.connect.
+function connectOptions() {
+  return { healthCheckIntervalMs: state.healthIntervalSecs * 1000, idleMultiple: state.idleMultiple };
+}
+
+function idleLimitText() {
+  const secs = state.healthIntervalSecs * state.idleMultiple;
+  return secs >= 120 && secs % 60 === 0 ? `${secs / 60} min` : `${secs} s`;
+}
+
+$("health-interval").addEventListener("change", async () => {
+  state.healthIntervalSecs = Number($("health-interval").value);
+  await store.setSetting("healthIntervalSecs", state.healthIntervalSecs);
+  toast(state.idleMultiple ? `Reconnect after ${idleLimitText()} without a message from lnd (from the next connect).` : "Health-check interval saved.");
+});
+
+$("idle-multiple").addEventListener("change", async () => {
+  state.idleMultiple = Number($("idle-multiple").value);
+  await store.setSetting("idleMultiple", state.idleMultiple);
+  toast(state.idleMultiple ? `Reconnect after ${idleLimitText()} without a message from lnd (from the next connect).` : "No reconnect for silence.");
+});
 
 $("autolock").addEventListener("change", async () => {
   state.autolockMinutes = Number($("autolock").value);
@@ -757,6 +781,8 @@ function onAttachEnd(end) {
   if (!end || end.code === 0) return;
   const reason = `attach stream ended: ${GRPC_CODES[end.code] ?? end.code}: ${end.message}`;
   state.attachEnd = { reason, at: Date.now() };
+  // The signer itself dropped a silent link: that stays the reason shown.
+  if (state.lastError?.silent) return;
   if (state.lastError && Date.now() - state.lastError.at < 3000 && state.lastError.reason !== reason) {
     state.lastError = { reason, at: state.lastError.at, ...classifyReason(reason) };
     renderStatus();
@@ -787,9 +813,22 @@ function onStatus(s) {
       state.status = { kind: "registered" };
       break;
     case "error": {
-      const recent = state.attachEnd && Date.now() - state.attachEnd.at < 3000 ? state.attachEnd.reason : null;
-      const reason = recent ?? s.reason;
-      state.lastError = { reason, at: Date.now(), ...classifyReason(reason) };
+      if (s.silentMs !== null && s.silentMs !== undefined) {
+        // The idle watchdog: nothing at all came from lnd for too long.
+        const secs = Math.round(s.silentMs / 1000);
+        state.lastError = {
+          reason: `no message from lnd for ${secs} s — reconnecting`,
+          at: Date.now(),
+          silent: true,
+          title: "lnd went silent",
+          help: "No message (not even lnd's health-check ping) arrived for longer than the limit in Settings → Connection, so the link is presumed dead and the signer reconnects.",
+        };
+        console.warn(`[signer] no message from lnd for ${secs} s — reconnecting`);
+      } else {
+        const recent = state.attachEnd && Date.now() - state.attachEnd.at < 3000 ? state.attachEnd.reason : null;
+        const reason = recent ?? s.reason;
+        state.lastError = { reason, at: Date.now(), ...classifyReason(reason) };
+      }
       state.registeredAt = null;
       break;
     }
@@ -913,7 +952,7 @@ $("connect-form").addEventListener("submit", async (ev) => {
     state.connected = true;
     state.lastError = null;
     state.attempt = 0;
-    await call("connect", { bridgeUrl: url, macaroonHex });
+    await call("connect", { bridgeUrl: url, macaroonHex, options: connectOptions() });
   } catch (e) {
     showError("connect-error", e.message);
   } finally {
@@ -1084,6 +1123,10 @@ async function boot() {
   }
   state.autolockMinutes = Number(await store.getSetting("autolockMinutes", 30));
   $("autolock").value = String(state.autolockMinutes);
+  state.healthIntervalSecs = Number(await store.getSetting("healthIntervalSecs", 60));
+  $("health-interval").value = String(state.healthIntervalSecs);
+  state.idleMultiple = Number(await store.getSetting("idleMultiple", 3));
+  $("idle-multiple").value = String(state.idleMultiple);
   state.showPings = Boolean(await store.getSetting("showPings", false));
   $("show-pings").checked = state.showPings;
   state.bridgeUrl = await store.getSetting("bridgeUrl", "");

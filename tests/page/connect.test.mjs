@@ -1,7 +1,8 @@
 // Page tests with a (simulated) node: the real tab connects through
 // signer-bridge --grpc-web to watchonly-sim and signs every scenario; the
-// bridge is killed and restarted; a wrong macaroon, a dead bridge and a
-// missing lnd each get their own clear message.
+// bridge is killed and restarted; a silent lnd is dropped by the idle
+// watchdog; a wrong macaroon, a dead bridge and a missing lnd each get
+// their own clear message.
 
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
@@ -181,6 +182,48 @@ describe("signing through signer-bridge", () => {
       await page.click("#lock-btn");
       await unlock(page, demo.passphrase);
       assert.equal(await page.getAttribute("#status-card", "data-state"), "idle", "no resume after a manual disconnect");
+    } finally {
+      await tab?.close();
+      await bridge.proc.stop();
+      await sim.proc.stop();
+    }
+  });
+
+  test("lnd goes silent: the idle watchdog drops the link, says why and registers again", { timeout: 180_000 }, async () => {
+    const dir = await tempDir();
+    // Handshake, then no message at all (no workload, no health pings);
+    // the connection itself stays up.
+    const sim = await startSim(dir, { scenario: "idle", extra: ["--ping-interval", "0"] });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    let tab = null;
+    try {
+      tab = await readyTab();
+      const { page } = tab;
+      // Settings → Connection: lnd pings every 5 s, reconnect after 2 silent intervals.
+      await page.click("#tab-settings");
+      assert.equal(await page.inputValue("#health-interval"), "60");
+      assert.equal(await page.inputValue("#idle-multiple"), "3");
+      await page.selectOption("#health-interval", "5");
+      await page.selectOption("#idle-multiple", "2");
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
+      await waitStatus(page, "registered");
+      const registered = Date.now();
+      await waitStatusError(page, /^lnd went silent: no message from lnd for 1[01] s — reconnecting$/, 40_000);
+      const waited = Date.now() - registered;
+      assert.ok(waited >= 9_000, `dropped after ${waited} ms (limit 10 s)`);
+      const s = await statusText(page);
+      assert.match(s.title, /^Reconnecting in \d+ s$/);
+      assert.match(s.detail, /presumed dead/);
+      await screenshot(page, "26-lnd-silent");
+      await waitStatus(page, "registered", 30_000);
+      assert.ok(Number(await page.textContent("#st-attempt")) >= 2);
+      await page.click("#disconnect-btn");
+      await waitStatus(page, "disconnected");
+      // The settings are kept across a reload.
+      await page.reload();
+      await page.waitForSelector("html[data-ready='true']");
+      assert.equal(await page.inputValue("#health-interval"), "5");
+      assert.equal(await page.inputValue("#idle-multiple"), "2");
     } finally {
       await tab?.close();
       await bridge.proc.stop();
