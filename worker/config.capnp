@@ -55,6 +55,9 @@ const signerWorker :Workerd.Worker = (
     (name = "MACAROON_HEX", fromEnvironment = "MACAROON_HEX"),
     (name = "MAX_SESSION_SECONDS", fromEnvironment = "MAX_SESSION_SECONDS"),
     (name = "KEEPALIVE_SECONDS", fromEnvironment = "KEEPALIVE_SECONDS"),
+    (name = "HEALTH_CHECK_INTERVAL_SECONDS", fromEnvironment = "HEALTH_CHECK_INTERVAL_SECONDS"),
+    (name = "IDLE_MULTIPLE", fromEnvironment = "IDLE_MULTIPLE"),
+    (name = "IDLE_TIMEOUT_SECONDS", fromEnvironment = "IDLE_TIMEOUT_SECONDS"),
     (name = "SIGNER", durableObjectNamespace = "SignerHost"),
   ],
 );

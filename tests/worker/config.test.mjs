@@ -72,7 +72,7 @@ test("bindings: the worker, config.capnp and wrangler.toml name the same ones; s
     assert.ok(used.has(s), `${s} is read by the worker`);
   }
   // Everything else the worker reads is a var, the DO binding or an optional var.
-  const deployable = new Set([...vars, ...SECRETS, "SIGNER", "MAX_SESSION_SECONDS"]);
+  const deployable = new Set([...vars, ...SECRETS, "SIGNER", "MAX_SESSION_SECONDS", "IDLE_TIMEOUT_SECONDS"]);
   for (const name of used) assert.ok(deployable.has(name), `${name} is neither a var, a secret nor a binding in wrangler.toml`);
   // Local config: every value comes from the environment, nothing is inlined.
   assert.doesNotMatch(capnp, /\btext = "/, "config.capnp must not inline binding values");

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   DEFAULT_KEEPALIVE_SECONDS, MAX_SESSION_SECONDS, StatusTally, bearerToken, constantTimeEqual, decodeBase64,
-  keepaliveSeconds, parseSeconds, redact, redactDeep, sessionLimit,
+  idleOptions, keepaliveSeconds, parseSeconds, redact, redactDeep, sessionLimit, silenceText,
 } from "../../worker/src/util.js";
 
 test("parseSeconds: whole numbers 1..limit, default 30", () => {
@@ -118,4 +118,40 @@ test("StatusTally: counts statuses, requests by kind, errors and keeps the last 
   assert.equal(s.recent.length, 20);
   assert.ok(s.recent.every((x) => x.kind !== "ping"));
   assert.equal(s.recent[s.recent.length - 1].kind, "disconnected");
+});
+
+test("idleOptions: interval × multiple by default, an explicit timeout wins, 0 turns the watchdog off", () => {
+  assert.deepEqual(idleOptions(undefined, undefined, undefined), {
+    options: { healthCheckIntervalMs: 60_000, idleMultiple: 3 },
+    idleTimeoutSeconds: 180,
+  });
+  assert.deepEqual(idleOptions("5", " 2 ", ""), {
+    options: { healthCheckIntervalMs: 5000, idleMultiple: 2 },
+    idleTimeoutSeconds: 10,
+  });
+  assert.deepEqual(idleOptions("60", "0", null), {
+    options: { healthCheckIntervalMs: 60_000, idleMultiple: 0 },
+    idleTimeoutSeconds: null,
+  });
+  assert.deepEqual(idleOptions("60", "3", "45"), { options: { idleTimeoutMs: 45_000 }, idleTimeoutSeconds: 45 });
+  assert.deepEqual(idleOptions("60", "3", "0"), { options: { idleTimeoutMs: 0 }, idleTimeoutSeconds: null });
+  // Nonsense falls back to the defaults.
+  assert.deepEqual(idleOptions("soon", "2.5", "-1"), {
+    options: { healthCheckIntervalMs: 60_000, idleMultiple: 3 },
+    idleTimeoutSeconds: 180,
+  });
+});
+
+test("StatusTally: an attempt ended for silence is counted and said so", () => {
+  const t = new StatusTally();
+  t.add({ kind: "registered", attempt: 1, nodeInfo: "n" });
+  t.add({ kind: "error", attempt: 1, reason: "no message from the watch-only node for 180.2 s (idle timeout 180 s): the link is presumed dead", silentMs: 180_200 });
+  t.add({ kind: "error", attempt: 2, reason: "bridge gone", silentMs: null });
+  const s = t.toJSON();
+  assert.equal(s.connectionErrors, 2);
+  assert.equal(s.silenceDrops, 1);
+  assert.equal(s.lastSilence.text, "no message from lnd for 180 s — reconnecting");
+  assert.equal(silenceText(9_600), "no message from lnd for 10 s — reconnecting");
+  assert.ok(!Number.isNaN(Date.parse(s.lastSilence.at)));
+  assert.equal(s.lastError, "bridge gone");
 });

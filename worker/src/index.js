@@ -11,6 +11,9 @@
 //   MAX_SESSION_SECONDS  optional, lowers the 900 s session limit
 //   SIGNER            optional Durable Object namespace of class SignerHost (always-on mode)
 //   KEEPALIVE_SECONDS optional alarm period of the always-on object (1..60, default 30)
+//   HEALTH_CHECK_INTERVAL_SECONDS  optional, lnd's healthcheck.remotesigner.interval (default 60)
+//   IDLE_MULTIPLE     optional, reconnect after this many silent intervals (default 3, 0 = never)
+//   IDLE_TIMEOUT_SECONDS  optional, that limit directly (0 = never); overrides the two above
 //
 // HTTP API (all but /health need Authorization: Bearer CONTROL_TOKEN):
 //   GET  /health                     {ok, version, configured{...}, sessionActive}
@@ -25,6 +28,7 @@ import { initSync, openVault, version } from "../pkg/lnd_web_signer.js";
 import wasmModule from "../pkg/lnd_web_signer_bg.wasm";
 import {
   MIN_TOKEN_LENGTH,
+  idleOptions,
   keepaliveSeconds,
   StatusTally,
   bearerToken,
@@ -193,20 +197,29 @@ function startSigner(env, onStatus) {
     blob.fill(0);
   }
   const macaroon = present(env.MACAROON_HEX) ? "binding" : signer.hasMacaroon ? "vault" : "none";
+  // The idle watchdog: a link on which lnd stays silent for this long is
+  // presumed dead and reconnected (workerd's fetch cannot send HTTP/2 pings).
+  const idle = idleOptions(env.HEALTH_CHECK_INTERVAL_SECONDS, env.IDLE_MULTIPLE, env.IDLE_TIMEOUT_SECONDS);
   let conn;
   try {
     conn = signer.connect(
       bridge.url,
       present(env.MACAROON_HEX) ? env.MACAROON_HEX.trim() : undefined,
       onStatus,
-      { clientInfo: CLIENT_INFO },
+      { clientInfo: CLIENT_INFO, ...idle.options },
     );
   } catch (e) {
     signer.lock();
     signer.free();
     throw new SetupError(500, `cannot start the connection: ${errorMessage(e)}`);
   }
-  const info = { network: signer.network, fingerprint: signer.fingerprint, macaroon, bridgeUrl: bridge.url };
+  const info = {
+    network: signer.network,
+    fingerprint: signer.fingerprint,
+    macaroon,
+    bridgeUrl: bridge.url,
+    idleTimeoutSeconds: idle.idleTimeoutSeconds,
+  };
   return { signer, conn, info };
 }
 

@@ -52,6 +52,45 @@ export function keepaliveSeconds(raw) {
   return Math.min(n, 60);
 }
 
+/** lnd's default healthcheck.remotesigner.interval (seconds). */
+export const DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS = 60;
+/** Default idle watchdog: reconnect after this many silent health-check intervals. */
+export const DEFAULT_IDLE_MULTIPLE = 3;
+
+function nonNegative(raw) {
+  if (raw === null || raw === undefined || String(raw).trim() === "") return null;
+  const n = Number(String(raw).trim());
+  return Number.isFinite(n) && n >= 0 ? n : null;
+}
+
+/**
+ * The idle watchdog options of UnlockedSigner.connect from the
+ * HEALTH_CHECK_INTERVAL_SECONDS, IDLE_MULTIPLE and IDLE_TIMEOUT_SECONDS
+ * bindings: the signer reconnects when no message at all came from lnd for
+ * interval × multiple (default 60 s × 3), or for IDLE_TIMEOUT_SECONDS when
+ * that is set; a multiple or timeout of 0 turns the watchdog off. Values
+ * that are not numbers ≥ 0 (or, for the multiple, not whole) fall back to
+ * the defaults. Returns {options, idleTimeoutSeconds} (null seconds: off).
+ */
+export function idleOptions(intervalRaw, multipleRaw, timeoutRaw) {
+  const timeout = nonNegative(timeoutRaw);
+  if (timeout !== null) {
+    return { options: { idleTimeoutMs: Math.round(timeout * 1000) }, idleTimeoutSeconds: timeout || null };
+  }
+  const interval = nonNegative(intervalRaw) ?? DEFAULT_HEALTH_CHECK_INTERVAL_SECONDS;
+  let multiple = nonNegative(multipleRaw);
+  if (multiple === null || !Number.isInteger(multiple)) multiple = DEFAULT_IDLE_MULTIPLE;
+  return {
+    options: { healthCheckIntervalMs: Math.round(interval * 1000), idleMultiple: multiple },
+    idleTimeoutSeconds: interval * multiple || null,
+  };
+}
+
+/** The text for an attempt the idle watchdog ended (an `error` status with silentMs). */
+export function silenceText(silentMs) {
+  return `no message from lnd for ${Math.round(silentMs / 1000)} s — reconnecting`;
+}
+
 /** The token of an `Authorization: Bearer <token>` header, or null. */
 export function bearerToken(header) {
   if (typeof header !== "string") return null;
@@ -143,6 +182,8 @@ export class StatusTally {
     this.recent = [];
     this.lastError = null;
     this.disconnectReason = null;
+    this.silenceDrops = 0;
+    this.lastSilence = null;
   }
 
   /** Records one status object. */
@@ -168,7 +209,14 @@ export class StatusTally {
         break;
       case "error":
         this.connectionErrors += 1;
-        this.lastError = String(status.reason ?? "");
+        if (typeof status.silentMs === "number") {
+          // The idle watchdog dropped a link on which lnd had gone silent.
+          this.silenceDrops += 1;
+          this.lastSilence = { text: silenceText(status.silentMs), at: new Date().toISOString() };
+          this.lastError = this.lastSilence.text;
+        } else {
+          this.lastError = String(status.reason ?? "");
+        }
         break;
       case "disconnected":
         this.disconnectReason = String(status.reason ?? "");
@@ -194,6 +242,8 @@ export class StatusTally {
       requestsByKind: this.requestsByKind,
       statuses: this.statuses,
       lastError: this.lastError,
+      silenceDrops: this.silenceDrops,
+      lastSilence: this.lastSilence,
       disconnectReason: this.disconnectReason,
       recent: this.recent,
     };
