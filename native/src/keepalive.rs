@@ -30,6 +30,11 @@
 //! costs one ping per 30 s of silence; [`DEFAULT_TIMEOUT`] of 20 s is lnd's
 //! own `grpc.server-ping-timeout` default. A dead link is noticed at most
 //! `interval + timeout` (50 s) after the last frame from lnd.
+//!
+//! lnd keeps its own side of a half-open stream until its server keepalive
+//! (`grpc.server-ping-time` 1 min + `grpc.server-ping-timeout` 20 s) drops
+//! it; until then it refuses the reconnecting signer with "only one remote
+//! signer can be connected", and the signer retries with its backoff.
 
 use std::time::Duration;
 
