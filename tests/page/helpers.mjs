@@ -33,7 +33,9 @@ export async function launch({ viewport = { width: 1000, height: 820 }, colorSch
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROME_ARGS,
+    // CHROME_EXTRA_ARGS: more switches, space-separated (the interop suite
+    // passes --ignore-certificate-errors-spki-list for its TLS proxy).
+    args: [...CHROME_ARGS, ...(process.env.CHROME_EXTRA_ARGS || "").split(" ").filter(Boolean)],
     viewport,
     colorScheme,
     acceptDownloads: true,
