@@ -735,6 +735,22 @@ impl Net {
                 }))
             },
         )?;
+        // Active is not enough for pathfinding: both nodes need both
+        // directions' policies in their graph (lnd's itests wait for the
+        // same before paying).
+        for node in [&self.alice, &self.bob] {
+            wait_for(
+                &format!("{} has both policies of {}", node.name, chan.scid),
+                WAIT,
+                || {
+                    let Ok(info) = node.cli(&["getchaninfo", "--chan_id", &chan.scid]) else {
+                        return Ok(None);
+                    };
+                    let has = |k: &str| info.get(k).is_some_and(|p| !p.is_null());
+                    Ok((has("node1_policy") && has("node2_policy")).then_some(()))
+                },
+            )?;
+        }
         let a = self.alice.cli(&["listchannels"])?;
         let ctype = arr(&a, "channels")
             .iter()
