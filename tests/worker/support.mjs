@@ -100,3 +100,12 @@ export async function health(base) {
   const text = await res.text();
   return { status: res.status, text, json: JSON.parse(text) };
 }
+
+/** GET /status with the control token (or `authorization` as given); resolves {status, headers, text, json}. */
+export async function controlStatus(base, { token, headers = {} } = {}) {
+  const h = { ...headers };
+  if (token !== undefined) h.authorization = `Bearer ${token}`;
+  const res = await fetch(`${base}/status`, { headers: h, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  return { status: res.status, headers: res.headers, text, json: JSON.parse(text) };
+}

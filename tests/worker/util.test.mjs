@@ -3,8 +3,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  DEFAULT_KEEPALIVE_SECONDS, MAX_SESSION_SECONDS, StatusTally, bearerToken, constantTimeEqual, decodeBase64,
-  idleOptions, keepaliveSeconds, parseSeconds, redact, redactDeep, sessionLimit, silenceText,
+  AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL_MS, DEFAULT_KEEPALIVE_SECONDS, FailureThrottle, MAX_SESSION_SECONDS,
+  StatusTally, bearerToken, checkBridgeUrl, constantTimeEqual, decodeBase64, idleOptions, isLoopbackHost,
+  keepaliveSeconds, parseSeconds, redact, redactDeep, requestSource, sessionLimit, silenceText,
 } from "../../worker/src/util.js";
 
 test("parseSeconds: whole numbers 1..limit, default 30", () => {
@@ -154,4 +155,70 @@ test("StatusTally: an attempt ended for silence is counted and said so", () => {
   assert.equal(silenceText(9_600), "no message from lnd for 10 s — reconnecting");
   assert.ok(!Number.isNaN(Date.parse(s.lastSilence.at)));
   assert.equal(s.lastError, "bridge gone");
+});
+
+test("checkBridgeUrl: https anywhere, plain http only to loopback, no credentials", () => {
+  assert.deepEqual(checkBridgeUrl("https://bridge.example.com/"), { url: "https://bridge.example.com" });
+  assert.deepEqual(checkBridgeUrl(" https://bridge.example.com:8443 "), { url: "https://bridge.example.com:8443" });
+  for (const ok of ["http://127.0.0.1:8090", "http://localhost:8090", "http://[::1]:8090", "http://127.1.2.3",
+    "http://2130706433:8090", "HTTP://LOCALHOST"]) {
+    assert.ok(checkBridgeUrl(ok).url, `${ok}: ${JSON.stringify(checkBridgeUrl(ok))}`);
+  }
+  for (const bad of ["http://bridge.example.com", "http://10.0.0.5:8090", "http://192.168.1.2", "http://[::2]:1",
+    "http://127.0.0.1.example.com", "http://localhost.example.com", "http://128.0.0.1", "http://0.0.0.0:8090"]) {
+    assert.match(checkBridgeUrl(bad).error ?? "", /plain http: is refused except for loopback/, bad);
+  }
+  assert.match(checkBridgeUrl("ftp://x").error, /must be an https: URL/);
+  assert.match(checkBridgeUrl("not a url").error, /is not a URL/);
+  assert.match(checkBridgeUrl("").error, /not configured/);
+  assert.match(checkBridgeUrl(undefined).error, /not configured/);
+  assert.match(checkBridgeUrl("https://u:p@bridge.example.com").error, /user name or password/);
+  assert.equal(isLoopbackHost("127.0.0.1"), true);
+  assert.equal(isLoopbackHost("example.com"), false);
+  assert.equal(isLoopbackHost(null), false);
+});
+
+test("FailureThrottle: a burst of failures per source, then one per refill period; the right token waits too", () => {
+  let now = 1_000_000;
+  const t = new FailureThrottle({ now: () => now });
+  for (let i = 0; i < AUTH_FAILURE_BURST; i++) {
+    assert.equal(t.retryAfterSeconds("a"), 0, `attempt ${i}`);
+    t.failed("a");
+  }
+  const wait = t.retryAfterSeconds("a");
+  assert.equal(wait, Math.ceil(AUTH_FAILURE_REFILL_MS / 1000));
+  assert.equal(t.retryAfterSeconds("b"), 0, "another source is not throttled");
+  now += AUTH_FAILURE_REFILL_MS - 1;
+  assert.ok(t.retryAfterSeconds("a") >= 1);
+  now += 1;
+  assert.equal(t.retryAfterSeconds("a"), 0, "one attempt per refill period");
+  t.failed("a");
+  assert.ok(t.retryAfterSeconds("a") >= 1);
+  now += AUTH_FAILURE_REFILL_MS * AUTH_FAILURE_BURST;
+  assert.equal(t.retryAfterSeconds("a"), 0);
+});
+
+test("FailureThrottle: a shared bucket catches sources that change their address; memory is bounded", () => {
+  let now = 0;
+  const t = new FailureThrottle({ now: () => now, globalBurst: 5, globalRefillMs: 1000, maxSources: 3 });
+  for (let i = 0; i < 5; i++) t.failed(`src-${i}`);
+  assert.equal(t.retryAfterSeconds("fresh"), 1, "the shared bucket is empty");
+  assert.ok(t.size <= 3, `remembers ${t.size} sources`);
+  now += 1000;
+  assert.equal(t.retryAfterSeconds("fresh"), 0);
+  for (let i = 0; i < 1000; i++) {
+    now += 1000;
+    t.failed(`many-${i}`);
+  }
+  assert.ok(t.size <= 3, `remembers ${t.size} sources`);
+});
+
+test("requestSource: CF-Connecting-IP when it looks like an address, else one shared 'unknown'", () => {
+  const h = (v) => new Headers(v === undefined ? {} : { "cf-connecting-ip": v });
+  assert.equal(requestSource(h("203.0.113.9")), "203.0.113.9");
+  assert.equal(requestSource(h(" 2001:db8::1 ")), "2001:db8::1");
+  assert.equal(requestSource(h()), "unknown");
+  assert.equal(requestSource(h("x".repeat(100))), "unknown");
+  assert.equal(requestSource(h("<script>")), "unknown");
+  assert.equal(requestSource(null), "unknown");
 });

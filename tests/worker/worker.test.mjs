@@ -13,7 +13,7 @@ import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import {
-  assertNoSecrets, countMatches, health, signSession, sleep, stackEnv, waitForMatch,
+  assertNoSecrets, controlStatus, countMatches, health, signSession, sleep, stackEnv, waitForMatch,
 } from "./support.mjs";
 
 const env = stackEnv();
@@ -33,8 +33,21 @@ async function cliVersion() {
   return stdout.trim().split(/\s+/).pop();
 }
 
-test("GET /health: version of the wasm signer, what is configured, no secrets", async () => {
-  const a = await health(A);
+test("GET /health is liveness only; GET /status (token) has the version and what is configured, no secrets", async () => {
+  // Issue 11 finding 8: /health used to list which bindings are set.
+  for (const w of [A, C, D]) {
+    const h = await health(w);
+    assert.equal(h.status, 200);
+    assert.deepEqual(h.json, { ok: true }, `${w}/health says more than liveness: ${h.text}`);
+  }
+  const head = await fetch(`${A}/health`, { method: "HEAD" });
+  assert.equal(head.status, 200);
+
+  const anonymous = await controlStatus(A);
+  assert.equal(anonymous.status, 401);
+  assert.equal(anonymous.json.configured, undefined);
+
+  const a = await controlStatus(A, { token: TOKEN });
   assert.equal(a.status, 200);
   assert.equal(a.json.ok, true);
   assert.equal(a.json.version, await cliVersion(), "the worker's wasm signer and the CLI come from one crate version");
@@ -42,20 +55,20 @@ test("GET /health: version of the wasm signer, what is configured, no secrets", 
     vault: true, vaultPassphrase: true, bridgeUrl: true, controlToken: true, macaroonBinding: true, alwaysOn: true,
   });
   assert.equal(a.json.sessionActive, false);
-  assertNoSecrets(a.text, env, "A's /health");
+  assertNoSecrets(a.text, env, "A's /status");
 
-  const c = await health(C);
+  const c = await controlStatus(C, { token: TOKEN });
   assert.equal(c.json.configured.macaroonBinding, false);
 
-  const d = await health(D);
-  assert.equal(d.status, 200);
-  assert.deepEqual(d.json.configured, {
-    vault: false, vaultPassphrase: false, bridgeUrl: false, controlToken: false, macaroonBinding: false, alwaysOn: true,
-  });
+  // D has no CONTROL_TOKEN: /status is refused like every control route.
+  assert.equal((await controlStatus(D, { token: TOKEN })).status, 503);
 
   const post = await fetch(`${A}/health`, { method: "POST" });
   assert.equal(post.status, 405);
   await post.body?.cancel();
+  const postStatus = await fetch(`${A}/status`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}` } });
+  assert.equal(postStatus.status, 405);
+  await postStatus.body?.cancel();
   const missing = await fetch(`${A}/nothing-here`);
   assert.equal(missing.status, 404);
   assert.equal((await missing.json()).ok, false);
@@ -95,7 +108,7 @@ test("unauthorised /sign-session is refused and never reaches the node", async (
   }
   await sleep(300);
   assert.equal(await opened(), before, "a refused request opened a signer stream at the node");
-  assert.equal((await health(A)).json.sessionActive, false);
+  assert.equal((await controlStatus(A, { token: TOKEN })).json.sessionActive, false);
 });
 
 test("a session signs the sim's workload: N passed, 0 failed, and the summary counts it", async () => {
@@ -107,7 +120,7 @@ test("a session signs the sim's workload: N passed, 0 failed, and the summary co
   const second = await signSession(A, { seconds: 2, token: TOKEN });
   assert.equal(second.status, 409, second.text);
   assert.match(second.json.error, /already running/);
-  assert.equal((await health(A)).json.sessionActive, true);
+  assert.equal((await controlStatus(A, { token: TOKEN })).json.sessionActive, true);
 
   const sim = await waitForMatch(env.WORKER_SIM_OUT, /^(\d+) passed, (\d+) failed$/m, 90_000, "the sim's summary");
   const passed = Number(sim[1]);
@@ -144,7 +157,7 @@ test("a session signs the sim's workload: N passed, 0 failed, and the summary co
 
   // The keys are wiped and lnd's stream released: the sim sees the signer leave.
   await waitForMatch(env.WORKER_SIM_ERR, new RegExp(`signer stream ${streamsBefore + 1} ended`), 15_000, "the sim to see the signer go");
-  assert.equal((await health(A)).json.sessionActive, false);
+  assert.equal((await controlStatus(A, { token: TOKEN })).json.sessionActive, false);
 });
 
 test("stream=1 with the vault's sealed macaroon (secrets stored with trailing newlines): NDJSON events arrive while the session runs", async () => {
@@ -206,7 +219,7 @@ test("wrong vault passphrase: a clear error, no secret echoed, nothing reaches t
     assert.equal(r.json.error, "cannot open the vault: wrong passphrase");
     assertNoSecrets(r.text, env, "the wrong-passphrase answer");
   }
-  assert.equal((await health(B)).json.sessionActive, false, "a failed open must not leave a session marked active");
+  assert.equal((await controlStatus(B, { token: TOKEN })).json.sessionActive, false, "a failed open must not leave a session marked active");
   await sleep(300);
   assert.equal(await opened(), before);
 });
@@ -239,6 +252,80 @@ async function getJson(url, opts = {}) {
   assertNoSecrets(text, env, `${opts.method ?? "GET"} ${new URL(url).pathname}`);
   return { status: res.status, json: JSON.parse(text), headers: res.headers };
 }
+
+test("failed control-token attempts are throttled per source: 429 with Retry-After, even for the right token", async () => {
+  // Issue 11 finding 8: guesses used to be unlimited. CF-Connecting-IP is
+  // the caller's address on Cloudflare (its edge sets it); here it picks a
+  // bucket of its own so that the other tests keep theirs.
+  const before = await opened();
+  const attacker = { "cf-connecting-ip": "198.51.100.7" };
+  const wrong = `${TOKEN.slice(0, -1)}${TOKEN.endsWith("0") ? "1" : "0"}`;
+  const codes = [];
+  for (let i = 0; i < 12; i++) {
+    codes.push((await controlStatus(A, { token: wrong, headers: attacker })).status);
+  }
+  assert.deepEqual(codes.slice(0, 10), Array(10).fill(401), codes.join(","));
+  assert.deepEqual(codes.slice(10), [429, 429], codes.join(","));
+  const limited = await controlStatus(A, { token: wrong, headers: attacker });
+  assert.equal(limited.status, 429);
+  assert.match(limited.json.error, /too many failed control-token attempts; retry in \d+ s/);
+  const retry = Number(limited.headers.get("retry-after"));
+  assert.ok(retry >= 1 && retry <= 6, `Retry-After ${limited.headers.get("retry-after")}`);
+  assertNoSecrets(limited.text, env, "the 429 answer");
+  // The right token does not get through while the source is throttled...
+  const right = await controlStatus(A, { token: TOKEN, headers: attacker });
+  assert.equal(right.status, 429, right.text);
+  // ...but another source is not affected.
+  assert.equal((await controlStatus(A, { token: TOKEN, headers: { "cf-connecting-ip": "198.51.100.8" } })).status, 200);
+  await sleep(300);
+  assert.equal(await opened(), before, "a throttled request reached the node");
+});
+
+async function spawnWorkerd(name, bindings) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const storage = join(env.WORKER_TMP, `do-${name}`);
+  mkdirSync(storage, { recursive: true });
+  const log = openSync(join(env.WORKER_TMP, `workerd-${name}.log`), "a");
+  const proc = spawn(env.WORKER_WORKERD, [
+    "serve", "worker/config.capnp", "--socket-addr", `http=127.0.0.1:${port}`, "-d", `do-storage=${storage}`,
+  ], { cwd: ROOT, stdio: ["ignore", log, log], env: { PATH: process.env.PATH, ...bindings } });
+  closeSync(log);
+  appendFileSync(join(env.WORKER_TMP, "extra.pids"), `${proc.pid}\n`);
+  await waitUntil(async () => ({ done: (await fetch(`${url}/health`)).ok }), 30_000, `workerd ${name} to serve`);
+  const stop = async () => {
+    if (proc.exitCode !== null) return;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
+    await exited;
+  };
+  return { url, stop };
+}
+
+test("BRIDGE_URL over plain http: is refused unless it is loopback; nothing is dialed", async (t) => {
+  // Issue 11 finding 8: http://bridge.invalid used to be dialed, sending
+  // lnd's macaroon and every signature in clear text.
+  const before = await opened();
+  const f = await spawnWorkerd("F", {
+    VAULT: env.WORKER_VAULT_B64,
+    VAULT_PASSPHRASE: env.WORKER_PASSPHRASE,
+    CONTROL_TOKEN: TOKEN,
+    BRIDGE_URL: "http://bridge.invalid:8090",
+    MACAROON_HEX: env.WORKER_MACAROON_HEX,
+  });
+  t.after(() => f.stop());
+  const r = await signSession(f.url, { seconds: 2, token: TOKEN });
+  assert.equal(r.status, 503, r.text);
+  assert.match(r.json.error, /^BRIDGE_URL must be an https: URL: plain http: is refused except for loopback/);
+  assertNoSecrets(r.text, env, "the plain-http refusal");
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const started = await getJson(`${f.url}/signer/start`, { method: "POST", headers: auth });
+  assert.equal(started.status, 503, JSON.stringify(started.json));
+  assert.match(started.json.error, /plain http: is refused/);
+  await getJson(`${f.url}/signer/stop`, { method: "POST", headers: auth });
+  await sleep(300);
+  assert.equal(await opened(), before, "a refused BRIDGE_URL reached the node");
+});
 
 test("always-on mode: a Durable Object keeps the signer connected with alarms, restarts it after a crash, stops cleanly", async (t) => {
   const KEEPALIVE = 2;
@@ -337,7 +424,7 @@ test("always-on mode: a Durable Object keeps the signer connected with alarms, r
 });
 
 test("workerd logs hold no secrets", async () => {
-  const files = (await readdir(env.WORKER_TMP)).filter((f) => /^workerd-[A-E]\.log$/.test(f));
+  const files = (await readdir(env.WORKER_TMP)).filter((f) => /^workerd-[A-F]\.log$/.test(f));
   assert.ok(files.length >= 4, files.join(", "));
   const texts = {};
   for (const f of files) {

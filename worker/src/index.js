@@ -15,8 +15,10 @@
 //   IDLE_MULTIPLE     optional, reconnect after this many silent intervals (default 3, 0 = never)
 //   IDLE_TIMEOUT_SECONDS  optional, that limit directly (0 = never); overrides the two above
 //
-// HTTP API (all but /health need Authorization: Bearer CONTROL_TOKEN):
-//   GET  /health                     {ok, version, configured{...}, sessionActive}
+// HTTP API (all but /health need Authorization: Bearer CONTROL_TOKEN; failed
+// token attempts are throttled per source and per isolate, 429 + Retry-After):
+//   GET  /health                     {ok}: liveness only, reveals nothing else
+//   GET  /status                     {ok, version, configured{...}, sessionActive}
 //   POST /sign-session?seconds=N     opens the vault, serves lnd's requests for N
 //        seconds, locks, and answers with a JSON summary; &stream=1 streams NDJSON
 //        events (started, each status, summary) while the session runs.
@@ -30,12 +32,15 @@ import {
   MIN_TOKEN_LENGTH,
   idleOptions,
   keepaliveSeconds,
+  FailureThrottle,
   StatusTally,
   bearerToken,
+  checkBridgeUrl,
   constantTimeEqual,
   decodeBase64,
   parseSeconds,
   redactDeep,
+  requestSource,
   sessionLimit,
 } from "./util.js";
 
@@ -107,17 +112,27 @@ function sleep(ms) {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
+/**
+ * GET /health: liveness only. It says whether the worker (and its wasm
+ * signer) answers, nothing about its configuration, version or sessions:
+ * those are in the authenticated GET /status.
+ */
 function health(env) {
-  let v = null;
   try {
     ensureWasm();
-    v = version();
   } catch (e) {
-    return jsonResponse(500, { ok: false, error: `wasm signer failed to load: ${errorMessage(e)}` }, env);
+    console.log(`[worker] wasm signer failed to load: ${errorMessage(e)}`);
+    return jsonResponse(500, { ok: false }, env);
   }
+  return jsonResponse(200, { ok: true }, env);
+}
+
+/** GET /status (authenticated): version, what is configured (booleans), session flag. */
+function configStatus(env) {
+  ensureWasm();
   return jsonResponse(200, {
     ok: true,
-    version: v,
+    version: version(),
     configured: {
       vault: present(env.VAULT),
       vaultPassphrase: present(env.VAULT_PASSPHRASE),
@@ -130,6 +145,9 @@ function health(env) {
   }, env);
 }
 
+// Failed control-token attempts of this isolate (per source and overall).
+const throttle = new FailureThrottle();
+
 /** Checks the bearer token; returns a Response to send when refused. */
 async function authorise(request, env) {
   const expected = controlToken(env);
@@ -139,8 +157,19 @@ async function authorise(request, env) {
       error: `CONTROL_TOKEN is not configured (a secret of at least ${MIN_TOKEN_LENGTH} characters); sessions are disabled`,
     }, env);
   }
+  // Throttled sources are refused before their token is even compared, so
+  // guessing costs time whether the guesses are right or wrong.
+  const source = requestSource(request.headers);
+  const wait = throttle.retryAfterSeconds(source);
+  if (wait > 0) {
+    return jsonResponse(429, {
+      ok: false,
+      error: `too many failed control-token attempts; retry in ${wait} s`,
+    }, env, { "retry-after": String(wait) });
+  }
   const given = bearerToken(request.headers.get("authorization"));
   if (given === null || !(await constantTimeEqual(given, expected))) {
+    throttle.failed(source);
     return jsonResponse(401, { ok: false, error: "unauthorised: send Authorization: Bearer <CONTROL_TOKEN>" }, env, {
       "www-authenticate": 'Bearer realm="lnd-web-signer"',
     });
@@ -149,17 +178,8 @@ async function authorise(request, env) {
 }
 
 function bridgeUrlOf(env) {
-  if (!present(env.BRIDGE_URL)) return { error: "BRIDGE_URL is not configured" };
-  let url;
-  try {
-    url = new URL(env.BRIDGE_URL.trim());
-  } catch {
-    return { error: "BRIDGE_URL is not a URL" };
-  }
-  if (url.protocol !== "https:" && url.protocol !== "http:") {
-    return { error: "BRIDGE_URL must be an http(s) URL" };
-  }
-  return { url: url.href.replace(/\/+$/, "") };
+  // https: only, plain http: just for loopback (util.js checkBridgeUrl).
+  return checkBridgeUrl(env.BRIDGE_URL);
 }
 
 /** A refusal with its HTTP status (configuration problems, vault errors). */
@@ -486,6 +506,14 @@ export default {
         }
         return health(env);
       }
+      if (pathname === "/status") {
+        if (request.method !== "GET") {
+          return jsonResponse(405, { ok: false, error: "use GET /status" }, env, { allow: "GET" });
+        }
+        const refused = await authorise(request, env);
+        if (refused) return refused;
+        return configStatus(env);
+      }
       if (pathname === "/sign-session") {
         if (request.method !== "POST") {
           return jsonResponse(405, { ok: false, error: "use POST /sign-session?seconds=N" }, env, { allow: "POST" });
@@ -497,7 +525,7 @@ export default {
       }
       return jsonResponse(404, {
         ok: false,
-        error: "not found (GET /health, POST /sign-session?seconds=N, POST /signer/start, POST /signer/stop, GET /signer/status)",
+        error: "not found (GET /health, GET /status, POST /sign-session?seconds=N, POST /signer/start, POST /signer/stop, GET /signer/status)",
       }, env);
     } catch (e) {
       return jsonResponse(500, { ok: false, error: `internal error: ${errorMessage(e)}` }, env);

@@ -249,3 +249,164 @@ export class StatusTally {
     };
   }
 }
+
+/**
+ * True for host names that can only mean this machine: `localhost`, an
+ * IPv4 address in 127.0.0.0/8 or IPv6 `::1` (as `URL.hostname` spells them;
+ * the URL parser already turned `2130706433` or `0x7f.1` into 127.0.0.1).
+ */
+export function isLoopbackHost(hostname) {
+  if (typeof hostname !== "string") return false;
+  const h = hostname.toLowerCase();
+  if (h === "localhost" || h === "[::1]") return true;
+  return /^127\.[0-9]{1,3}\.[0-9]{1,3}\.[0-9]{1,3}$/.test(h);
+}
+
+/**
+ * The BRIDGE_URL binding checked: an absolute https: URL, or http: only
+ * towards loopback (a signer-bridge on the same machine, for development
+ * and tests) — over plain http anyone on the path reads lnd's macaroon and
+ * every request. No user name or password in it. Returns {url} (without
+ * trailing slashes) or {error}.
+ */
+export function checkBridgeUrl(raw) {
+  if (typeof raw !== "string" || raw.trim() === "") return { error: "BRIDGE_URL is not configured" };
+  let url;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    return { error: "BRIDGE_URL is not a URL" };
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    return { error: "BRIDGE_URL must be an https: URL" };
+  }
+  if (url.protocol === "http:" && !isLoopbackHost(url.hostname)) {
+    return {
+      error: "BRIDGE_URL must be an https: URL: plain http: is refused except for loopback (localhost, 127.0.0.0/8, [::1])",
+    };
+  }
+  if (url.username !== "" || url.password !== "") {
+    return { error: "BRIDGE_URL must not carry a user name or password" };
+  }
+  return { url: url.href.replace(/\/+$/, "") };
+}
+
+/** Failed control-token attempts one source may make in a burst. */
+export const AUTH_FAILURE_BURST = 10;
+/** After the burst, one more failed attempt per source every this many ms. */
+export const AUTH_FAILURE_REFILL_MS = 6_000;
+/** Failed attempts of all sources together in a burst (per isolate). */
+export const AUTH_FAILURE_GLOBAL_BURST = 30;
+/** After that burst, one more failed attempt in all every this many ms. */
+export const AUTH_FAILURE_GLOBAL_REFILL_MS = 2_000;
+/** Sources remembered at once; the fullest buckets are forgotten first. */
+export const AUTH_FAILURE_MAX_SOURCES = 1_024;
+
+class Bucket {
+  constructor(capacity, refillMs, now) {
+    this.capacity = capacity;
+    this.refillMs = refillMs;
+    this.tokens = capacity;
+    this.at = now;
+  }
+
+  refill(now) {
+    if (now > this.at) {
+      const gained = (now - this.at) / this.refillMs;
+      this.tokens = Math.min(this.capacity, this.tokens + gained);
+    }
+    this.at = now;
+  }
+
+  /** Milliseconds until one token is there again (0: there is one now). */
+  waitMs(now) {
+    this.refill(now);
+    return this.tokens >= 1 ? 0 : Math.ceil((1 - this.tokens) * this.refillMs);
+  }
+
+  take(now) {
+    this.refill(now);
+    this.tokens = Math.max(0, this.tokens - 1);
+  }
+
+  full(now) {
+    this.refill(now);
+    return this.tokens >= this.capacity;
+  }
+}
+
+/**
+ * Throttles failed control-token attempts: token buckets per source (the
+ * caller's address) and one for all sources together. Only failures take
+ * from the buckets; while a source's bucket (or the shared one) is empty,
+ * every control request of it is refused before its token is looked at, so
+ * guessing costs time whatever the guesses are. Memory is bounded
+ * (AUTH_FAILURE_MAX_SOURCES). `now` is injected for tests.
+ */
+export class FailureThrottle {
+  constructor({
+    burst = AUTH_FAILURE_BURST,
+    refillMs = AUTH_FAILURE_REFILL_MS,
+    globalBurst = AUTH_FAILURE_GLOBAL_BURST,
+    globalRefillMs = AUTH_FAILURE_GLOBAL_REFILL_MS,
+    maxSources = AUTH_FAILURE_MAX_SOURCES,
+    now = () => Date.now(),
+  } = {}) {
+    this.burst = burst;
+    this.refillMs = refillMs;
+    this.maxSources = maxSources;
+    this.now = now;
+    this.global = new Bucket(globalBurst, globalRefillMs, now());
+    this.sources = new Map();
+  }
+
+  /** Seconds the source must wait before its next attempt (0: go ahead). */
+  retryAfterSeconds(source) {
+    const now = this.now();
+    const own = this.sources.get(source);
+    const ms = Math.max(this.global.waitMs(now), own ? own.waitMs(now) : 0);
+    return ms === 0 ? 0 : Math.max(1, Math.ceil(ms / 1000));
+  }
+
+  /** Records a failed attempt of `source`. */
+  failed(source) {
+    const now = this.now();
+    this.global.take(now);
+    let own = this.sources.get(source);
+    if (!own) {
+      if (this.sources.size >= this.maxSources) this.forget(now);
+      own = new Bucket(this.burst, this.refillMs, now);
+      this.sources.set(source, own);
+    }
+    own.take(now);
+  }
+
+  /** Number of sources remembered (for tests). */
+  get size() {
+    return this.sources.size;
+  }
+
+  forget(now) {
+    for (const [k, b] of this.sources) {
+      if (b.full(now)) this.sources.delete(k);
+    }
+    // Still full of throttled sources: drop the oldest entries (a Map keeps
+    // insertion order). They lose their penalty; the shared bucket remains.
+    while (this.sources.size >= this.maxSources) {
+      this.sources.delete(this.sources.keys().next().value);
+    }
+  }
+}
+
+/**
+ * The source of a request for throttling: Cloudflare's `CF-Connecting-IP`
+ * (set by Cloudflare's edge, which overwrites what a client sends) or
+ * "unknown" (local workerd: every caller shares one bucket). A value that
+ * is not a plausible address counts as "unknown".
+ */
+export function requestSource(headers) {
+  const v = headers && typeof headers.get === "function" ? headers.get("cf-connecting-ip") : null;
+  if (typeof v !== "string") return "unknown";
+  const s = v.trim();
+  return /^[0-9A-Fa-f:.]{2,45}$/.test(s) ? s : "unknown";
+}
