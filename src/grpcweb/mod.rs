@@ -29,6 +29,14 @@ pub const TRAILER_FLAG: u8 = 0x80;
 /// Largest frame payload accepted by default (lnd's watch-only node accepts
 /// messages up to 200 MiB; see spec/protocol.md §1).
 pub const DEFAULT_MAX_FRAME_LEN: usize = 200 * 1024 * 1024;
+/// Largest trailer frame payload accepted. A server's trailers are
+/// `grpc-status`, `grpc-message` and perhaps a few more names: a few hundred
+/// bytes. The limit is checked on the announced length, before the frame is
+/// buffered.
+pub const MAX_TRAILER_LEN: usize = 8 * 1024;
+/// Most non-blank lines in a trailer block. `http::HeaderMap` panics past
+/// 24,576 distinct names; this bound keeps a hostile server far below it.
+pub const MAX_TRAILER_LINES: usize = 64;
 
 /// One complete grpc-web frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +69,20 @@ pub enum DecodeError {
         have: usize,
         /// Bytes the frame needs (header included, when known).
         need: usize,
+    },
+    /// A trailer frame announces more payload than [`MAX_TRAILER_LEN`].
+    #[error("grpc-web trailer frame of {len} bytes exceeds the limit of {max} bytes")]
+    TrailerTooLarge {
+        /// Announced payload length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A trailer block has more than [`MAX_TRAILER_LINES`] lines.
+    #[error("grpc-web trailer frame has more than {max} lines")]
+    TooManyTrailerLines {
+        /// The limit.
+        max: usize,
     },
     /// A trailer line is not `name: value`.
     #[error("invalid grpc-web trailer line {line}: {reason}")]
@@ -131,6 +153,12 @@ impl Decoder {
         }
         let flag = self.buf[0];
         let len = u32::from_be_bytes([self.buf[1], self.buf[2], self.buf[3], self.buf[4]]) as usize;
+        if flag & TRAILER_FLAG != 0 && len > MAX_TRAILER_LEN {
+            return Err(DecodeError::TrailerTooLarge {
+                len,
+                max: MAX_TRAILER_LEN,
+            });
+        }
         if len > self.max_frame_len {
             return Err(DecodeError::FrameTooLarge {
                 len,
@@ -173,13 +201,23 @@ impl Decoder {
 
 /// Parses a trailer block (`name: value` lines separated by CRLF or LF).
 /// Names are lower-cased; surrounding white space of values is removed.
+/// At most [`MAX_TRAILER_LINES`] non-blank lines are accepted (the caller
+/// bounds the block's size: [`Decoder`] refuses trailer frames over
+/// [`MAX_TRAILER_LEN`]).
 pub fn parse_trailers(block: &[u8]) -> Result<HeaderMap, DecodeError> {
     let mut map = HeaderMap::new();
+    let mut lines = 0usize;
     for (i, raw) in block.split(|&b| b == b'\n').enumerate() {
         let line_no = i + 1;
         let line = raw.strip_suffix(b"\r").unwrap_or(raw);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;
+        }
+        lines += 1;
+        if lines > MAX_TRAILER_LINES {
+            return Err(DecodeError::TooManyTrailerLines {
+                max: MAX_TRAILER_LINES,
+            });
         }
         let bad = |reason: &str| DecodeError::BadTrailer {
             line: line_no,
@@ -193,7 +231,13 @@ pub fn parse_trailers(block: &[u8]) -> Result<HeaderMap, DecodeError> {
         let value = line[colon + 1..].trim_ascii();
         let name = HeaderName::from_bytes(&name).map_err(|_| bad("invalid header name"))?;
         let value = HeaderValue::from_bytes(value).map_err(|_| bad("invalid header value"))?;
-        map.append(name, value);
+        // Never the panicking `append`: the line bound keeps the map far
+        // below its capacity limit, and should that ever change this is an
+        // error, not a trap.
+        map.try_append(name, value)
+            .map_err(|_| DecodeError::TooManyTrailerLines {
+                max: MAX_TRAILER_LINES,
+            })?;
     }
     Ok(map)
 }

@@ -231,3 +231,87 @@ mod props {
         }
     }
 }
+
+/// A trailer block of `names` distinct `x-N: v` lines.
+fn many_trailer_names(names: usize) -> Vec<u8> {
+    let mut block = Vec::new();
+    for i in 0..names {
+        block.extend_from_slice(format!("x-{i}: v\r\n").as_bytes());
+    }
+    block
+}
+
+#[test]
+fn a_huge_trailer_block_is_an_error_not_a_panic() {
+    // ~235 KB of distinct names: http::HeaderMap's `append` panics past
+    // 24,576 of them (issue 11, finding 1).
+    let block = many_trailer_names(25_000);
+    assert!(block.len() > 200_000);
+    let err = parse_trailers(&block).expect_err("far too many trailer lines");
+    assert_eq!(
+        err,
+        DecodeError::TooManyTrailerLines {
+            max: MAX_TRAILER_LINES
+        }
+    );
+    // The same block as a frame is refused by its announced length, before
+    // it is buffered.
+    let mut frame = vec![TRAILER_FLAG];
+    frame.extend_from_slice(&u32::try_from(block.len()).expect("fits").to_be_bytes());
+    let mut dec = Decoder::new();
+    dec.push(&frame);
+    assert_eq!(
+        dec.next_frame(),
+        Err(DecodeError::TrailerTooLarge {
+            len: block.len(),
+            max: MAX_TRAILER_LEN
+        })
+    );
+    frame.extend_from_slice(&block);
+    let mut dec = Decoder::new();
+    dec.push(&frame);
+    assert!(matches!(
+        dec.next_frame(),
+        Err(DecodeError::TrailerTooLarge { .. })
+    ));
+}
+
+#[test]
+fn trailer_limits_are_a_few_kib_and_a_few_dozen_lines() {
+    // At the line limit: accepted (names repeat into one entry each).
+    let block = many_trailer_names(MAX_TRAILER_LINES);
+    assert!(block.len() <= MAX_TRAILER_LEN);
+    assert_eq!(
+        parse_trailers(&block).expect("at the limit").len(),
+        MAX_TRAILER_LINES
+    );
+    // One more line: refused, with a message naming the limit.
+    let err = parse_trailers(&many_trailer_names(MAX_TRAILER_LINES + 1)).expect_err("over");
+    assert_eq!(
+        err.to_string(),
+        format!("grpc-web trailer frame has more than {MAX_TRAILER_LINES} lines")
+    );
+    // Blank lines do not count; a frame at the byte limit is read.
+    let mut block = b"grpc-status: 0\r\n".to_vec();
+    block.resize(MAX_TRAILER_LEN, b'\n');
+    let mut frame = encode_frame(TRAILER_FLAG, &block).expect("small");
+    let mut dec = Decoder::new();
+    dec.push(&frame);
+    assert!(matches!(dec.next_frame(), Ok(Some(Frame::Trailers(t))) if t.len() == 1));
+    // One byte more: refused.
+    frame.push(b'\n');
+    frame[1..5].copy_from_slice(
+        &u32::try_from(MAX_TRAILER_LEN + 1)
+            .expect("fits")
+            .to_be_bytes(),
+    );
+    let mut dec = Decoder::new();
+    dec.push(&frame);
+    assert_eq!(
+        dec.next_frame().expect_err("too large").to_string(),
+        format!(
+            "grpc-web trailer frame of {} bytes exceeds the limit of {MAX_TRAILER_LEN} bytes",
+            MAX_TRAILER_LEN + 1
+        )
+    );
+}

@@ -163,6 +163,67 @@ async fn error_trailer_split_anywhere_gives_the_status() {
     }
 }
 
+/// A trailer frame of `names` distinct `x-N: v` lines (issue 11, finding 1).
+fn huge_trailer_frame(names: usize) -> Vec<u8> {
+    let mut block = b"grpc-status: 0\r\n".to_vec();
+    for i in 0..names {
+        block.extend_from_slice(format!("x-{i}: v\r\n").as_bytes());
+    }
+    let mut frame = vec![lnd_web_signer::grpcweb::TRAILER_FLAG];
+    frame.extend_from_slice(&u32::try_from(block.len()).expect("fits").to_be_bytes());
+    frame.extend_from_slice(&block);
+    frame
+}
+
+#[wasm_bindgen_test]
+async fn a_huge_trailer_frame_fails_the_call_instead_of_trapping() {
+    // ~235 KB of distinct trailer names: http::HeaderMap panicked (a trap
+    // in wasm: the signer died while the page still said "Connected").
+    let mut body = lnd_web_signer::grpcweb::encode_data_frame(&token_event(b"tok")).expect("frame");
+    body.extend(huge_trailer_frame(25_000));
+    assert!(body.len() > 200_000);
+    let want = format!(
+        "grpc-web trailer frame of {} bytes exceeds the limit of 8192 bytes",
+        huge_trailer_frame(25_000).len() - 5
+    );
+    for chunk in [0, 4096] {
+        let log = Rc::new(RefCell::new(Vec::new()));
+        let b = body.clone();
+        let fetch = fetch_fn(log, move |_| {
+            let s = StreamHandle::grpc_web();
+            s.push_chunked(&b, chunk);
+            s.end();
+            s.response_object()
+        });
+        let (events, end) = attach_all(fetch).await;
+        assert_eq!(events, decoded(&[token_event(b"tok")]), "chunk {chunk}");
+        let status = end.expect_err("an oversized trailer frame is an error");
+        assert!(
+            status.message().contains(&want),
+            "chunk {chunk}: {status:?}"
+        );
+    }
+    // The same limit on a unary Reply's answer; the client keeps working.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let mut reply_body = grpc_web_body(&[Vec::new()], &[]);
+    let trailer_start = reply_body.len() - 5;
+    reply_body.truncate(trailer_start);
+    reply_body.extend(huge_trailer_frame(25_000));
+    let mut c = client(serving(reply_body, vec![7], Rc::clone(&log)));
+    let r = c.reply(ReplyRequest::default()).await;
+    let status = r.expect_err("oversized trailers");
+    assert!(status.message().contains("trailer frame"), "{status:?}");
+    let mut c = client(serving(
+        grpc_web_body(&[Vec::new()], &[("grpc-status", "0")]),
+        vec![],
+        log,
+    ));
+    assert!(
+        c.reply(ReplyRequest::default()).await.is_ok(),
+        "the next call works"
+    );
+}
+
 #[wasm_bindgen_test]
 async fn unary_reply_with_split_trailer() {
     // The upstream bug's shape: a short unary answer whose trailer frame
