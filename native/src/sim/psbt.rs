@@ -1,5 +1,13 @@
 //! PSBTs exactly as lnd's watch-only node builds them (`remoteSign`,
 //! signing.md §3.10) and the verification of the signer's answers (§3.9).
+//!
+//! That includes lnd's reused-buffer bug in `packetFromTx`
+//! (`lnwallet/rpcwallet/rpcwallet.go`): every already signed input's
+//! FINAL_SCRIPTWITNESS is a slice of one `bytes.Buffer` that is `Reset` and
+//! rewritten for each witness, so the values sent are not the inputs'
+//! witnesses ([`lnd_final_witnesses`] reproduces the bytes). Such values
+//! often do not decode, so the packet carries them as raw records and the
+//! answer is split at the record level before rust-bitcoin parses it.
 
 use std::collections::BTreeMap;
 
@@ -20,6 +28,143 @@ use super::verify::{parse_der_low_s, verify_schnorr};
 pub const KEY_SINGLE_TWEAK: u8 = 0x51;
 /// lnd's unknown input key type for the double tweak.
 pub const KEY_DOUBLE_TWEAK: u8 = 0xd0;
+/// PSBT_IN_FINAL_SCRIPTWITNESS (carried as a raw record, see the module doc).
+pub const KEY_FINAL_SCRIPTWITNESS: u8 = 0x08;
+
+/// Go's `bytes.Buffer` as `packetFromTx` drives it: `Reset` keeps the
+/// backing array, `Bytes` returns a slice of it, and a `Write` that does not
+/// fit allocates a new array (`grow`, `growSlice`, Go 1.21+ `bytes/buffer.go`)
+/// while slices handed out earlier keep the old one.
+#[derive(Debug, Default)]
+struct GoBuffer {
+    /// Every backing array allocated so far (length = Go capacity).
+    arrays: Vec<Vec<u8>>,
+    /// The current backing array; `None` while `b.buf` is nil.
+    current: Option<usize>,
+    /// `len(b.buf)` (`b.off` stays 0: nothing is read).
+    len: usize,
+}
+
+/// `bytes.smallBufferSize`.
+const GO_SMALL_BUFFER: usize = 64;
+
+/// The size class Go's allocator rounds a pointer-free allocation up to
+/// (`runtime.roundupsize` with `noscan`; `internal/runtime/gc/sizeclasses.go`).
+fn go_roundupsize(size: usize) -> usize {
+    const CLASSES: [usize; 68] = [
+        0, 8, 16, 24, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288,
+        320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 896, 1024, 1152, 1280, 1408, 1536,
+        1792, 2048, 2304, 2688, 3072, 3200, 3456, 4096, 4864, 5376, 6144, 6528, 6784, 6912, 8192,
+        9472, 9728, 10240, 10880, 12288, 13568, 14336, 16384, 18432, 19072, 20480, 21760, 24576,
+        27264, 28672, 32768,
+    ];
+    const MALLOC_HEADER: usize = 8;
+    const PAGE: usize = 8192;
+    if size <= 32768 - MALLOC_HEADER {
+        return CLASSES.iter().copied().find(|&c| c >= size).unwrap_or(size);
+    }
+    size.checked_add(PAGE - 1).map_or(size, |s| s & !(PAGE - 1))
+}
+
+impl GoBuffer {
+    fn reset(&mut self) {
+        self.len = 0;
+    }
+
+    fn cap(&self) -> usize {
+        self.current.map_or(0, |a| self.arrays[a].len())
+    }
+
+    /// `Buffer.Write(p)`.
+    fn write(&mut self, p: &[u8]) {
+        let n = p.len();
+        let cap = self.cap();
+        let array = match self.current {
+            // tryGrowByReslice
+            Some(a) if n <= cap - self.len => a,
+            None if n == 0 => return,
+            // grow: the first small write allocates smallBufferSize
+            None if n <= GO_SMALL_BUFFER => {
+                self.arrays.push(vec![0; GO_SMALL_BUFFER]);
+                self.arrays.len() - 1
+            }
+            // grow → growSlice(b.buf[:len], n): max(len+n, 2·cap), rounded up
+            // to a size class, the old contents copied over
+            _ => {
+                let want = (self.len + n).max(2 * cap);
+                let mut fresh = vec![0; go_roundupsize(want)];
+                if let Some(old) = self.current {
+                    fresh[..self.len].copy_from_slice(&self.arrays[old][..self.len]);
+                }
+                self.arrays.push(fresh);
+                self.arrays.len() - 1
+            }
+        };
+        self.current = Some(array);
+        self.arrays[array][self.len..self.len + n].copy_from_slice(p);
+        self.len += n;
+    }
+
+    /// `wire.WriteVarInt` (one `Write`, two for 9-byte values).
+    fn write_varint(&mut self, v: u64) {
+        if v < 0xfd {
+            self.write(&[v as u8]);
+        } else if v <= 0xffff {
+            let b = (v as u16).to_le_bytes();
+            self.write(&[0xfd, b[0], b[1]]);
+        } else if v <= 0xffff_ffff {
+            let b = (v as u32).to_le_bytes();
+            self.write(&[0xfe, b[0], b[1], b[2], b[3]]);
+        } else {
+            self.write(&[0xff]);
+            self.write(&v.to_le_bytes());
+        }
+    }
+
+    /// `psbt.WriteTxWitness`: the item count, then per item
+    /// `wire.WriteVarBytes` (length, then the bytes, as separate writes).
+    fn write_tx_witness(&mut self, witness: &Witness) {
+        self.write_varint(witness.len() as u64);
+        for item in witness.iter() {
+            self.write_varint(item.len() as u64);
+            self.write(item);
+        }
+    }
+
+    /// `Buffer.Bytes()`: which array, how long.
+    fn bytes(&self) -> Option<(usize, usize)> {
+        self.current.map(|a| (a, self.len))
+    }
+}
+
+/// The FINAL_SCRIPTWITNESS values lnd's `packetFromTx` puts into the packet
+/// for `tx` (by input; `None` for inputs without a witness): one reused
+/// buffer, `buf.Reset()`, `psbt.WriteTxWitness(&buf, txIn.Witness)`,
+/// `FinalScriptWitness = buf.Bytes()`. Each value therefore has its own
+/// witness's length, but its bytes are whatever its backing array holds
+/// once the loop is done: the start of the last witness written to that
+/// array, then leftovers of longer earlier witnesses (an array left behind
+/// when a longer witness needed a new one keeps the first writes of that
+/// witness). Only the last signed input's value is its own witness.
+pub fn lnd_final_witnesses(tx: &Transaction) -> Vec<Option<Vec<u8>>> {
+    let mut buf = GoBuffer::default();
+    let slices: Vec<Option<(usize, usize)>> = tx
+        .input
+        .iter()
+        .map(|txin| {
+            if txin.witness.is_empty() {
+                return None;
+            }
+            buf.reset();
+            buf.write_tx_witness(&txin.witness);
+            buf.bytes()
+        })
+        .collect();
+    slices
+        .into_iter()
+        .map(|s| s.map(|(a, len)| buf.arrays[a][..len].to_vec()))
+        .collect()
+}
 
 /// How the input is spent (the signer's sign method).
 #[derive(Debug, Clone)]
@@ -96,8 +241,11 @@ fn fake_control_block(base: &PublicKey) -> Result<ControlBlock, String> {
 
 /// Builds the PSBT of `remoteSign` (plus, for `walletrpc.SignPsbt`-style
 /// requests, several signable inputs): inputs of `tx` that already carry a
-/// scriptSig/witness get FINAL fields, every other input its WITNESS_UTXO
-/// from `prevouts`, and each input of `specs` its signing fields.
+/// scriptSig/witness get FINAL fields (the witnesses as lnd's reused buffer
+/// leaves them, [`lnd_final_witnesses`], in raw 0x08 records), every input
+/// but the signed one its WITNESS_UTXO from `prevouts`
+/// (`populateNonSignedInputWitnessUtxos`), and each input of `specs` its
+/// signing fields.
 pub fn build_packet(
     tx: &Transaction,
     prevouts: &[TxOut],
@@ -109,12 +257,15 @@ pub fn build_packet(
         txin.witness = Witness::new();
     }
     let mut psbt = Psbt::from_unsigned_tx(unsigned).map_err(|e| e.to_string())?;
-    for (i, txin) in tx.input.iter().enumerate() {
+    let finals = lnd_final_witnesses(tx);
+    for (i, (txin, fin)) in tx.input.iter().zip(finals).enumerate() {
         if !txin.script_sig.is_empty() {
             psbt.inputs[i].final_script_sig = Some(txin.script_sig.clone());
         }
-        if !txin.witness.is_empty() {
-            psbt.inputs[i].final_script_witness = Some(txin.witness.clone());
+        if let Some(value) = fin {
+            // Serialised after FINAL_SCRIPTSIG, where btcd writes it too
+            // (a finalized input has no other field but WITNESS_UTXO).
+            psbt.inputs[i].unknown.insert(final_witness_key(), value);
         }
         if let Some(p) = prevouts.get(i) {
             psbt.inputs[i].witness_utxo = Some(p.clone());
@@ -167,6 +318,99 @@ pub fn build_packet(
                     (leaf.clone(), LeafVersion::TapScript),
                 )]);
             }
+        }
+    }
+    Ok(psbt)
+}
+
+/// The raw key of a FINAL_SCRIPTWITNESS record.
+fn final_witness_key() -> raw::Key {
+    raw::Key {
+        type_value: KEY_FINAL_SCRIPTWITNESS,
+        key: vec![],
+    }
+}
+
+/// Reads a compact-size integer at `*pos`.
+fn read_compact_size(data: &[u8], pos: &mut usize) -> Option<u64> {
+    let first = *data.get(*pos)?;
+    let width = match first {
+        0xfd => 2,
+        0xfe => 4,
+        0xff => 8,
+        v => {
+            *pos += 1;
+            return Some(u64::from(v));
+        }
+    };
+    let bytes = data.get(*pos + 1..*pos + 1 + width)?;
+    let mut le = [0u8; 8];
+    le[..width].copy_from_slice(bytes);
+    *pos += 1 + width;
+    Some(u64::from_le_bytes(le))
+}
+
+/// Reads `len` bytes at `*pos`.
+fn take<'a>(data: &'a [u8], pos: &mut usize, len: u64) -> Option<&'a [u8]> {
+    let len = usize::try_from(len).ok()?;
+    let end = pos.checked_add(len)?;
+    let out = data.get(*pos..end)?;
+    *pos = end;
+    Some(out)
+}
+
+/// Parses a packet whose inputs may carry FINAL_SCRIPTWITNESS values that
+/// do not decode (lnd's reused buffer): the packet is split into its
+/// `1 + inputs + outputs` key-value maps, the input maps' 0x08 records are
+/// taken out, rust-bitcoin parses the rest, and the values go back in as
+/// raw records (`unknown`, key type 0x08), the way [`build_packet`] holds
+/// them, so that packets compare byte for byte.
+pub fn parse_with_raw_final_witnesses(
+    data: &[u8],
+    inputs: usize,
+    outputs: usize,
+) -> Result<Psbt, String> {
+    const MAGIC: &[u8] = b"psbt\xff";
+    let short = || "truncated key-value map".to_string();
+    if !data.starts_with(MAGIC) {
+        return Err("no PSBT magic".into());
+    }
+    let mut pos = MAGIC.len();
+    let mut rest = MAGIC.to_vec();
+    let mut finals: Vec<Option<Vec<u8>>> = vec![None; inputs];
+    for map in 0..1 + inputs + outputs {
+        loop {
+            let start = pos;
+            let key_len = read_compact_size(data, &mut pos).ok_or_else(short)?;
+            if key_len == 0 {
+                rest.push(0);
+                break;
+            }
+            let key = take(data, &mut pos, key_len).ok_or_else(short)?;
+            let value_len = read_compact_size(data, &mut pos).ok_or_else(short)?;
+            let value = take(data, &mut pos, value_len).ok_or_else(short)?;
+            let input = map.checked_sub(1).filter(|i| *i < inputs);
+            match input {
+                Some(i) if key == [KEY_FINAL_SCRIPTWITNESS] => {
+                    if finals[i].replace(value.to_vec()).is_some() {
+                        return Err(format!("input {i}: two FINAL_SCRIPTWITNESS records"));
+                    }
+                }
+                _ => rest.extend_from_slice(&data[start..pos]),
+            }
+        }
+    }
+    if pos != data.len() {
+        return Err(format!(
+            "{} bytes after the {} maps of {inputs} inputs and {outputs} outputs",
+            data.len() - pos,
+            1 + inputs + outputs
+        ));
+    }
+    let mut psbt = Psbt::deserialize(&rest).map_err(|e| e.to_string())?;
+    for (input, fin) in psbt.inputs.iter_mut().zip(finals) {
+        if let Some(value) = fin {
+            input.unknown.insert(final_witness_key(), value);
         }
     }
     Ok(psbt)
@@ -257,8 +501,9 @@ pub fn verify_answer(
             resp.signed_inputs, want
         ));
     }
-    let got = Psbt::deserialize(&resp.signed_psbt)
-        .map_err(|e| format!("signed_psbt does not parse: {e}"))?;
+    let got =
+        parse_with_raw_final_witnesses(&resp.signed_psbt, sent.inputs.len(), sent.outputs.len())
+            .map_err(|e| format!("signed_psbt does not parse: {e}"))?;
     if got.inputs.len() != sent.inputs.len() || got.outputs.len() != sent.outputs.len() {
         return Err("signed_psbt has a different number of inputs or outputs".into());
     }
@@ -400,6 +645,186 @@ mod tests {
     use bitcoin::absolute::LockTime;
     use bitcoin::transaction::Version;
     use bitcoin::{Amount, OutPoint, Sequence, TxIn};
+
+    /// A transaction whose inputs have witnesses of the given items
+    /// (`(length, first byte)`, item byte j = first + j mod 256; empty =
+    /// no witness), like the Go cross-check below.
+    fn tx_with_witnesses(witnesses: &[&[(usize, u8)]]) -> Transaction {
+        Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: witnesses
+                .iter()
+                .map(|items| TxIn {
+                    previous_output: OutPoint::null(),
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::MAX,
+                    witness: Witness::from_slice(
+                        &items
+                            .iter()
+                            .map(|&(len, first)| {
+                                (0..len).map(|j| first.wrapping_add(j as u8)).collect()
+                            })
+                            .collect::<Vec<Vec<u8>>>(),
+                    ),
+                })
+                .collect(),
+            output: vec![TxOut {
+                value: Amount::from_sat(1000),
+                script_pubkey: ScriptBuf::from_bytes(vec![0x51]),
+            }],
+        }
+    }
+
+    // Expected values printed by lnd's `packetFromTx` (copied verbatim)
+    // over btcd's psbt/v2 v2.0.0, built with Go 1.26 against lnd's go.mod:
+    // a P2WKH-like, a taproot, no witness, a P2WKH-like with a shorter
+    // signature, a script witness that outgrows the 128-byte array (so
+    // inputs 0..3 keep the old one), a 65-byte and a 64-byte taproot one.
+    const GO_CASE_1: [&str; 7] = [
+        concat!(
+            "0348404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d",
+            "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d",
+            "7e7f8081828384858687009605060708090a0b0c0d0e0f101112131415161718",
+            "191a1b1c1d1e1f2021222322",
+        ),
+        concat!(
+            "0348404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d",
+            "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d",
+            "7e7f",
+        ),
+        "",
+        concat!(
+            "0348404142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d",
+            "5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a7b7c7d",
+            "7e7f8081828384858687009605060708090a0b0c0d0e0f101112131415161718",
+            "191a1b1c1d1e1f20212223",
+        ),
+        concat!(
+            "0140c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5",
+            "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405",
+            "06079a8182838485868700960708090a0b0c0d0e0f101112131415161718191a",
+            "1b1c1d1e1f202122232425262728292a2b2c2d2e2f303132333435363738393a",
+            "3b3c3d3e3f404142434445464748494a4b4c4d4e4f505152535455565758595a",
+            "5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778797a",
+            "7b7c7d7e7f808182838485868788898a8b8c8d8e8f909192939495969798999a",
+            "9b9c",
+        ),
+        concat!(
+            "0140c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5",
+            "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405",
+            "06079a",
+        ),
+        concat!(
+            "0140c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4e5",
+            "e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff000102030405",
+            "0607",
+        ),
+    ];
+    // A 42-byte witness in the first 64-byte array, then a 300-byte item
+    // (3-byte length) that moves to a new array after 4 bytes.
+    const GO_CASE_2: [&str; 4] = [
+        concat!(
+            "01fd2c01030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e",
+            "1f202122232425262728",
+        ),
+        concat!(
+            "01140708090a0b0c0d0e0f101112131415161718191a191a1b1c1d1e1f202122",
+            "232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142",
+            "434421060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122",
+            "23242526696a6b6c6d6e6f707172737475767778797a7b7c7d7e7f8081828384",
+            "85868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9fa0a1a2a3a4",
+            "a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7b8b9babbbcbdbebfc0c1c2c3c4",
+            "c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7d8d9dadbdcdddedfe0e1e2e3e4",
+            "e5e6e7e8e9eaebecedeeeff0f1f2f3f4f5f6f7f8f9fafbfcfdfeff0001020304",
+            "05060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324",
+            "25262728292a2b2c2d2e2f3031323334",
+        ),
+        concat!(
+            "01140708090a0b0c0d0e0f101112131415161718191a191a1b1c1d1e1f202122",
+            "232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f404142",
+            "434421060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122",
+            "23242526",
+        ),
+        "01140708090a0b0c0d0e0f101112131415161718191a",
+    ];
+
+    #[test]
+    fn final_witnesses_match_lnds_reused_buffer() {
+        let tx = tx_with_witnesses(&[
+            &[(72, 160), (33, 2)],
+            &[(64, 17)],
+            &[],
+            &[(71, 48), (33, 3)],
+            &[(72, 64), (0, 0), (150, 7)],
+            &[(65, 90)],
+            &[(64, 200)],
+        ]);
+        let got = lnd_final_witnesses(&tx);
+        for (i, (g, want)) in got.iter().zip(GO_CASE_1).enumerate() {
+            assert_eq!(
+                g.as_ref().map(hex::encode).unwrap_or_default(),
+                want,
+                "case 1 input {i}"
+            );
+        }
+        assert_eq!(got.len(), GO_CASE_1.len());
+        // Every value has its own witness's length; only the last one is
+        // the input's own witness.
+        for (i, txin) in tx.input.iter().enumerate() {
+            let own = bitcoin::consensus::serialize(&txin.witness);
+            match &got[i] {
+                None => assert!(txin.witness.is_empty()),
+                Some(v) => {
+                    assert_eq!(v.len(), own.len(), "input {i}");
+                    assert_eq!(*v == own, i == 6, "input {i}");
+                }
+            }
+        }
+
+        let tx = tx_with_witnesses(&[&[(40, 1)], &[(300, 9)], &[(64, 5), (33, 6)], &[(20, 7)]]);
+        let got: Vec<String> = lnd_final_witnesses(&tx)
+            .iter()
+            .map(|v| v.as_ref().map(hex::encode).unwrap_or_default())
+            .collect();
+        assert_eq!(got, GO_CASE_2);
+    }
+
+    #[test]
+    fn raw_final_witnesses_survive_the_round_trip() {
+        let mut tx = tx_with_witnesses(&[&[(72, 160), (33, 2)], &[(64, 17)], &[]]);
+        tx.input[0].script_sig = ScriptBuf::from_bytes(vec![0x00, 0x14]);
+        let prevouts = vec![
+            TxOut {
+                value: Amount::from_sat(5000),
+                script_pubkey: ScriptBuf::from_bytes(vec![0x51]),
+            };
+            3
+        ];
+        let p = build_packet(&tx, &prevouts, &[]).expect("builds");
+        let bytes = p.serialize();
+        assert!(
+            Psbt::deserialize(&bytes).is_err(),
+            "input 0 must not decode"
+        );
+        let back = parse_with_raw_final_witnesses(&bytes, 3, 1).expect("parses");
+        assert_eq!(back, p);
+        assert_eq!(back.serialize(), bytes);
+        let finals = lnd_final_witnesses(&tx);
+        for (i, input) in back.inputs.iter().enumerate() {
+            assert_eq!(input.unknown.get(&final_witness_key()), finals[i].as_ref());
+        }
+        // Truncations, trailing bytes and wrong map counts are errors, not
+        // panics.
+        for cut in 0..bytes.len() {
+            assert!(parse_with_raw_final_witnesses(&bytes[..cut], 3, 1).is_err());
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(parse_with_raw_final_witnesses(&longer, 3, 1).is_err());
+        assert!(parse_with_raw_final_witnesses(&bytes, 2, 1).is_err());
+        assert!(parse_with_raw_final_witnesses(&bytes, 3, 2).is_err());
+    }
 
     #[test]
     fn packet_carries_lnd_fields() {

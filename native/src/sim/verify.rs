@@ -1,7 +1,11 @@
 //! Cryptographic checks of the signer's answers, from the public side only.
 
+use bitcoin::hashes::{hash160, Hash};
+use bitcoin::script::Instruction;
 use bitcoin::secp256k1::ecdsa::{RecoverableSignature, RecoveryId, Signature};
 use bitcoin::secp256k1::{schnorr, All, Message, PublicKey, Secp256k1, XOnlyPublicKey};
+use bitcoin::sighash::{EcdsaSighashType, Prevouts, SighashCache, TapSighashType};
+use bitcoin::{Script, Transaction, TxOut};
 
 /// Parses a strict-DER ECDSA signature and requires low S and canonical
 /// encoding (what lnd's node parses: protocol/signing.md §2.2, §3.9).
@@ -91,6 +95,100 @@ pub fn verify_schnorr(
         })
 }
 
+/// Checks an assembled wallet transaction the way the interpreter would
+/// for the output types lnd's wallet spends: P2WKH (witness `sig ‖ key`,
+/// key hashing to the program, empty scriptSig), NP2WKH (scriptSig one push
+/// of the P2WKH program hashing to the P2SH hash, then as P2WKH) and P2TR
+/// key spends (one 64/65-byte witness item, BIP-340 under the output key).
+/// Every signature is checked against the sighash of the final transaction
+/// (BIP-143 / BIP-341 over all `prevouts`), ECDSA strict DER and low S.
+pub fn verify_wallet_spend(
+    secp: &Secp256k1<All>,
+    tx: &Transaction,
+    prevouts: &[TxOut],
+) -> Result<(), String> {
+    if tx.input.len() != prevouts.len() {
+        return Err(format!(
+            "{} inputs but {} spent outputs",
+            tx.input.len(),
+            prevouts.len()
+        ));
+    }
+    let mut cache = SighashCache::new(tx);
+    for (i, (txin, prev)) in tx.input.iter().zip(prevouts).enumerate() {
+        let ctx = |m: String| format!("input {i}: {m}");
+        let spk = &prev.script_pubkey;
+        let witness: Vec<&[u8]> = txin.witness.iter().collect();
+        if spk.is_p2tr() {
+            if !txin.script_sig.is_empty() {
+                return Err(ctx("P2TR spend with a scriptSig".into()));
+            }
+            let [sig] = witness.as_slice() else {
+                return Err(ctx(format!(
+                    "P2TR key spend needs one witness item, has {}",
+                    witness.len()
+                )));
+            };
+            let ty = match sig.len() {
+                64 => TapSighashType::Default,
+                65 if sig[64] != 0 => TapSighashType::from_consensus_u8(sig[64])
+                    .map_err(|e| ctx(format!("sighash byte: {e}")))?,
+                n => return Err(ctx(format!("taproot signature has {n} bytes"))),
+            };
+            let key = XOnlyPublicKey::from_slice(&spk.as_bytes()[2..34])
+                .map_err(|e| ctx(format!("output key: {e}")))?;
+            let digest = cache
+                .taproot_key_spend_signature_hash(i, &Prevouts::All(prevouts), ty)
+                .map_err(|e| ctx(e.to_string()))?;
+            verify_schnorr(secp, &sig[..64], digest.to_byte_array(), &key).map_err(ctx)?;
+            continue;
+        }
+        let program = if spk.is_p2wpkh() {
+            if !txin.script_sig.is_empty() {
+                return Err(ctx("P2WKH spend with a scriptSig".into()));
+            }
+            spk.clone()
+        } else if spk.is_p2sh() {
+            let pushes: Vec<_> = txin.script_sig.instructions().collect();
+            let redeem = match pushes.as_slice() {
+                [Ok(Instruction::PushBytes(p))] => Script::from_bytes(p.as_bytes()).to_owned(),
+                _ => return Err(ctx("NP2WKH scriptSig is not one push".into())),
+            };
+            if hash160::Hash::hash(redeem.as_bytes()).as_byte_array()[..] != spk.as_bytes()[2..22] {
+                return Err(ctx("redeem script does not hash to the P2SH output".into()));
+            }
+            if !redeem.is_p2wpkh() {
+                return Err(ctx("redeem script is not a P2WKH program".into()));
+            }
+            redeem
+        } else {
+            return Err(ctx(format!("cannot judge a spend of {spk}")));
+        };
+        let [sig, key] = witness.as_slice() else {
+            return Err(ctx(format!(
+                "P2WKH spend needs two witness items, has {}",
+                witness.len()
+            )));
+        };
+        let pk = PublicKey::from_slice(key).map_err(|e| ctx(format!("witness key: {e}")))?;
+        if key.len() != 33
+            || hash160::Hash::hash(key).as_byte_array()[..] != program.as_bytes()[2..]
+        {
+            return Err(ctx("witness key does not hash to the P2WKH program".into()));
+        }
+        let Some((&ty, der)) = sig.split_last() else {
+            return Err(ctx("empty signature".into()));
+        };
+        let ty = EcdsaSighashType::from_standard(u32::from(ty))
+            .map_err(|e| ctx(format!("sighash byte: {e}")))?;
+        let digest = cache
+            .p2wpkh_signature_hash(i, &program, prev.value, ty)
+            .map_err(|e| ctx(e.to_string()))?;
+        verify_ecdsa_der(secp, der, digest.to_byte_array(), &pk).map_err(ctx)?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,5 +223,98 @@ mod tests {
         let (x, _) = kp.x_only_public_key();
         assert_eq!(verify_schnorr(&secp, sig.as_ref(), digest, &x), Ok(()));
         assert!(verify_schnorr(&secp, sig.as_ref(), [1u8; 32], &x).is_err());
+    }
+
+    #[test]
+    fn wallet_spend_check_judges_every_input() {
+        use bitcoin::absolute::LockTime;
+        use bitcoin::key::TapTweak;
+        use bitcoin::script::{Builder, PushBytesBuf};
+        use bitcoin::transaction::Version;
+        use bitcoin::{Amount, CompressedPublicKey, OutPoint, ScriptBuf, Sequence, TxIn, Witness};
+
+        let secp = Secp256k1::new();
+        let sks: Vec<SecretKey> = (1..=3u8)
+            .map(|b| SecretKey::from_slice(&[b; 32]).expect("key"))
+            .collect();
+        let pks: Vec<PublicKey> = sks
+            .iter()
+            .map(|k| PublicKey::from_secret_key(&secp, k))
+            .collect();
+        let p2wkh =
+            |pk: &PublicKey| ScriptBuf::new_p2wpkh(&CompressedPublicKey(*pk).wpubkey_hash());
+        let prevouts = vec![
+            TxOut {
+                value: Amount::from_sat(10_000),
+                script_pubkey: p2wkh(&pks[0]),
+            },
+            TxOut {
+                value: Amount::from_sat(20_000),
+                script_pubkey: ScriptBuf::new_p2sh(&p2wkh(&pks[1]).script_hash()),
+            },
+            TxOut {
+                value: Amount::from_sat(30_000),
+                script_pubkey: ScriptBuf::new_p2tr(&secp, XOnlyPublicKey::from(pks[2]), None),
+            },
+        ];
+        let mut tx = Transaction {
+            version: Version::TWO,
+            lock_time: LockTime::ZERO,
+            input: (0..3)
+                .map(|v| TxIn {
+                    previous_output: OutPoint {
+                        txid: bitcoin::Txid::all_zeros(),
+                        vout: v,
+                    },
+                    script_sig: ScriptBuf::new(),
+                    sequence: Sequence::ZERO,
+                    witness: Witness::new(),
+                })
+                .collect(),
+            output: vec![TxOut {
+                value: Amount::from_sat(59_000),
+                script_pubkey: ScriptBuf::from_bytes(vec![0x51]),
+            }],
+        };
+        let unsigned = tx.clone();
+        let mut cache = SighashCache::new(&unsigned);
+        for i in 0..2 {
+            let d = cache
+                .p2wpkh_signature_hash(i, &p2wkh(&pks[i]), prevouts[i].value, EcdsaSighashType::All)
+                .expect("sighash");
+            let mut sig = secp
+                .sign_ecdsa(&Message::from_digest(d.to_byte_array()), &sks[i])
+                .serialize_der()
+                .to_vec();
+            sig.push(1);
+            tx.input[i].witness = Witness::from_slice(&[sig, pks[i].serialize().to_vec()]);
+        }
+        let mut push = PushBytesBuf::new();
+        push.extend_from_slice(p2wkh(&pks[1]).as_bytes())
+            .expect("push");
+        tx.input[1].script_sig = Builder::new().push_slice(push).into_script();
+        let d = cache
+            .taproot_key_spend_signature_hash(2, &Prevouts::All(&prevouts), TapSighashType::Default)
+            .expect("sighash");
+        let kp =
+            bitcoin::secp256k1::Keypair::from_secret_key(&secp, &sks[2]).tap_tweak(&secp, None);
+        let sig = secp
+            .sign_schnorr_no_aux_rand(&Message::from_digest(d.to_byte_array()), &kp.to_keypair());
+        tx.input[2].witness = Witness::from_slice(&[sig.as_ref().to_vec()]);
+        assert_eq!(verify_wallet_spend(&secp, &tx, &prevouts), Ok(()));
+
+        let mut bad = tx.clone();
+        bad.input.swap(0, 1);
+        assert!(verify_wallet_spend(&secp, &bad, &prevouts).is_err());
+        let mut bad = tx.clone();
+        bad.input[1].script_sig = ScriptBuf::new();
+        assert!(verify_wallet_spend(&secp, &bad, &prevouts).is_err());
+        let mut bad = tx.clone();
+        bad.output[0].value = Amount::from_sat(58_999);
+        assert!(verify_wallet_spend(&secp, &bad, &prevouts).is_err());
+        let mut bad = tx.clone();
+        bad.input[2].witness = Witness::from_slice(&[[0u8; 64].to_vec()]);
+        assert!(verify_wallet_spend(&secp, &bad, &prevouts).is_err());
+        assert!(verify_wallet_spend(&secp, &tx, &prevouts[..2]).is_err());
     }
 }

@@ -9,6 +9,13 @@
 //!   key spend with SIGHASH_DEFAULT (no sighash field).
 //! * `walletrpc.SignPsbt`: a user PSBT forwarded verbatim with several
 //!   signable inputs and one foreign input, signed in one request.
+//! * `sendcoins --sweepall` over a wallet with P2WKH, NP2WKH and P2TR coins
+//!   (the sweeper's `createSweepTx`: sequence 0, lock time at the chain
+//!   height, one output): six inputs signed one request each in input
+//!   order, P2TR ones after inputs with longer witnesses, so the finalized
+//!   inputs carry the FINAL_SCRIPTWITNESS values of lnd's reused buffer
+//!   (`packetFromTx`, see `sim::psbt`); the last input's step also judges
+//!   the assembled transaction as a whole.
 
 use bitcoin::script::PushBytesBuf;
 use bitcoin::secp256k1::XOnlyPublicKey;
@@ -18,7 +25,8 @@ use bitcoin::{
 
 use super::{foreign_output, make_tx, random_outpoint, sign_psbt, Sim, StepError, StepResult};
 use crate::sim::accounts::DerivedKey;
-use crate::sim::psbt::{GotSig, SignSpec, Spend};
+use crate::sim::psbt::{lnd_final_witnesses, GotSig, SignSpec, Spend};
+use crate::sim::verify::verify_wallet_spend;
 
 /// Address types of lnd's wallet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,12 +188,13 @@ pub async fn compute_input_scripts(
         let current = tx.clone();
         let got: std::sync::Mutex<Option<GotSig>> = std::sync::Mutex::new(None);
         let l = format!("{label} input {input}: {}", coin.describe());
+        let quirk = reused_buffer_note(&current);
         sim.step(&l, || async {
             let (id, sigs) = sign_psbt(sim, &current, prevouts, &[&spec]).await?;
             if let (Some((_, s)), Ok(mut g)) = (sigs.into_iter().next(), got.lock()) {
                 *g = Some(s);
             }
-            Ok(format!("request {id}"))
+            Ok(format!("request {id}{quirk}"))
         })
         .await;
         let sig = got.lock().ok().and_then(|mut g| g.take());
@@ -193,6 +202,29 @@ pub async fn compute_input_scripts(
             coin.apply(tx, *input, &sig);
         }
     }
+}
+
+/// Which finalized inputs of a request built from `tx` carry a
+/// FINAL_SCRIPTWITNESS that is not their witness (lnd's reused buffer), and
+/// how many of those do not even decode; empty when none.
+fn reused_buffer_note(tx: &Transaction) -> String {
+    let mut wrong = Vec::new();
+    let mut undecodable = 0;
+    for (i, (txin, sent)) in tx.input.iter().zip(lnd_final_witnesses(tx)).enumerate() {
+        let Some(sent) = sent else { continue };
+        if sent != bitcoin::consensus::serialize(&txin.witness) {
+            wrong.push(i);
+            if bitcoin::consensus::deserialize::<Witness>(&sent).is_err() {
+                undecodable += 1;
+            }
+        }
+    }
+    if wrong.is_empty() {
+        return String::new();
+    }
+    format!(
+        "; FINAL_SCRIPTWITNESS of inputs {wrong:?} from lnd's reused buffer, {undecodable} not decodable"
+    )
 }
 
 async fn send_outputs(sim: &Sim, base: u32) -> Result<(), StepError> {
@@ -252,9 +284,85 @@ async fn user_psbt(sim: &Sim, base: u32) -> StepResult {
     Ok(format!("request {id}"))
 }
 
+/// The chain height the sweeps use as lock time (lnd: the current height).
+const SWEEP_HEIGHT: u32 = 1_200;
+
+/// `lncli sendcoins --sweepall` as the watch-only node runs it (sweeper
+/// `CraftSweepAllTx` → `createSweepTx`): every wallet coin an input with
+/// sequence 0 (`BlocksToMaturity`), lock time = height, the whole value
+/// minus the fee to one output; SIGHASH_ALL for v0 inputs, SIGHASH_DEFAULT
+/// for P2TR; each input through `ComputeInputScript` → `remoteSign` in
+/// input order, the request carrying the transaction signed so far through
+/// `packetFromTx`. The order puts P2TR inputs (66-byte witnesses) after
+/// P2WKH/NP2WKH ones (~108 bytes) and after each other, so later requests
+/// carry undecodable prefixes and a P2TR input whose value is another
+/// input's witness. The last input's step then judges the assembled
+/// transaction.
+async fn sweep_all(sim: &Sim, base: u32) -> Result<(), StepError> {
+    let label = "[wallet] sendcoins --sweepall";
+    let coins = [
+        WalletCoin::new(sim, WalletKind::P2wkh, base, 81_000)?,
+        WalletCoin::new(sim, WalletKind::Np2wkh, base + 1, 92_000)?,
+        WalletCoin::new(sim, WalletKind::P2tr, base + 2, 103_000)?,
+        WalletCoin::new(sim, WalletKind::HybridChange, base + 3, 74_000)?,
+        WalletCoin::new(sim, WalletKind::P2tr, base + 4, 65_000)?,
+        WalletCoin::new(sim, WalletKind::P2tr, base + 5, 56_000)?,
+    ];
+    let total: u64 = coins.iter().map(|c| c.txout().value.to_sat()).sum();
+    let inputs: Vec<_> = coins
+        .iter()
+        .map(|c| (c.outpoint(), Sequence::ZERO))
+        .collect();
+    let mut tx = make_tx(&inputs, vec![foreign_output(total - 3_100)?], SWEEP_HEIGHT);
+    let prevouts: Vec<TxOut> = coins.iter().map(|c| c.txout()).collect();
+    let mut with_idx: Vec<(usize, WalletCoin)> = coins.iter().cloned().enumerate().collect();
+    let Some((input, coin)) = with_idx.pop() else {
+        return Ok(());
+    };
+    compute_input_scripts(sim, label, &mut tx, &prevouts, &with_idx).await;
+    // The last input's step also judges the whole transaction (no request
+    // of its own: lnd publishes it).
+    let spec = coin.compute_input_script_spec(input);
+    let current = tx.clone();
+    let quirk = reused_buffer_note(&current);
+    let l = format!(
+        "{label} input {input}: {}, then the assembled transaction (P2WKH, NP2WKH, P2TR, P2WKH, P2TR, P2TR) spends every input",
+        coin.describe()
+    );
+    sim.step(&l, || async {
+        let (id, sigs) = sign_psbt(sim, &current, &prevouts, &[&spec]).await?;
+        let Some((_, sig)) = sigs.into_iter().next() else {
+            return Err(StepError::Check(format!("request {id}: no signature")));
+        };
+        let mut done = current.clone();
+        coin.apply(&mut done, input, &sig);
+        let unsigned: Vec<usize> = done
+            .input
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| i.witness.is_empty())
+            .map(|(i, _)| i)
+            .collect();
+        if !unsigned.is_empty() {
+            return Err(StepError::Check(format!(
+                "request {id}: inputs {unsigned:?} have no signature (their requests failed)"
+            )));
+        }
+        verify_wallet_spend(&sim.secp, &done, &prevouts)
+            .map_err(|e| StepError::Check(format!("request {id}: assembled transaction: {e}")))?;
+        Ok(format!(
+            "request {id}{quirk}; txid {}, {} vbytes",
+            done.compute_txid(),
+            done.weight().to_vbytes_ceil()
+        ))
+    })
+    .await;
+    Ok(())
+}
+
 /// One round of wallet spends.
 pub async fn run(sim: &Sim, _round: u32) {
-    let base = sim.alloc_wallet(8);
+    let base = sim.alloc_wallet(14);
     if let Err(e) = send_outputs(sim, base).await {
         sim.step("[wallet] send_outputs setup", || async {
             Err::<String, _>(StepError::Check(e.to_string()))
@@ -266,4 +374,10 @@ pub async fn run(sim: &Sim, _round: u32) {
         || user_psbt(sim, base),
     )
     .await;
+    if let Err(e) = sweep_all(sim, base + 8).await {
+        sim.step("[wallet] sendcoins --sweepall setup", || async {
+            Err::<String, _>(StepError::Check(e.to_string()))
+        })
+        .await;
+    }
 }
