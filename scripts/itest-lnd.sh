@@ -51,7 +51,18 @@ case " $LWS_ITEST_PHASES " in
     ;;
 esac
 log "building the suite"
-cargo test -q -p lnd-web-signer-native --test itest_lnd --no-run
+# Built once; every run executes the same binary.
+bin=$(cargo test -p lnd-web-signer-native --test itest_lnd --no-run --message-format=json 2>/dev/null \
+  | python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["target"]["name"] == "itest_lnd":
+        print(m["executable"])')
+if [ -z "$bin" ] || [ ! -x "$bin" ]; then
+  cargo test -q -p lnd-web-signer-native --test itest_lnd --no-run   # shows the error
+  log "could not build native/tests/itest_lnd.rs"
+  exit 1
+fi
 
 runs=${ITEST_RUNS:-1}
 passed_runs=0
@@ -59,7 +70,7 @@ for ((i = 1; i <= runs; i++)); do
   dir=$(mktemp -d "${TMPDIR:-/tmp}/lws-itest-XXXXXX")
   log "run $i/$runs in $dir"
   t0=$(date +%s)
-  if LWS_ITEST_DIR="$dir" cargo test -q -p lnd-web-signer-native --test itest_lnd; then
+  if LWS_ITEST_DIR="$dir" "$bin"; then
     passed_runs=$((passed_runs + 1))
     log "run $i passed in $(( $(date +%s) - t0 ))s"
     [ "${ITEST_KEEP:-0}" = 1 ] || rm -rf "$dir"

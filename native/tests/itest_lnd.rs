@@ -916,7 +916,53 @@ impl Net {
             }
     }
 
+    /// Waits until the signer has answered nothing new for a second: no
+    /// request is in flight when a fault is injected. (lnd does not retry
+    /// MuSig2 requests across a reconnect: one cut mid-request fails that
+    /// channel's link until lnd re-establishes it.)
+    fn wait_quiet(&self) -> Result<(), String> {
+        let mut last = (self.answered(), Instant::now());
+        wait_for("no signing request in flight", WAIT, || {
+            let now = self.answered();
+            if now != last.0 {
+                last = (now, Instant::now());
+                return Ok(None);
+            }
+            Ok((last.1.elapsed() >= Duration::from_secs(1)).then_some(()))
+        })
+    }
+
+    /// Requests alice gave up on because the signer went away.
+    fn lost_requests(&self) -> usize {
+        count_in(
+            &self.alice.dir.join("logs/bitcoin/regtest/lnd.log"),
+            "the remote signer is no longer connected",
+        )
+    }
+
+    /// After a fault: nothing was lost, and `chans` are usable again.
+    fn check_recovered(&self, lost_before: usize, chans: &[&Chan]) -> Result<(), String> {
+        let lost = self.lost_requests() - lost_before;
+        if lost > 0 {
+            return Err(format!(
+                "alice failed {lost} request(s) with \"the remote signer is no longer connected\""
+            ));
+        }
+        for c in chans {
+            wait_for(&format!("{} channel active again", c.kind), WAIT, || {
+                let a = self.alice.cli(&["listchannels", "--active_only"])?;
+                Ok(arr(&a, "channels")
+                    .iter()
+                    .any(|x| s(x, "channel_point") == c.point)
+                    .then_some(()))
+            })?;
+        }
+        Ok(())
+    }
+
     fn restart_native(&mut self) -> Result<(), String> {
+        self.wait_quiet()?;
+        let lost = self.lost_requests();
         let Signer::Native(n) = &mut self.signer else {
             return Err("the native signer is not running".into());
         };
@@ -929,6 +975,7 @@ impl Net {
         // a signmessage does.
         self.alice
             .cli(&["signmessage", "--msg", "after the restart"])?;
+        self.check_recovered(lost, &[])?;
         Ok(())
     }
 
@@ -1080,12 +1127,16 @@ impl Net {
                 run,
                 "signer-bridge restarted while the tab is connected: the tab re-registers",
                 |n| {
+                    n.wait_quiet()?;
+                    let lost = n.lost_requests();
                     let Signer::Tab(t) = &mut n.signer else {
                         return Err("no tab".into());
                     };
                     let before = t.registrations();
                     t.restart_bridge()?;
                     t.wait_registered(before + 1, Duration::from_secs(60))?;
+                    let chans: Vec<&Chan> = anchor.iter().chain(taproot.iter()).collect();
+                    n.check_recovered(lost, &chans)?;
                     if let Some(c) = &taproot {
                         n.pay_both_ways(c)?;
                     }
@@ -1121,8 +1172,10 @@ impl Net {
     }
 
     fn restart_alice_then_tab(&mut self, path: TabPath) -> Result<(), String> {
-        self.retire_signer();
+        self.wait_quiet()?;
+        // lnd first, so no request of it is cut off by the signer leaving.
         self.alice.daemon.stop(Duration::from_secs(30));
+        self.retire_signer();
         let dir = self.alice.dir.clone();
         // Same addresses as before: bob and the signers know them. The
         // wallet exists now, so lnd can unlock it by itself.
@@ -1162,12 +1215,14 @@ impl Net {
         if tab.registrations() != 0 {
             return Err("the second signer registered while the first was connected".into());
         }
+        self.wait_quiet()?;
+        let lost = self.lost_requests();
         self.retire_signer();
         tab.wait_registered(1, Duration::from_secs(30))?;
         self.signer = Signer::Tab(Box::new(tab));
         self.alice
             .cli(&["signmessage", "--msg", "after the hand-over"])?;
-        Ok(())
+        self.check_recovered(lost, &[])
     }
 
     fn final_checks(&mut self, run: &mut Runner) {
@@ -1185,6 +1240,12 @@ impl Net {
                 return Err(format!(
                     "alice logged critical errors:\n{}",
                     critical.into_iter().take(10).collect::<Vec<_>>().join("\n")
+                ));
+            }
+            let lost = n.lost_requests();
+            if lost > 0 {
+                return Err(format!(
+                    "alice failed {lost} request(s) with \"the remote signer is no longer connected\""
                 ));
             }
             println!("     requests answered by our signers: {}", n.answered());
