@@ -1007,6 +1007,8 @@ impl Net {
             ("anchors", false),
             ("taproot", true),
             ("taproot", true),
+            // The development commitment type lnd still offers.
+            ("taproot-staging", true),
         ] {
             let mut got = None;
             self.step(run, &format!("open a {kind} channel alice→bob"), |n| {
@@ -1059,6 +1061,14 @@ impl Net {
             self.step(
                 run,
                 "force close of a taproot channel; every time-locked sweep confirmed",
+                |n| n.force_close(&c),
+            );
+        }
+        if let Some(Some(c)) = chans.get(4) {
+            let c = c.clone();
+            self.step(
+                run,
+                "force close of a taproot-staging channel; every time-locked sweep confirmed",
                 |n| n.force_close(&c),
             );
         }
