@@ -5,7 +5,9 @@ use std::{io::IsTerminal, net::SocketAddr, path::PathBuf, process::ExitCode, tim
 
 use clap::Parser;
 use lnd_web_signer_native::bridge::{
-    Bridge, BridgeConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_SESSIONS,
+    AttachRate, Bridge, BridgeConfig, DEFAULT_ATTACH_BURST, DEFAULT_ATTACH_PER_MINUTE,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_PENDING_ATTACHES,
+    DEFAULT_MAX_REPLY_BYTES, DEFAULT_MAX_SESSIONS,
 };
 use lnd_web_signer_native::duration::parse_duration;
 use lnd_web_signer_native::keepalive::{Keepalive, LND_CLIENT_PING_MIN_WAIT};
@@ -49,12 +51,33 @@ struct Cli {
     /// Largest request accepted from lnd, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
     max_request_bytes: usize,
-    /// Largest Reply accepted from the signer, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_MESSAGE_BYTES)]
+    /// Largest Reply accepted from the signer, in bytes (a Reply that does
+    /// not start with its session token: at most 16384).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_REPLY_BYTES)]
     max_reply_bytes: usize,
     /// Simultaneous Attach sessions (each holds one connection to lnd).
     #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_SESSIONS)]
     max_sessions: usize,
+    /// Accept Attach calls without macaroon metadata (only for an lnd run
+    /// with --no-macaroons); by default they are refused before lnd is dialed.
+    #[arg(long)]
+    allow_no_macaroon: bool,
+    /// Attach calls dialing lnd (TCP + TLS) at the same time; more are refused
+    /// with RESOURCE_EXHAUSTED.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_MAX_PENDING_ATTACHES)]
+    max_pending_attaches: usize,
+    /// Attach attempts one source address (IPv6: one /64) may make at once.
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ATTACH_BURST)]
+    attach_burst: u32,
+    /// Attach attempts per source and minute after the burst (0 = no limit).
+    #[arg(long, value_name = "N", default_value_t = DEFAULT_ATTACH_PER_MINUTE)]
+    attach_per_minute: u32,
+    /// Take the caller's address for --attach-* from this header's last
+    /// entry (set by a trusted proxy in front, e.g. Envoy's
+    /// x-forwarded-for) instead of the TCP peer. Never use it without such
+    /// a proxy: callers could pick their own address.
+    #[arg(long, value_name = "NAME")]
+    client_address_header: Option<String>,
 }
 
 async fn shutdown_signal() {
@@ -116,6 +139,13 @@ async fn main() -> ExitCode {
     config.max_request_bytes = cli.max_request_bytes;
     config.max_reply_bytes = cli.max_reply_bytes;
     config.max_sessions = cli.max_sessions;
+    config.allow_no_macaroon = cli.allow_no_macaroon;
+    config.max_pending_attaches = cli.max_pending_attaches;
+    config.attach_rate = AttachRate {
+        burst: cli.attach_burst,
+        per_minute: cli.attach_per_minute,
+    };
+    config.client_address_header = cli.client_address_header;
     config.grpc_web = cli.grpc_web;
     config.allow_origins = cli.allow_origin;
 

@@ -20,6 +20,7 @@
 //! are relayed byte for byte, unknown fields included, see [`raw`]), never
 //! logs macaroons, tokens or payloads, and bounds every message size.
 
+pub mod limit;
 pub mod raw;
 mod service;
 pub mod status;
@@ -32,7 +33,10 @@ use tonic::transport::{server::TcpIncoming, Server};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::{info, warn};
 
-pub use raw::BridgeServer;
+pub use limit::{
+    AttachRate, DEFAULT_ATTACH_BURST, DEFAULT_ATTACH_PER_MINUTE, DEFAULT_MAX_PENDING_ATTACHES,
+};
+pub use raw::{BridgeServer, MAX_ATTACH_REQUEST_BYTES, MAX_UNVERIFIED_REPLY_BYTES};
 pub use service::{
     AttachStream, ServiceSettings, SignerBridgeService, MAX_BATCH_RESPONSES, TOKEN_LEN,
 };
@@ -42,6 +46,13 @@ use crate::tls::{self, DialError, PinnedConnector, TlsError};
 
 /// lnd's own limit for one message on the signer stream (200 MiB).
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 200 * 1024 * 1024;
+/// Default limit on one Reply from the signer (4 MiB): far above any
+/// answer lnd asks for (a signed PSBT echoes lnd's PSBT plus signatures;
+/// `--max-reply-bytes` raises it for huge sweeps).
+pub const DEFAULT_MAX_REPLY_BYTES: usize = 4 * 1024 * 1024;
+/// HTTP/2 streams one client connection may have open (Envoy multiplexes
+/// every browser onto few connections and opens more when needed).
+const MAX_CONCURRENT_STREAMS: u32 = 128;
 /// Default limit on TCP connect plus TLS handshake to lnd.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of simultaneous Attach sessions.
@@ -84,6 +95,15 @@ pub struct BridgeConfig {
     pub max_reply_bytes: usize,
     /// Simultaneous Attach sessions.
     pub max_sessions: usize,
+    /// Accept an Attach without a macaroon (lnd run with `--no-macaroons`).
+    pub allow_no_macaroon: bool,
+    /// Attach calls dialing lnd at once.
+    pub max_pending_attaches: usize,
+    /// Attach attempts per source address.
+    pub attach_rate: AttachRate,
+    /// Header with the caller's address, set by a trusted proxy (Envoy:
+    /// `x-forwarded-for`); `None` = the TCP peer address.
+    pub client_address_header: Option<String>,
     /// Serve grpc-web (HTTP/1.1 and HTTP/2) with CORS instead of plain gRPC.
     pub grpc_web: bool,
     /// Origins allowed by CORS in grpc-web mode (`scheme://host[:port]`).
@@ -99,8 +119,12 @@ impl BridgeConfig {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             lnd_keepalive: Keepalive::default(),
             max_request_bytes: DEFAULT_MAX_MESSAGE_BYTES,
-            max_reply_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            max_reply_bytes: DEFAULT_MAX_REPLY_BYTES,
             max_sessions: DEFAULT_MAX_SESSIONS,
+            allow_no_macaroon: false,
+            max_pending_attaches: DEFAULT_MAX_PENDING_ATTACHES,
+            attach_rate: AttachRate::default(),
+            client_address_header: None,
             grpc_web: false,
             allow_origins: Vec::new(),
         }
@@ -132,6 +156,9 @@ pub enum BridgeError {
     /// A size or count option is zero.
     #[error("{0} must be greater than zero")]
     ZeroLimit(&'static str),
+    /// `--client-address-header` is not a header name.
+    #[error("--client-address-header {0:?} is not a valid header name")]
+    BadHeaderName(String),
     /// `--grpc-web` without any `--allow-origin`.
     #[error("--grpc-web needs at least one --allow-origin (for example http://localhost:8080)")]
     NoOrigins,
@@ -176,6 +203,11 @@ pub fn check_origin(origin: &str) -> Result<HeaderValue, BridgeError> {
         ));
     }
     HeaderValue::from_str(origin).map_err(|_| bad("is not a valid header value"))
+}
+
+fn header_name(name: &str) -> Result<HeaderName, BridgeError> {
+    HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
+        .map_err(|_| BridgeError::BadHeaderName(name.to_string()))
 }
 
 /// The CORS layer of grpc-web mode.
@@ -232,6 +264,8 @@ impl Bridge {
             (config.max_request_bytes, "--max-request-bytes"),
             (config.max_reply_bytes, "--max-reply-bytes"),
             (config.max_sessions, "--max-sessions"),
+            (config.max_pending_attaches, "--max-pending-attaches"),
+            (config.attach_rate.burst as usize, "--attach-burst"),
         ] {
             if value == 0 {
                 return Err(BridgeError::ZeroLimit(name));
@@ -239,6 +273,9 @@ impl Bridge {
         }
         if config.grpc_web {
             let _checked = cors_layer(&config.allow_origins)?;
+        }
+        if let Some(h) = &config.client_address_header {
+            let _checked = header_name(h)?;
         }
         Ok(Self { config, connector })
     }
@@ -280,6 +317,13 @@ impl Bridge {
                 max_request_bytes: cfg.max_request_bytes,
                 max_reply_bytes: cfg.max_reply_bytes,
                 max_sessions: cfg.max_sessions,
+                allow_no_macaroon: cfg.allow_no_macaroon,
+                max_pending_attaches: cfg.max_pending_attaches,
+                attach_rate: cfg.attach_rate,
+                client_address_header: match &cfg.client_address_header {
+                    Some(h) => Some(header_name(h)?),
+                    None => None,
+                },
             },
             stop_rx.clone(),
         );
@@ -304,7 +348,8 @@ impl Bridge {
             .with_keepalive(Some(TCP_KEEPALIVE));
         let mut builder = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
-            .http2_keepalive_timeout(Some(Duration::from_secs(20)));
+            .http2_keepalive_timeout(Some(Duration::from_secs(20)))
+            .max_concurrent_streams(Some(MAX_CONCURRENT_STREAMS));
 
         let serve = async {
             if cfg.grpc_web {

@@ -9,8 +9,11 @@
 //! as they are. Fields the bridge does not know (newer lnd versions) are
 //! therefore kept, and the signing content is never parsed.
 
+use std::pin::Pin;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
+use http_body::Frame;
 use prost::bytes::{Buf, BufMut, Bytes, BytesMut};
 use tonic::{
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
@@ -20,6 +23,24 @@ use tonic::{
 };
 
 use super::service::{AttachStream, SignerBridgeService};
+
+/// Largest `Reply`/`ReplyBatch` message read before its session token has
+/// been checked: a message that does not start with its token (field 1, as
+/// every protobuf encoder writes it) may be at most this long. Pings and
+/// small answers fit; anything larger must put the token first.
+pub const MAX_UNVERIFIED_REPLY_BYTES: usize = 16 * 1024;
+/// Largest `AttachRequest` (a `client_info` text) accepted.
+pub const MAX_ATTACH_REQUEST_BYTES: usize = 4 * 1024;
+/// How long a Reply may take to deliver the bytes up to its token.
+pub const TOKEN_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// gRPC's length prefix: compression flag and 4-byte length.
+const GRPC_HEADER_LEN: usize = 5;
+
+/// The session token a Reply or ReplyBatch started with, checked against
+/// the live sessions before the rest of its body was read (an extension of
+/// the request; the service insists the message carries no other token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedToken(pub Vec<u8>);
 
 /// gRPC codec whose messages are the encoded protobuf bytes themselves.
 #[derive(Debug, Clone, Copy, Default)]
@@ -73,9 +94,15 @@ pub enum WireError {
     /// A varint longer than 10 bytes.
     #[error("malformed varint")]
     BadVarint,
-    /// Wire type 3/4 (groups) or 6/7, or field number 0.
+    /// Wire type 6/7, or field number 0.
     #[error("unsupported wire type {0}")]
     BadWireType(u64),
+    /// An end-group key without its start, or for another field.
+    #[error("unmatched end of group")]
+    UnmatchedGroupEnd,
+    /// Groups nested deeper than protobuf parsers allow.
+    #[error("groups nested too deeply")]
+    GroupTooDeep,
     /// A known field arrived with the wrong wire type.
     #[error("field {field} has wire type {wire_type}, expected length-delimited")]
     WrongWireType {
@@ -109,8 +136,58 @@ fn take<'a>(buf: &mut &'a [u8], n: u64) -> Result<&'a [u8], WireError> {
     Ok(head)
 }
 
+/// Deepest nesting of (deprecated) protobuf groups skipped in an unknown
+/// field; prost's recursion limit is 100, and no client sends groups at all.
+const MAX_GROUP_DEPTH: usize = 100;
+
+/// Skips the value of one field whose key was read (`wire_type` 0, 1, 2, 5,
+/// or 3 = a group, skipped up to its matching end-group key, as protobuf
+/// parsers do for unknown fields). Returns the length-delimited content
+/// (empty for the other types).
+fn skip_value<'a>(
+    buf: &mut &'a [u8],
+    field: u64,
+    wire_type: u64,
+    depth: usize,
+) -> Result<&'a [u8], WireError> {
+    match wire_type {
+        0 => {
+            read_varint(buf)?;
+            Ok(&[][..])
+        }
+        1 => take(buf, 8).map(|_| &[][..]),
+        2 => {
+            let len = read_varint(buf)?;
+            take(buf, len)
+        }
+        5 => take(buf, 4).map(|_| &[][..]),
+        3 => {
+            if depth >= MAX_GROUP_DEPTH {
+                return Err(WireError::GroupTooDeep);
+            }
+            loop {
+                let key = read_varint(buf)?;
+                let (inner, inner_type) = (key >> 3, key & 7);
+                if inner == 0 {
+                    return Err(WireError::BadWireType(inner_type));
+                }
+                if inner_type == 4 {
+                    if inner != field {
+                        return Err(WireError::UnmatchedGroupEnd);
+                    }
+                    return Ok(&[][..]);
+                }
+                skip_value(buf, inner, inner_type, depth + 1)?;
+            }
+        }
+        other => Err(WireError::BadWireType(other)),
+    }
+}
+
 /// Visits the fields of one message: `f(field_number, wire_type, payload)`
 /// where payload is the length-delimited content (empty for other types).
+/// Groups (wire type 3) are skipped whole and reported with an empty
+/// payload; a stray end-group key (4) is an error.
 fn for_each_field<'a>(
     mut buf: &'a [u8],
     mut f: impl FnMut(u64, u64, &'a [u8]) -> Result<(), WireError>,
@@ -121,25 +198,10 @@ fn for_each_field<'a>(
         if field == 0 {
             return Err(WireError::BadWireType(wire_type));
         }
-        let payload = match wire_type {
-            0 => {
-                read_varint(&mut buf)?;
-                &[][..]
-            }
-            1 => {
-                take(&mut buf, 8)?;
-                &[][..]
-            }
-            2 => {
-                let len = read_varint(&mut buf)?;
-                take(&mut buf, len)?
-            }
-            5 => {
-                take(&mut buf, 4)?;
-                &[][..]
-            }
-            other => return Err(WireError::BadWireType(other)),
-        };
+        if wire_type == 4 {
+            return Err(WireError::UnmatchedGroupEnd);
+        }
+        let payload = skip_value(&mut buf, field, wire_type, 0)?;
         f(field, wire_type, payload)?;
     }
     Ok(())
@@ -147,32 +209,100 @@ fn for_each_field<'a>(
 
 /// The two fields of a `ReplyRequest`, without decoding the response.
 #[derive(Debug, PartialEq, Eq)]
-pub struct ReplyParts {
+pub struct ReplyParts<'a> {
     /// `session_token` (field 1; the last occurrence wins, as in protobuf).
-    pub token: Vec<u8>,
+    pub token: &'a [u8],
     /// The encoded `SignCoordinatorResponse` (field 2), `None` if absent.
-    /// Several occurrences are concatenated, which is protobuf's merge.
-    pub response: Option<Vec<u8>>,
+    pub response: Option<ReplyResponse<'a>>,
+}
+
+/// Where the response of a [`ReplyParts`] is.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ReplyResponse<'a> {
+    /// One occurrence: a view into the request's buffer.
+    Slice(&'a [u8]),
+    /// Several occurrences, concatenated (protobuf's merge of a repeated
+    /// message field); only this case copies.
+    Merged(Vec<u8>),
+}
+
+impl ReplyResponse<'_> {
+    /// The encoded response.
+    pub fn bytes(&self) -> &[u8] {
+        match self {
+            ReplyResponse::Slice(s) => s,
+            ReplyResponse::Merged(v) => v,
+        }
+    }
 }
 
 /// Splits an encoded `ReplyRequest`. Unknown fields are skipped.
-pub fn split_reply(buf: &[u8]) -> Result<ReplyParts, WireError> {
-    let mut token = Vec::new();
-    let mut response: Option<Vec<u8>> = None;
+pub fn split_reply(buf: &[u8]) -> Result<ReplyParts<'_>, WireError> {
+    let mut token: &[u8] = &[];
+    let mut response: Option<ReplyResponse<'_>> = None;
     for_each_field(buf, |field, wire_type, payload| {
         if (field == 1 || field == 2) && wire_type != 2 {
             return Err(WireError::WrongWireType { field, wire_type });
         }
         match field {
-            1 => token = payload.to_vec(),
-            2 => response
-                .get_or_insert_with(Vec::new)
-                .extend_from_slice(payload),
+            1 => token = payload,
+            2 => {
+                response = Some(match response.take() {
+                    None => ReplyResponse::Slice(payload),
+                    Some(earlier) => {
+                        let mut merged = earlier.bytes().to_vec();
+                        merged.extend_from_slice(payload);
+                        ReplyResponse::Merged(merged)
+                    }
+                })
+            }
             _ => {}
         }
         Ok(())
     })?;
     Ok(ReplyParts { token, response })
+}
+
+/// What the first bytes of an encoded `ReplyRequest` or
+/// `ReplyBatchRequest` say about its session token (field 1 in both).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leading<'a> {
+    /// The message starts with field 1: these are its bytes.
+    Token(&'a [u8]),
+    /// The bytes so far are the start of field 1, but not all of it.
+    NeedMore,
+    /// The message does not start with a token of at most
+    /// [`MAX_LEADING_TOKEN`] bytes (another field first, or a longer
+    /// value).
+    NotFirst,
+}
+
+/// Longest token [`leading_token`] looks for (real tokens have 32 bytes).
+pub const MAX_LEADING_TOKEN: usize = 64;
+
+/// Looks at the start of an encoded message for its session token, the way
+/// every protobuf encoder writes it (fields in number order: the token
+/// first). Lets the bridge check the token of a Reply before it buffers the
+/// rest of the body. Never reads past `prefix`, never allocates.
+pub fn leading_token(prefix: &[u8]) -> Leading<'_> {
+    // Field 1, wire type 2: key byte 0x0a.
+    match prefix.first() {
+        None => return Leading::NeedMore,
+        Some(&0x0a) => {}
+        Some(_) => return Leading::NotFirst,
+    }
+    // A length of at most 64 is one varint byte.
+    let Some(&len) = prefix.get(1) else {
+        return Leading::NeedMore;
+    };
+    let len = usize::from(len);
+    if len > MAX_LEADING_TOKEN {
+        return Leading::NotFirst;
+    }
+    match prefix.get(2..2 + len) {
+        Some(token) => Leading::Token(token),
+        None => Leading::NeedMore,
+    }
 }
 
 /// The fields of a `ReplyBatchRequest`, without decoding the responses.
@@ -337,6 +467,190 @@ impl Service<Request<Bytes>> for ReplyBatchSvc {
     }
 }
 
+/// A request body whose first bytes were already read (to check the
+/// token): yields them, then the rest of the original body.
+struct Prefixed<B> {
+    prefix: Option<Bytes>,
+    trailers: Option<http::HeaderMap>,
+    ended: bool,
+    rest: Pin<Box<B>>,
+}
+
+impl<B> Body for Prefixed<B>
+where
+    B: Body,
+{
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let this = self.get_mut();
+        if let Some(prefix) = this.prefix.take() {
+            if !prefix.is_empty() {
+                return Poll::Ready(Some(Ok(Frame::data(prefix))));
+            }
+        }
+        if this.ended {
+            return Poll::Ready(this.trailers.take().map(|t| Ok(Frame::trailers(t))));
+        }
+        this.rest.as_mut().poll_frame(cx).map(|frame| {
+            frame.map(|r| r.map(|f| f.map_data(|mut d| d.copy_to_bytes(d.remaining()))))
+        })
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.prefix.as_ref().is_none_or(Bytes::is_empty)
+            && if self.ended {
+                self.trailers.is_none()
+            } else {
+                self.rest.is_end_stream()
+            }
+    }
+}
+
+/// What the bytes read so far say about a Reply's token.
+enum Start {
+    /// Not enough bytes yet.
+    NeedMore,
+    /// The message starts with this token.
+    Token(Vec<u8>),
+    /// No token in front (another field first, a compressed message, or a
+    /// message shorter than a token); `len` is the announced message
+    /// length, when known.
+    NoToken { len: Option<usize> },
+}
+
+fn start_of(buf: &[u8], ended: bool) -> Start {
+    if buf.len() < GRPC_HEADER_LEN {
+        return if ended {
+            Start::NoToken { len: None }
+        } else {
+            Start::NeedMore
+        };
+    }
+    let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
+    if buf[0] != 0 {
+        return Start::NoToken { len: Some(len) };
+    }
+    let have = &buf[GRPC_HEADER_LEN..];
+    let msg = &have[..have.len().min(len)];
+    match leading_token(msg) {
+        Leading::Token(t) => Start::Token(t.to_vec()),
+        Leading::NotFirst => Start::NoToken { len: Some(len) },
+        Leading::NeedMore if msg.len() == len || ended => Start::NoToken { len: Some(len) },
+        Leading::NeedMore => Start::NeedMore,
+    }
+}
+
+/// Reads a Reply's body up to its session token (a few dozen bytes, at most
+/// one received chunk more). Returns the decision, the bytes read and the
+/// trailers if the body already ended.
+async fn read_start<B>(
+    body: &mut Pin<Box<B>>,
+) -> Result<(Start, BytesMut, bool, Option<http::HeaderMap>), Status>
+where
+    B: Body,
+    B::Error: Into<StdError>,
+{
+    let mut buf = BytesMut::new();
+    loop {
+        match start_of(&buf, false) {
+            Start::NeedMore => {}
+            decided => return Ok((decided, buf, false, None)),
+        }
+        let frame = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await;
+        match frame {
+            None => return Ok((start_of(&buf, true), buf, true, None)),
+            Some(Err(e)) => {
+                let e: StdError = e.into();
+                return Err(Status::cancelled(format!(
+                    "reading the request failed: {e}"
+                )));
+            }
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(mut data) => buf.put(data.copy_to_bytes(data.remaining())),
+                Err(frame) => {
+                    let trailers = frame.into_trailers().ok();
+                    return Ok((start_of(&buf, true), buf, true, trailers));
+                }
+            },
+        }
+    }
+}
+
+impl BridgeServer {
+    /// Reply and ReplyBatch: the session token is checked before the body
+    /// is buffered. A message that starts with its token (every protobuf
+    /// encoder puts field 1 first) is read up to `max_decoding` only if the
+    /// token belongs to a live session, and refused at once otherwise; one
+    /// that does not is read only up to [`MAX_UNVERIFIED_REPLY_BYTES`].
+    async fn unary_reply<B, S>(
+        mut grpc: Grpc<RawCodec>,
+        svc: SignerBridgeService,
+        unary: S,
+        req: http::Request<B>,
+        max_decoding: usize,
+        max_encoding: usize,
+    ) -> http::Response<tonic::body::Body>
+    where
+        B: Body + Send + 'static,
+        B::Error: Into<StdError> + Send + 'static,
+        S: tonic::server::UnaryService<Bytes, Response = Bytes>,
+    {
+        let (parts, body) = req.into_parts();
+        let mut body = Box::pin(body);
+        let started = tokio::time::timeout(TOKEN_READ_TIMEOUT, read_start(&mut body)).await;
+        let (start, buf, ended, trailers) = match started {
+            Ok(Ok(read)) => read,
+            Ok(Err(status)) => return status.into_http(),
+            Err(_) => {
+                return Status::deadline_exceeded(format!(
+                    "no session token within {} s of the call's start",
+                    TOKEN_READ_TIMEOUT.as_secs()
+                ))
+                .into_http()
+            }
+        };
+        let mut req = http::Request::from_parts(
+            parts,
+            Prefixed {
+                prefix: Some(buf.freeze()),
+                trailers,
+                ended,
+                rest: body,
+            },
+        );
+        match start {
+            Start::Token(token) => {
+                if let Err(status) = svc.check_token(&token) {
+                    // Refused before a byte more is read.
+                    return status.into_http();
+                }
+                req.extensions_mut().insert(CheckedToken(token));
+            }
+            Start::NoToken { len } => {
+                let limit = MAX_UNVERIFIED_REPLY_BYTES.min(max_decoding);
+                if let Some(len) = len.filter(|&l| l > limit) {
+                    return Status::out_of_range(format!(
+                        "a reply of {len} bytes must start with its session token \
+                         (field 1): at most {limit} bytes are read before the token is checked"
+                    ))
+                    .into_http();
+                }
+                grpc = grpc.apply_max_message_size_config(Some(limit), Some(max_encoding));
+            }
+            Start::NeedMore => {
+                // read_start only returns decided states.
+                return Status::internal("reply start undecided").into_http();
+            }
+        }
+        grpc.unary(unary, req).await
+    }
+}
+
 impl<B> Service<http::Request<B>> for BridgeServer
 where
     B: Body + Send + 'static,
@@ -351,16 +665,26 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let mut grpc = self.grpc();
+        let grpc = self.grpc();
         let svc = self.svc.clone();
+        let (max_decoding, max_encoding) = (self.max_decoding, self.max_encoding);
         match req.uri().path() {
-            ATTACH_PATH => {
-                Box::pin(async move { Ok(grpc.server_streaming(AttachSvc(svc), req).await) })
-            }
-            REPLY_PATH => Box::pin(async move { Ok(grpc.unary(ReplySvc(svc), req).await) }),
-            REPLY_BATCH_PATH => {
-                Box::pin(async move { Ok(grpc.unary(ReplyBatchSvc(svc), req).await) })
-            }
+            ATTACH_PATH => Box::pin(async move {
+                // Anonymous callers: no more than a client_info text.
+                let mut grpc = grpc.apply_max_message_size_config(
+                    Some(MAX_ATTACH_REQUEST_BYTES.min(max_decoding)),
+                    Some(max_encoding),
+                );
+                Ok(grpc.server_streaming(AttachSvc(svc), req).await)
+            }),
+            REPLY_PATH => Box::pin(async move {
+                let unary = ReplySvc(svc.clone());
+                Ok(Self::unary_reply(grpc, svc, unary, req, max_decoding, max_encoding).await)
+            }),
+            REPLY_BATCH_PATH => Box::pin(async move {
+                let unary = ReplyBatchSvc(svc.clone());
+                Ok(Self::unary_reply(grpc, svc, unary, req, max_decoding, max_encoding).await)
+            }),
             _ => Box::pin(async move {
                 Ok(
                     Status::unimplemented("no such method on signerbridge.SignerBridge")
@@ -432,9 +756,11 @@ mod tests {
             session_token: vec![1; 32],
             response: Some(pong(5)),
         };
-        let parts = split_reply(&req.encode_to_vec()).expect("valid");
-        assert_eq!(parts.token, vec![1; 32]);
-        assert_eq!(parts.response, Some(pong(5).encode_to_vec()));
+        let enc = req.encode_to_vec();
+        let parts = split_reply(&enc).expect("valid");
+        assert_eq!(parts.token, &[1; 32][..]);
+        let want = pong(5).encode_to_vec();
+        assert_eq!(parts.response, Some(ReplyResponse::Slice(&want[..])));
 
         // Unknown fields inside the response are kept byte for byte; unknown
         // fields of the envelope are skipped.
@@ -448,8 +774,20 @@ mod tests {
         env.extend_from_slice(&response);
         env.extend_from_slice(&[0x25, 1, 2, 3, 4]); // field 4 fixed32
         let parts = split_reply(&env).expect("valid");
-        assert_eq!(parts.token, vec![0xaa, 0xbb]);
-        assert_eq!(parts.response, Some(response));
+        assert_eq!(parts.token, &[0xaa, 0xbb][..]);
+        assert_eq!(
+            parts.response.as_ref().map(ReplyResponse::bytes),
+            Some(&response[..])
+        );
+
+        // Two occurrences of the response merge (concatenate), as in protobuf.
+        let mut twice = vec![0x12, 2, 0x08, 0x05, 0x12, 2, 0x18, 0x01];
+        twice.extend_from_slice(&[0x0a, 1, 7]);
+        let parts = split_reply(&twice).expect("valid");
+        assert_eq!(
+            parts.response,
+            Some(ReplyResponse::Merged(vec![0x08, 0x05, 0x18, 0x01]))
+        );
 
         // Absent response.
         let parts = split_reply(&[0x0a, 1, 9]).expect("valid");
@@ -524,6 +862,53 @@ mod tests {
     }
 
     #[test]
+    fn groups_in_unknown_fields_are_skipped_like_prost_does() {
+        // prost (and every protobuf parser) skips an unknown field encoded
+        // as a group (wire types 3..4); the splitter refused the whole Reply
+        // with "unsupported wire type 3". The bridge_split fuzz target checks
+        // the splitter against prost.
+        let mut env = vec![0x1b, 0x08, 0x01, 0x23, 0x24, 0x1c]; // field 3 group { 1: 1, field 4 group {} }
+        env.extend_from_slice(&[0x0a, 2, 0xaa, 0xbb]);
+        let parts = split_reply(&env).expect("groups skipped");
+        assert_eq!(parts.token, &[0xaa, 0xbb][..]);
+        let decoded = ReplyRequest::decode(&env[..]).expect("prost agrees");
+        assert_eq!(decoded.session_token, vec![0xaa, 0xbb]);
+        assert_eq!(
+            split_batch(&env, 64).expect("batch too").token,
+            &[0xaa, 0xbb][..]
+        );
+
+        assert_eq!(split_reply(&[0x1c]), Err(WireError::UnmatchedGroupEnd));
+        assert_eq!(
+            split_reply(&[0x1b, 0x24]),
+            Err(WireError::UnmatchedGroupEnd)
+        );
+        assert_eq!(split_reply(&[0x1b, 0x08]), Err(WireError::Truncated));
+        // Nesting is bounded (no stack exhaustion on hostile input).
+        let deep: Vec<u8> = std::iter::repeat_n(0x1b, 10_000).collect();
+        assert_eq!(split_reply(&deep), Err(WireError::GroupTooDeep));
+    }
+
+    #[test]
+    fn leading_token_reads_only_the_first_field() {
+        let req = ReplyRequest {
+            session_token: vec![9; 32],
+            response: Some(pong(3)),
+        };
+        let enc = req.encode_to_vec();
+        assert_eq!(leading_token(&enc), Leading::Token(&[9; 32][..]));
+        for cut in 0..34 {
+            assert_eq!(leading_token(&enc[..cut]), Leading::NeedMore, "cut {cut}");
+        }
+        assert_eq!(leading_token(&enc[..34]), Leading::Token(&[9; 32][..]));
+        // Response first, a huge length, another key: not token-first.
+        assert_eq!(leading_token(&[0x12, 0, 0x0a, 0]), Leading::NotFirst);
+        assert_eq!(leading_token(&[0x0a, 65]), Leading::NotFirst);
+        assert_eq!(leading_token(&[0x0a, 0x80, 0x01]), Leading::NotFirst);
+        assert_eq!(leading_token(&[0x0a, 0]), Leading::Token(&[][..]));
+    }
+
+    #[test]
     fn reply_split_rejects_malformed_input() {
         assert_eq!(split_reply(&[0x0a, 5, 1]), Err(WireError::Truncated));
         assert_eq!(split_reply(&[0x0a]), Err(WireError::Truncated));
@@ -534,7 +919,15 @@ mod tests {
                 wire_type: 0
             })
         );
-        assert_eq!(split_reply(&[0x0b]), Err(WireError::BadWireType(3)));
+        assert_eq!(split_reply(&[0x0b]), Err(WireError::Truncated));
+        assert_eq!(
+            split_reply(&[0x0b, 0x0c]),
+            Err(WireError::WrongWireType {
+                field: 1,
+                wire_type: 3
+            })
+        );
+        assert_eq!(split_reply(&[0x0e]), Err(WireError::BadWireType(6)));
         assert_eq!(split_reply(&[0x02, 0]), Err(WireError::BadWireType(2)));
         assert_eq!(split_reply(&[0x80; 11]), Err(WireError::BadVarint));
     }

@@ -26,7 +26,11 @@ use tonic::{
 use tracing::{debug, info, warn};
 
 use super::{
-    raw::{request_event, split_batch, split_reply, token_event, BatchError, RawCodec},
+    limit::{AttachLimiter, AttachRate, SourceKey},
+    raw::{
+        request_event, split_batch, split_reply, token_event, BatchError, CheckedToken, RawCodec,
+        ReplyResponse,
+    },
     status,
 };
 use crate::keepalive::Keepalive;
@@ -72,6 +76,16 @@ pub struct ServiceSettings {
     pub max_reply_bytes: usize,
     /// Number of simultaneous Attach sessions (each holds one lnd connection).
     pub max_sessions: usize,
+    /// Accept an Attach without `macaroon` metadata (for an lnd run with
+    /// `--no-macaroons`); otherwise it is refused before lnd is dialed.
+    pub allow_no_macaroon: bool,
+    /// Attach calls dialing lnd (TCP + TLS) at once.
+    pub max_pending_attaches: usize,
+    /// Attach attempts per source address.
+    pub attach_rate: AttachRate,
+    /// Header naming the caller's address (set by a trusted proxy such as
+    /// Envoy: its last comma-separated entry is used); `None` = the TCP peer.
+    pub client_address_header: Option<http::HeaderName>,
 }
 
 struct Session {
@@ -86,6 +100,8 @@ struct Inner {
     sessions: Mutex<HashMap<Token, Session>>,
     next_id: AtomicU64,
     slots: Arc<Semaphore>,
+    dialing: Arc<Semaphore>,
+    limiter: AttachLimiter,
     shutdown: watch::Receiver<bool>,
 }
 
@@ -149,6 +165,8 @@ impl SignerBridgeService {
         shutdown: watch::Receiver<bool>,
     ) -> Self {
         let slots = Arc::new(Semaphore::new(settings.max_sessions));
+        let dialing = Arc::new(Semaphore::new(settings.max_pending_attaches.max(1)));
+        let limiter = AttachLimiter::new(settings.attach_rate);
         Self {
             inner: Arc::new(Inner {
                 connector,
@@ -156,6 +174,8 @@ impl SignerBridgeService {
                 sessions: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 slots,
+                dialing,
+                limiter,
                 shutdown,
             }),
         }
@@ -193,8 +213,36 @@ impl SignerBridgeService {
             return Err(status::shutdown_status());
         }
         let macaroon = caller_macaroon(request.metadata())?;
+        if macaroon.is_none() && !self.inner.settings.allow_no_macaroon {
+            return Err(Status::unauthenticated(
+                "Attach carries no macaroon metadata; send lnd's signer macaroon \
+                 (for an lnd run with --no-macaroons start signer-bridge with --allow-no-macaroon)",
+            ));
+        }
         let attach = AttachRequest::decode(request.get_ref().clone())
             .map_err(|e| Status::invalid_argument(format!("malformed AttachRequest: {e}")))?;
+        let source = self.source_of(&request);
+        if let Err(wait) = self
+            .inner
+            .limiter
+            .take(SourceKey::of_opt(source), std::time::Instant::now())
+        {
+            let rate = self.inner.settings.attach_rate;
+            return Err(Status::resource_exhausted(format!(
+                "too many Attach attempts from this address (at most {} at once, then {} per minute); retry in {} s",
+                rate.burst,
+                rate.per_minute,
+                wait.as_secs_f64().ceil().max(1.0)
+            )));
+        }
+        let _dialing = Arc::clone(&self.inner.dialing)
+            .try_acquire_owned()
+            .map_err(|_| {
+                Status::resource_exhausted(format!(
+                    "signer-bridge is busy: {} Attach calls are already dialing lnd; retry shortly",
+                    self.inner.settings.max_pending_attaches.max(1)
+                ))
+            })?;
         let permit = Arc::clone(&self.inner.slots)
             .try_acquire_owned()
             .map_err(|_| {
@@ -251,6 +299,26 @@ impl SignerBridgeService {
         Ok(Response::new(ReceiverStream::new(down_rx)))
     }
 
+    /// The caller's address: the last entry of the configured proxy header
+    /// when there is one, else the TCP peer.
+    fn source_of(&self, request: &Request<Bytes>) -> Option<std::net::IpAddr> {
+        if let Some(name) = &self.inner.settings.client_address_header {
+            return request
+                .metadata()
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .and_then(|v| v.trim().parse().ok());
+        }
+        request.remote_addr().map(|a| a.ip())
+    }
+
+    /// Checks that `token` names a live session (before a Reply's body is
+    /// read): the same refusal as the Reply itself would get.
+    pub fn check_token(&self, token: &[u8]) -> Result<(), Status> {
+        self.session_for(token).map(|_| ())
+    }
+
     /// The reply queue of the session bound to `token`.
     fn session_for(&self, token: &[u8]) -> Result<(u64, mpsc::Sender<Bytes>), Status> {
         let token: Token = token.try_into().map_err(|_| {
@@ -280,14 +348,21 @@ impl SignerBridgeService {
     /// `Reply`: `request` holds an encoded `ReplyRequest`; the bytes of its
     /// `response` are queued for lnd unchanged. Answers an empty `ReplyAck`.
     pub async fn reply(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
-        let parts = split_reply(request.get_ref())
+        let body = request.get_ref();
+        let parts = split_reply(body)
             .map_err(|e| Status::invalid_argument(format!("malformed ReplyRequest: {e}")))?;
-        let (id, up) = self.session_for(&parts.token)?;
+        same_as_checked(&request, parts.token)?;
+        let (id, up) = self.session_for(parts.token)?;
         let response = parts
             .response
             .ok_or_else(|| Status::invalid_argument("reply carries no SignCoordinatorResponse"))?;
-        self.check_size(response.len(), "response")?;
-        match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(Bytes::from(response))).await {
+        self.check_size(response.bytes().len(), "response")?;
+        let response = match response {
+            // Zero-copy: a view into the request's buffer.
+            ReplyResponse::Slice(s) => body.slice_ref(s),
+            ReplyResponse::Merged(v) => Bytes::from(v),
+        };
+        match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(response)).await {
             Ok(Ok(())) => {
                 debug!(session = id, "reply queued");
                 // ReplyAck has no fields: its encoding is empty.
@@ -313,6 +388,7 @@ impl SignerBridgeService {
                 Status::invalid_argument(format!("malformed ReplyBatchRequest: {e}"))
             }
         })?;
+        same_as_checked(&request, parts.token)?;
         let (id, up) = self.session_for(parts.token)?;
         if parts.responses.is_empty() {
             return Err(Status::invalid_argument(
@@ -334,6 +410,17 @@ impl SignerBridgeService {
         }
         debug!(session = id, count = n, "reply batch queued");
         Ok(Response::new(Bytes::new()))
+    }
+}
+
+/// A message that started with a checked token must not name another
+/// session further on (protobuf's "last occurrence wins").
+fn same_as_checked(request: &Request<Bytes>, token: &[u8]) -> Result<(), Status> {
+    match request.extensions().get::<CheckedToken>() {
+        Some(CheckedToken(checked)) if checked.as_slice() != token => Err(
+            Status::invalid_argument("the session token appears twice with different values"),
+        ),
+        _ => Ok(()),
     }
 }
 
