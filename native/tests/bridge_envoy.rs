@@ -66,6 +66,9 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
     ];
     const TLS_VERSION: &[&str] = &["TLS_AUTO", "TLSv1_0", "TLSv1_1", "TLSv1_2", "TLSv1_3"];
     const PROTOCOL: &[&str] = &["TCP", "UDP"];
+    const UNDERSCORES: &[&str] = &["ALLOW", "REJECT_REQUEST", "DROP_HEADER"];
+    const DENOMINATOR: &[&str] = &["HUNDRED", "TEN_THOUSAND", "MILLION"];
+    const PRIORITY: &[&str] = &["DEFAULT", "HIGH"];
     BTreeMap::from([
         // envoy/config/bootstrap/v3/bootstrap.proto
         (
@@ -121,7 +124,10 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
             vec![
                 ("idle_timeout", Dur),
                 ("max_connection_duration", Dur),
+                ("max_headers_count", Int),
                 ("max_stream_duration", Dur),
+                ("headers_with_underscores_action", Enum(UNDERSCORES)),
+                ("max_requests_per_connection", Int),
             ],
         ),
         (
@@ -156,7 +162,77 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
                 ("http2_protocol_options", Msg("Http2ProtocolOptions")),
                 ("stream_idle_timeout", Dur),
                 ("request_timeout", Dur),
+                ("request_headers_timeout", Dur),
+                ("max_request_headers_kb", Int),
                 ("use_remote_address", Bool),
+                ("xff_num_trusted_hops", Int),
+            ],
+        ),
+        // envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto
+        (
+            "ConnectionLimit",
+            vec![
+                ("stat_prefix", Str),
+                ("max_connections", Int),
+                ("delay", Dur),
+            ],
+        ),
+        // envoy/extensions/filters/http/local_ratelimit/v3/local_rate_limit.proto
+        (
+            "LocalRateLimit",
+            vec![
+                ("stat_prefix", Str),
+                ("token_bucket", Msg("TokenBucket")),
+                ("filter_enabled", Msg("RuntimeFractionalPercent")),
+                ("filter_enforced", Msg("RuntimeFractionalPercent")),
+                ("stage", Int),
+                ("local_rate_limit_per_downstream_connection", Bool),
+                ("rate_limited_as_resource_exhausted", Bool),
+            ],
+        ),
+        // envoy/type/v3/token_bucket.proto, percent.proto; envoy/config/core/v3/base.proto
+        (
+            "TokenBucket",
+            vec![
+                ("max_tokens", Int),
+                ("tokens_per_fill", Int),
+                ("fill_interval", Dur),
+            ],
+        ),
+        (
+            "RuntimeFractionalPercent",
+            vec![
+                ("default_value", Msg("FractionalPercent")),
+                ("runtime_key", Str),
+            ],
+        ),
+        (
+            "FractionalPercent",
+            vec![("numerator", Int), ("denominator", Enum(DENOMINATOR))],
+        ),
+        // envoy/extensions/filters/http/buffer/v3/buffer.proto
+        ("Buffer", vec![("max_request_bytes", Int)]),
+        (
+            "BufferPerRoute",
+            vec![("disabled", Bool), ("buffer", Msg("Buffer"))],
+        ),
+        // envoy/config/cluster/v3/circuit_breaker.proto
+        (
+            "CircuitBreakers",
+            vec![
+                ("thresholds", ListMsg("Thresholds")),
+                ("per_host_thresholds", ListMsg("Thresholds")),
+            ],
+        ),
+        (
+            "Thresholds",
+            vec![
+                ("priority", Enum(PRIORITY)),
+                ("max_connections", Int),
+                ("max_pending_requests", Int),
+                ("max_requests", Int),
+                ("max_retries", Int),
+                ("track_remaining", Bool),
             ],
         ),
         ("HttpFilter", vec![("name", Str), ("typed_config", Any)]),
@@ -180,6 +256,7 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
                 ("name", Str),
                 ("match", Msg("RouteMatch")),
                 ("route", Msg("RouteAction")),
+                ("typed_per_filter_config", MapAny),
             ],
         ),
         ("RouteMatch", vec![("prefix", Str), ("path", Str)]),
@@ -264,6 +341,7 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
                 ("connect_timeout", Dur),
                 ("lb_policy", Enum(LB)),
                 ("per_connection_buffer_limit_bytes", Int),
+                ("circuit_breakers", Msg("CircuitBreakers")),
                 ("typed_extension_protocol_options", MapAny),
                 ("load_assignment", Msg("ClusterLoadAssignment")),
             ],
@@ -330,6 +408,22 @@ const TYPE_URLS: &[(&str, &str)] = &[
         "type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
         "upstreams.HttpProtocolOptions",
     ),
+    (
+        "type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit",
+        "ConnectionLimit",
+    ),
+    (
+        "type.googleapis.com/envoy.extensions.filters.http.local_ratelimit.v3.LocalRateLimit",
+        "LocalRateLimit",
+    ),
+    (
+        "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.Buffer",
+        "Buffer",
+    ),
+    (
+        "type.googleapis.com/envoy.extensions.filters.http.buffer.v3.BufferPerRoute",
+        "BufferPerRoute",
+    ),
 ];
 
 /// Extension name (the `name` of a filter or transport socket, or a key of
@@ -344,6 +438,13 @@ const EXTENSIONS: &[(&str, &[&str])] = &[
     // The filter itself takes Cors; per-route/virtual-host config is CorsPolicy.
     ("envoy.filters.http.cors", &["Cors", "CorsPolicy"]),
     ("envoy.filters.http.router", &["Router"]),
+    (
+        "envoy.filters.network.connection_limit",
+        &["ConnectionLimit"],
+    ),
+    // Filter and per-route configuration are the same message.
+    ("envoy.filters.http.local_ratelimit", &["LocalRateLimit"]),
+    ("envoy.filters.http.buffer", &["Buffer", "BufferPerRoute"]),
     ("envoy.transport_sockets.tls", &["DownstreamTlsContext"]),
     (
         "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
@@ -603,9 +704,47 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         "ALPN offers h2"
     );
 
-    let hcm = at(chain, &["filters", "0", "typed_config"]);
-    // No timeout may end a stream that lives for days.
-    assert_eq!(s(hcm, &["stream_idle_timeout"]), "0s");
+    let network: Vec<&str> = at(chain, &["filters"])
+        .as_sequence()
+        .expect("network filters")
+        .iter()
+        .map(|f| s(f, &["name"]))
+        .collect();
+    assert_eq!(
+        network,
+        [
+            "envoy.filters.network.connection_limit",
+            "envoy.filters.network.http_connection_manager"
+        ],
+        "connections are limited before HTTP is parsed"
+    );
+    let limit = at(chain, &["filters", "0", "typed_config"]);
+    let max_conns = at(limit, &["max_connections"]).as_u64().expect("number");
+    assert!((1..=100_000).contains(&max_conns), "{max_conns}");
+    assert!(at(listener, &["per_connection_buffer_limit_bytes"]).is_number());
+
+    let hcm = at(chain, &["filters", "1", "typed_config"]);
+    // Issue 11 finding 4: the disabled timeouts belong to the Attach route
+    // only; everything else is bounded.
+    for field in [
+        "stream_idle_timeout",
+        "request_timeout",
+        "request_headers_timeout",
+    ] {
+        let v = s(hcm, &[field]);
+        assert!(
+            v != "0s" && is_duration(v),
+            "HCM {field} must be a limit, is {v:?}"
+        );
+    }
+    assert!(at(hcm, &["max_request_headers_kb"]).is_number());
+    let streams = at(hcm, &["http2_protocol_options", "max_concurrent_streams"])
+        .as_u64()
+        .expect("max_concurrent_streams");
+    assert!((1..=1000).contains(&streams), "{streams}");
+    // The bridge's per-source Attach limit needs the caller's address.
+    assert_eq!(at(hcm, &["use_remote_address"]).as_bool(), Some(true));
+    assert_eq!(at(hcm, &["xff_num_trusted_hops"]).as_u64(), Some(0));
     let filters: Vec<&str> = at(hcm, &["http_filters"])
         .as_sequence()
         .expect("http_filters list")
@@ -617,8 +756,21 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         [
             "envoy.filters.http.grpc_web",
             "envoy.filters.http.cors",
+            "envoy.filters.http.local_ratelimit",
+            "envoy.filters.http.buffer",
             "envoy.filters.http.router"
         ]
+    );
+    let buffer = at(
+        hcm,
+        &["http_filters", "3", "typed_config", "max_request_bytes"],
+    )
+    .as_u64()
+    .expect("buffer limit");
+    let bridge_max = lnd_web_signer_native::bridge::DEFAULT_MAX_REPLY_BYTES as u64;
+    assert!(
+        (bridge_max..=bridge_max + 128 * 1024).contains(&buffer),
+        "Envoy's body limit {buffer} should be the bridge's reply limit plus envelope room"
     );
 
     let vhost = at(hcm, &["route_config", "virtual_hosts", "0"]);
@@ -645,13 +797,66 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
 
     let route = at(vhost, &["routes", "0"]);
     assert_eq!(
-        s(route, &["match", "prefix"]),
-        "/signerbridge.SignerBridge/"
+        s(route, &["match", "path"]),
+        "/signerbridge.SignerBridge/Attach",
+        "the first route is Attach's"
     );
     assert_eq!(
         s(route, &["route", "timeout"]),
         "0s",
-        "route timeout disabled"
+        "Attach: route timeout disabled"
+    );
+    assert_eq!(
+        s(route, &["route", "idle_timeout"]),
+        "0s",
+        "Attach: idle timeout disabled"
+    );
+    let rest = at(vhost, &["routes", "1"]);
+    assert_eq!(s(rest, &["match", "prefix"]), "/signerbridge.SignerBridge/");
+    let t = s(rest, &["route", "timeout"]);
+    assert!(
+        t != "0s" && is_duration(t),
+        "Reply routes keep a timeout: {t:?}"
+    );
+    assert!(rest["route"].get("idle_timeout").is_none());
+    assert_eq!(
+        s(rest, &["route", "cluster"]),
+        s(route, &["route", "cluster"])
+    );
+    for r in [route, rest] {
+        let rl = at(
+            r,
+            &[
+                "typed_per_filter_config",
+                "envoy.filters.http.local_ratelimit",
+            ],
+        );
+        assert!(at(rl, &["token_bucket", "max_tokens"]).is_number());
+        for f in ["filter_enabled", "filter_enforced"] {
+            assert_eq!(
+                at(rl, &[f, "default_value", "numerator"]).as_u64(),
+                Some(100)
+            );
+            assert_eq!(s(rl, &[f, "default_value", "denominator"]), "HUNDRED");
+        }
+        assert_eq!(
+            at(rl, &["rate_limited_as_resource_exhausted"]).as_bool(),
+            Some(true)
+        );
+    }
+    assert!(
+        at(
+            route,
+            &[
+                "typed_per_filter_config",
+                "envoy.filters.http.buffer",
+                "buffer",
+                "max_request_bytes"
+            ]
+        )
+        .as_u64()
+        .expect("Attach body limit")
+            <= 64 * 1024
     );
     let cluster_name = s(route, &["route", "cluster"]);
 
@@ -675,6 +880,10 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         s(cluster, &["load_assignment", "cluster_name"]),
         cluster_name
     );
+    let breakers = at(cluster, &["circuit_breakers", "thresholds", "0"]);
+    for f in ["max_connections", "max_pending_requests", "max_requests"] {
+        assert!(at(breakers, &[f]).is_number(), "circuit breaker {f}");
+    }
 }
 
 fn compose_bridge_args(compose: &Value) -> Vec<String> {
@@ -704,6 +913,14 @@ fn compose_lnd_conf_and_envoy_agree() {
     assert!(
         !args.iter().any(|a| a == "--grpc-web"),
         "production uses Envoy for grpc-web, not --grpc-web"
+    );
+
+    // Behind Envoy (use_remote_address: true) the bridge counts Attach
+    // attempts per the address Envoy appended to x-forwarded-for.
+    assert_eq!(flag(&args, "--client-address-header"), "x-forwarded-for");
+    assert!(
+        !args.iter().any(|a| a == "--allow-no-macaroon"),
+        "production requires a macaroon on Attach"
     );
 
     // Envoy → bridge: the cluster endpoint is the bridge's listen port.
