@@ -70,7 +70,18 @@ for ((i = 1; i <= runs; i++)); do
   dir=$(mktemp -d "${TMPDIR:-/tmp}/lws-itest-XXXXXX")
   log "run $i/$runs in $dir"
   t0=$(date +%s)
-  if LWS_ITEST_DIR="$dir" "$bin"; then
+  # Its own process group (job control), so that whatever it started is
+  # killed with it even if it dies without cleaning up (or on Ctrl-C).
+  set -m
+  LWS_ITEST_DIR="$dir" "$bin" &
+  pid=$!
+  set +m
+  trap 'kill -KILL -- -$pid 2>/dev/null || true' EXIT INT TERM
+  rc=0
+  wait "$pid" || rc=$?
+  kill -KILL -- -"$pid" 2>/dev/null || true
+  trap - EXIT INT TERM
+  if [ "$rc" = 0 ]; then
     passed_runs=$((passed_runs + 1))
     log "run $i passed in $(( $(date +%s) - t0 ))s"
     [ "${ITEST_KEEP:-0}" = 1 ] || rm -rf "$dir"
