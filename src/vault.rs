@@ -83,6 +83,23 @@ impl KdfParams {
     pub const MAX_P_COST: u32 = 4;
     /// Upper bound on m·t (KiB·passes): 8 × the default work.
     pub const MAX_WORK: u64 = 8 * 64 * 1024 * 2;
+    /// The floor for sealing: OWASP's minimum for Argon2id (19 MiB, 2
+    /// passes, 1 lane; Password Storage Cheat Sheet). [`seal`] and
+    /// [`reseal`] refuse anything cheaper; opening still accepts older,
+    /// cheaper vaults (within the upper bounds above).
+    pub const SEAL_FLOOR: KdfParams = KdfParams {
+        m_cost_kib: 19 * 1024,
+        t_cost: 2,
+        p_cost: 1,
+    };
+
+    /// True when new vaults may be sealed with these parameters: at least
+    /// [`Self::SEAL_FLOOR`]'s memory and passes (and acceptable to open).
+    pub fn meets_seal_floor(&self) -> bool {
+        self.m_cost_kib >= Self::SEAL_FLOOR.m_cost_kib
+            && self.t_cost >= Self::SEAL_FLOOR.t_cost
+            && self.is_acceptable()
+    }
 
     /// True when an opener may run these parameters: Argon2-valid (t ≥ 1,
     /// p ≥ 1, m ≥ 8·p) and within the bounds above.
@@ -94,6 +111,19 @@ impl KdfParams {
             && self.m_cost_kib >= 8 * self.p_cost
             && self.m_cost_kib <= Self::MAX_M_COST_KIB
             && u64::from(self.m_cost_kib) * u64::from(self.t_cost) <= Self::MAX_WORK
+    }
+}
+
+impl KdfParams {
+    /// The parameters to re-seal a vault that was sealed with `self`: the
+    /// same when they meet the floor, else [`Self::DEFAULT`] (an old or
+    /// hand-made vault gets the current cost, never a cheaper one).
+    pub fn for_reseal(self) -> KdfParams {
+        if self.meets_seal_floor() {
+            self
+        } else {
+            Self::DEFAULT
+        }
     }
 }
 
@@ -138,6 +168,12 @@ pub enum VaultError {
         .0.m_cost_kib, .0.t_cost, .0.p_cost
     )]
     KdfParamsOutOfBounds(KdfParams),
+    /// Sealing parameters cheaper than [`KdfParams::SEAL_FLOOR`].
+    #[error(
+        "vault key derivation parameters below the sealing floor (m = {} KiB, t = {}; at least m = 19456 KiB and t = 2, OWASP's Argon2id minimum)",
+        .0.m_cost_kib, .0.t_cost
+    )]
+    KdfBelowFloor(KdfParams),
     /// The passphrase does not match the stored verifier.
     #[error("wrong passphrase")]
     WrongPassphrase,
@@ -349,6 +385,59 @@ fn decode_plaintext(data: &[u8]) -> Result<OpenedVault, VaultError> {
     })
 }
 
+/// Sealing without the KDF floor, for tests only: a vault sealed here can be
+/// brute-forced cheaply. Nothing in the signer (CLI, JS API, page) calls
+/// these; they exist so that tests and fuzzers can make many vaults
+/// quickly. Opening is the same [`open`].
+pub mod test_only_weak_kdf {
+    use super::*;
+
+    /// [`super::seal`] with any parameters [`open`] accepts.
+    pub fn seal(
+        seed: &SeedInput,
+        network: Network,
+        macaroon: Option<&SecretBytes>,
+        passphrase: &[u8],
+        params: KdfParams,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Vec<u8>, VaultError> {
+        let (root, birthday) = seed.to_root(network)?;
+        seal_parts(
+            seed, network, birthday, &root, macaroon, passphrase, params, rng,
+        )
+    }
+
+    /// [`super::reseal`] with any parameters [`open`] accepts.
+    pub fn reseal(
+        vault: &OpenedVault,
+        passphrase: &[u8],
+        params: KdfParams,
+        rng: &mut dyn FnMut(&mut [u8]),
+    ) -> Result<Vec<u8>, VaultError> {
+        seal_parts(
+            &vault.seed,
+            vault.network,
+            vault.birthday_unix,
+            &vault.root,
+            vault.macaroon.as_ref(),
+            passphrase,
+            params,
+            rng,
+        )
+    }
+}
+
+/// Refuses parameters below [`KdfParams::SEAL_FLOOR`].
+fn check_seal_floor(params: KdfParams) -> Result<(), VaultError> {
+    if !params.is_acceptable() {
+        return Err(VaultError::KdfParamsOutOfBounds(params));
+    }
+    if !params.meets_seal_floor() {
+        return Err(VaultError::KdfBelowFloor(params));
+    }
+    Ok(())
+}
+
 #[allow(clippy::too_many_arguments)]
 fn seal_parts(
     seed: &SeedInput,
@@ -406,7 +495,8 @@ fn seal_parts(
 
 /// Seals `seed` for `network` (checked first: the seed must decode and give a
 /// root key, which costs one aezeed scrypt) with an optional `macaroon`
-/// under `passphrase`. `rng` fills the salt and nonce.
+/// under `passphrase`. `rng` fills the salt and nonce. `params` must meet
+/// [`KdfParams::SEAL_FLOOR`] ([`VaultError::KdfBelowFloor`] otherwise).
 pub fn seal(
     seed: &SeedInput,
     network: Network,
@@ -415,30 +505,22 @@ pub fn seal(
     params: KdfParams,
     rng: &mut dyn FnMut(&mut [u8]),
 ) -> Result<Vec<u8>, VaultError> {
-    let (root, birthday) = seed.to_root(network)?;
-    seal_parts(
-        seed, network, birthday, &root, macaroon, passphrase, params, rng,
-    )
+    check_seal_floor(params)?;
+    test_only_weak_kdf::seal(seed, network, macaroon, passphrase, params, rng)
 }
 
 /// Seals an opened vault again (e.g. with a new macaroon or passphrase)
-/// without re-deriving the root from the seed.
+/// without re-deriving the root from the seed. `params` must meet
+/// [`KdfParams::SEAL_FLOOR`]; see [`KdfParams::for_reseal`] for a vault
+/// that was sealed with cheaper ones.
 pub fn reseal(
     vault: &OpenedVault,
     passphrase: &[u8],
     params: KdfParams,
     rng: &mut dyn FnMut(&mut [u8]),
 ) -> Result<Vec<u8>, VaultError> {
-    seal_parts(
-        &vault.seed,
-        vault.network,
-        vault.birthday_unix,
-        &vault.root,
-        vault.macaroon.as_ref(),
-        passphrase,
-        params,
-        rng,
-    )
+    check_seal_floor(params)?;
+    test_only_weak_kdf::reseal(vault, passphrase, params, rng)
 }
 
 /// Fills `buf` from the operating system / browser (`crypto.getRandomValues`).
@@ -592,7 +674,7 @@ mod tests {
     }
 
     fn sealed(mac: Option<&SecretBytes>) -> Vec<u8> {
-        seal(
+        test_only_weak_kdf::seal(
             &xprv_seed(),
             Network::Regtest,
             mac,
@@ -645,7 +727,8 @@ mod tests {
         let mut v = open(&sealed(None), b"pw").expect("open");
         assert!(v.macaroon.is_none());
         v.macaroon = Some(SecretBytes::from_slice(b"mac"));
-        let blob = reseal(&v, b"new", FAST, &mut counter_rng()).expect("reseal");
+        let blob =
+            test_only_weak_kdf::reseal(&v, b"new", FAST, &mut counter_rng()).expect("reseal");
         assert!(matches!(
             open(&blob, b"pw"),
             Err(VaultError::WrongPassphrase)
@@ -793,7 +876,7 @@ mod tests {
 
     #[test]
     fn seal_validates_the_seed() {
-        let err = seal(
+        let err = test_only_weak_kdf::seal(
             &xprv_seed(),
             Network::Mainnet,
             None,
@@ -808,7 +891,7 @@ mod tests {
         );
         let big = SecretBytes::new(vec![0; MAX_MACAROON_LEN + 1]);
         assert!(matches!(
-            seal(
+            test_only_weak_kdf::seal(
                 &xprv_seed(),
                 Network::Regtest,
                 Some(&big),
@@ -822,8 +905,9 @@ mod tests {
 
     #[test]
     fn different_randomness_gives_different_blobs() {
-        let a = seal_with_os_rng(&xprv_seed(), Network::Regtest, None, b"pw", FAST).expect("a");
-        let b = seal_with_os_rng(&xprv_seed(), Network::Regtest, None, b"pw", FAST).expect("b");
+        let floor = KdfParams::SEAL_FLOOR;
+        let a = seal_with_os_rng(&xprv_seed(), Network::Regtest, None, b"pw", floor).expect("a");
+        let b = seal_with_os_rng(&xprv_seed(), Network::Regtest, None, b"pw", floor).expect("b");
         assert_ne!(a, b);
         assert_eq!(a.len(), b.len());
         assert!(open(&a, b"pw").is_ok() && open(&b, b"pw").is_ok());
@@ -837,7 +921,7 @@ mod tests {
             .expect("mnemonic")
             .phrase();
         let seed = SeedInput::parse_seed_file(&words, Some("seedpw")).expect("seed");
-        let blob = seal(
+        let blob = test_only_weak_kdf::seal(
             &seed,
             Network::Testnet4,
             None,
@@ -876,5 +960,98 @@ mod tests {
         .expect("seal");
         assert_eq!(read_header(&blob).expect("header").kdf, KdfParams::DEFAULT);
         assert!(open(&blob, b"pw").is_ok());
+    }
+
+    #[test]
+    fn sealing_below_the_kdf_floor_is_refused() {
+        // sealVault and re-sealing accepted anything down to 8 KiB / t = 1
+        // (issue 11, finding 7). Below OWASP's Argon2id minimum: refused.
+        let floor = KdfParams::SEAL_FLOOR;
+        for weak in [
+            FAST,
+            KdfParams {
+                m_cost_kib: 8,
+                ..floor
+            },
+            KdfParams {
+                m_cost_kib: floor.m_cost_kib - 1,
+                ..floor
+            },
+            KdfParams { t_cost: 1, ..floor },
+            KdfParams {
+                t_cost: 1,
+                ..KdfParams::DEFAULT
+            },
+        ] {
+            let err = seal(
+                &xprv_seed(),
+                Network::Regtest,
+                None,
+                b"pw",
+                weak,
+                &mut counter_rng(),
+            )
+            .expect_err("below the floor");
+            assert!(
+                matches!(err, VaultError::KdfBelowFloor(p) if p == weak),
+                "{err}"
+            );
+            assert!(matches!(
+                seal_with_os_rng(&xprv_seed(), Network::Regtest, None, b"pw", weak),
+                Err(VaultError::KdfBelowFloor(_))
+            ));
+        }
+        let err = seal(
+            &xprv_seed(),
+            Network::Regtest,
+            None,
+            b"pw",
+            FAST,
+            &mut counter_rng(),
+        )
+        .expect_err("weak");
+        assert_eq!(
+            err.to_string(),
+            "vault key derivation parameters below the sealing floor (m = 64 KiB, t = 1; at least m = 19456 KiB and t = 2, OWASP's Argon2id minimum)"
+        );
+        // Re-sealing too; a weak vault still opens and re-seals at the default.
+        let weak_vault = open(&sealed(None), b"pw").expect("a cheap old vault opens");
+        assert!(matches!(
+            reseal(&weak_vault, b"pw", FAST, &mut counter_rng()),
+            Err(VaultError::KdfBelowFloor(_))
+        ));
+        assert_eq!(FAST.for_reseal(), KdfParams::DEFAULT);
+        assert_eq!(floor.for_reseal(), floor);
+        // Out of the upper bounds stays its own error.
+        let huge = KdfParams {
+            m_cost_kib: u32::MAX,
+            ..floor
+        };
+        assert!(matches!(
+            seal(
+                &xprv_seed(),
+                Network::Regtest,
+                None,
+                b"pw",
+                huge,
+                &mut counter_rng()
+            ),
+            Err(VaultError::KdfParamsOutOfBounds(_))
+        ));
+        // At the floor: sealed, and opens.
+        let blob = seal(
+            &xprv_seed(),
+            Network::Regtest,
+            None,
+            b"pw",
+            floor,
+            &mut counter_rng(),
+        )
+        .expect("the floor itself is accepted");
+        assert_eq!(read_header(&blob).expect("header").kdf, floor);
+        let v = open(&blob, b"pw").expect("open");
+        let again = reseal(&v, b"pw2", floor, &mut counter_rng()).expect("reseal at the floor");
+        assert!(open(&again, b"pw2").is_ok());
+        assert!(KdfParams::DEFAULT.meets_seal_floor());
     }
 }
