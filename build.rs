@@ -1,6 +1,16 @@
 //! Generates the wire types from `proto/` with protox (pure Rust, no protoc).
 //! Messages for every file; the grpc-web client stub for the bridge service.
 //! Servers and the native clients are generated in the `native` crate.
+//!
+//! Messages that carry secrets get no derived `Debug` (it would print the
+//! bytes); `src/proto.rs` implements a redacting one for each.
+
+/// Messages with secret fields: a pre-generated MuSig2 secret nonce, an ECDH
+/// shared key.
+const SECRET_MESSAGES: [&str; 2] = [
+    ".signrpc.MuSig2SessionRequest",
+    ".signrpc.SharedKeyResponse",
+];
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
@@ -17,6 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .build_server(false)
         .build_client(true)
         .build_transport(false)
+        .skip_debug(SECRET_MESSAGES)
         .compile_fds(fds)?;
     Ok(())
 }
