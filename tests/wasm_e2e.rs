@@ -149,8 +149,11 @@ async fn signer_serves_watchonly_sim_through_the_bridge() {
     let requests: Vec<&JsValue> = statuses.iter().filter(|s| kind(s) == "request").collect();
     assert!(requests.len() as f64 >= min_requests);
     for r in &requests {
-        let id = prop(r, "id").as_f64().expect("request id");
-        assert!(id >= 2.0, "request ids start at 2, got {id}");
+        let id: u64 = prop(r, "id")
+            .as_string()
+            .and_then(|s| s.parse().ok())
+            .expect("request id, a decimal string");
+        assert!(id >= 2, "request ids start at 2, got {id}");
         assert!(prop(r, "requestKind")
             .as_string()
             .is_some_and(|k| !k.is_empty()));

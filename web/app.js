@@ -56,6 +56,7 @@ worker.onmessage = (ev) => {
   if (msg.event === "status") return onStatus(msg.status);
   if (msg.event === "activity") return onActivity(msg.entry);
   if (msg.event === "attachEnd") return onAttachEnd(msg.end);
+  if (msg.event === "inspector") return onInspector(msg);
   const pending = calls.get(msg.id);
   if (!pending) return;
   calls.delete(msg.id);
@@ -66,11 +67,12 @@ worker.onerror = (ev) => {
   showFatal(`The signer worker failed to start: ${ev.message || "unknown error"}`);
 };
 
-function call(op, args) {
+/** Calls an op of the worker; `transfer` moves buffers instead of copying them. */
+function call(op, args, transfer = []) {
   const id = nextCallId++;
   return new Promise((resolve, reject) => {
     calls.set(id, { resolve, reject });
-    worker.postMessage({ id, op, args });
+    worker.postMessage({ id, op, args }, transfer);
   });
 }
 
@@ -93,10 +95,15 @@ const state = {
   reconnectAt: null,
   lastError: null,
   bridgeUrl: "",
-  activity: [],
-  pings: 0,
+  activity: [], // the latest MAX_KEPT entries (requests and pings), oldest first
+  counters: newCounters(), // over every entry since the page loaded, kept or dropped
+  detailsOff: null, // { reason, at } while the worker cannot describe requests
   showPings: false,
 };
+
+function newCounters() {
+  return { requests: 0, psbt: 0, errors: 0, pings: 0, latencySum: 0, byKind: {}, dropped: 0 };
+}
 
 // ---- helpers ---------------------------------------------------------------------
 
@@ -145,7 +152,9 @@ function download(name, data, type) {
 
 function formatSat(n) {
   if (n === null || n === undefined) return "?";
-  return `${n.toLocaleString("en-US")} sat`;
+  // Amounts above 2^53 - 1 come as decimal strings (never valid; shown exactly).
+  const v = typeof n === "string" ? BigInt(n) : n;
+  return `${v.toLocaleString("en-US")} sat`;
 }
 
 function formatDate(unixSeconds) {
@@ -179,10 +188,6 @@ function clearInputs(...ids) {
     if (input.type === "checkbox") input.checked = false;
     else input.value = "";
   }
-}
-
-function bytesToHex(bytes) {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 // ---- screens ---------------------------------------------------------------------
@@ -546,7 +551,7 @@ async function unlockWith(passphrase) {
     selectTab("connection");
     state.connected = true;
     state.lastError = null;
-    await call("connect", { bridgeUrl: resume, macaroonHex: null, options: connectOptions() });
+    await call("connect", { bridgeUrl: resume, options: connectOptions() });
     renderStatus();
     toast("Reconnecting to signer-bridge.");
   }
@@ -662,7 +667,8 @@ $("wipe-form").addEventListener("submit", async (ev) => {
   state.connected = false;
   state.status = { kind: "idle" };
   state.activity = [];
-  state.pings = 0;
+  state.counters = newCounters();
+  state.detailsOff = null;
   renderActivity();
   renderStatus();
   console.info("[signer] vault wiped");
@@ -804,7 +810,6 @@ function onStatus(s) {
       break;
     case "ping":
       state.lastPingAt = Date.now();
-      state.pings += 1;
       onActivity({ time: new Date().toISOString(), id: s.id, kind: "ping", keys: [], summary: "health check", psbt: null, signedInputs: null, error: null, latencyMs: Math.round(s.latencyMs * 10) / 10, signMs: 0 });
       // A ping does not change the connection state shown.
       state.status = { kind: "registered" };
@@ -886,7 +891,7 @@ function renderStatus() {
   $("st-since").textContent = state.registeredAt ? ago(state.registeredAt) : "—";
   $("st-ping").textContent = state.lastPingAt ? ago(state.lastPingAt) : "—";
   $("st-attempt").textContent = state.connected && state.attempt ? String(state.attempt) : "—";
-  $("st-requests").textContent = String(state.activity.filter((a) => a.kind !== "ping").length);
+  $("st-requests").textContent = String(state.counters.requests);
   const showErr = state.lastError && (kind === "reconnecting" || kind === "error");
   $("status-error").hidden = !showErr;
   $("status-error").textContent = showErr ? `${state.lastError.title}: ${state.lastError.reason}` : "";
@@ -898,17 +903,24 @@ setInterval(() => {
   if (state.connected) renderStatus();
 }, 1000);
 
-async function macaroonHexFromForm() {
+/**
+ * The macaroon of the form as bytes (file, or pasted hex), or null. They go
+ * to the worker once, transferred, to be sealed into the vault; the page
+ * keeps no copy and never passes the macaroon to connect.
+ */
+async function macaroonFromForm() {
   const file = $("mac-file").files[0];
   if (file) {
     const bytes = new Uint8Array(await file.arrayBuffer());
     if (!bytes.length) throw new Error("The macaroon file is empty.");
-    return bytesToHex(bytes);
+    return bytes;
   }
   const hex = $("mac-hex").value.replace(/\s+/g, "");
   if (!hex) return null;
   if (!/^[0-9a-fA-F]+$/.test(hex) || hex.length % 2) throw new Error("The macaroon hex is not valid hex.");
-  return hex.toLowerCase();
+  const bytes = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
+  return bytes;
 }
 
 $("connect-form").addEventListener("submit", async (ev) => {
@@ -924,19 +936,20 @@ $("connect-form").addEventListener("submit", async (ev) => {
   const btn = $("connect-btn");
   busy(btn, true);
   try {
-    const macaroonHex = await macaroonHexFromForm();
-    if (macaroonHex) {
+    const macaroon = await macaroonFromForm();
+    if (macaroon) {
       const pass = $("mac-pass").value;
       if (!pass) {
         showError("connect-error", "Type the vault passphrase to seal the macaroon into the vault.");
         $("mac-pass").focus();
+        macaroon.fill(0);
         return;
       }
       $("connect-progress").hidden = false;
       await nextFrame();
       let blob;
       try {
-        blob = await call("vaultWithMacaroon", { blob: state.vault.blob, passphrase: pass, macaroonHex });
+        blob = await call("sealMacaroon", { blob: state.vault.blob, passphrase: pass, macaroon }, [macaroon.buffer]);
       } catch (e) {
         throw new Error(/wrong passphrase/i.test(e.message) ? "Wrong vault passphrase: the macaroon was not stored." : e.message);
       }
@@ -952,7 +965,7 @@ $("connect-form").addEventListener("submit", async (ev) => {
     state.connected = true;
     state.lastError = null;
     state.attempt = 0;
-    await call("connect", { bridgeUrl: url, macaroonHex, options: connectOptions() });
+    await call("connect", { bridgeUrl: url, options: connectOptions() });
   } catch (e) {
     showError("connect-error", e.message);
   } finally {
@@ -1027,7 +1040,9 @@ function activityItem(entry) {
     el("span", { class: "time", text: entry.time.slice(11, 19) }),
     el("span", { class: "lat", text: `${entry.latencyMs} ms` }));
   li.append(head);
-  if (!isPing && entry.summary) {
+  if (!isPing && entry.details === false) {
+    li.append(el("div", { class: "summary unavailable", text: "Details unavailable" }));
+  } else if (!isPing && entry.summary) {
     let summary = entry.summary;
     if (entry.psbt && entry.signedInputs) summary += ` · signed ${entry.signedInputs.length ? `input${entry.signedInputs.length > 1 ? "s" : ""} ${entry.signedInputs.join(", ")}` : "no inputs"}`;
     li.append(el("div", { class: "summary", text: summary }));
@@ -1041,10 +1056,31 @@ function activityItem(entry) {
   return li;
 }
 
+// Rows in the DOM, and entries kept in memory (for "Show pings" and the
+// JSON export); older ones are dropped, the counters keep counting.
 const MAX_ROWS = 300;
+const MAX_KEPT = 1000;
+
+function count(entry) {
+  const c = state.counters;
+  if (entry.kind === "ping") {
+    c.pings += 1;
+    return;
+  }
+  c.requests += 1;
+  if (entry.kind === "sign_psbt") c.psbt += 1;
+  if (entry.error) c.errors += 1;
+  c.latencySum += entry.latencyMs;
+  c.byKind[entry.kind] = (c.byKind[entry.kind] || 0) + 1;
+}
 
 function onActivity(entry) {
+  count(entry);
   state.activity.push(entry);
+  if (state.activity.length > MAX_KEPT) {
+    state.activity.splice(0, state.activity.length - MAX_KEPT);
+    state.counters.dropped = state.counters.requests + state.counters.pings - MAX_KEPT;
+  }
   if (entry.kind !== "ping") {
     const keys = entry.keys.map((k) => `${k.family}/${k.index}`).join(",");
     const signed = entry.signedInputs ? ` signed=[${entry.signedInputs.join(",")}]` : "";
@@ -1063,24 +1099,46 @@ function isPingHidden(entry) {
 }
 
 function renderCounters() {
-  const reqs = state.activity.filter((a) => a.kind !== "ping");
-  const psbt = reqs.filter((a) => a.kind === "sign_psbt").length;
-  const errors = reqs.filter((a) => a.error).length;
-  $("c-total").textContent = String(reqs.length);
-  $("c-psbt").textContent = String(psbt);
-  $("c-other").textContent = String(reqs.length - psbt);
-  $("c-errors").textContent = String(errors);
-  $("c-pings").textContent = String(state.pings);
-  $("c-latency").textContent = reqs.length ? String(Math.round(reqs.reduce((s, a) => s + a.latencyMs, 0) / reqs.length)) : "—";
-  $("tab-activity-count").textContent = String(reqs.length);
-  $("st-requests").textContent = String(reqs.length);
+  const c = state.counters;
+  $("c-total").textContent = String(c.requests);
+  $("c-psbt").textContent = String(c.psbt);
+  $("c-other").textContent = String(c.requests - c.psbt);
+  $("c-errors").textContent = String(c.errors);
+  $("c-pings").textContent = String(c.pings);
+  $("c-latency").textContent = c.requests ? String(Math.round(c.latencySum / c.requests)) : "—";
+  $("tab-activity-count").textContent = String(c.requests);
+  $("st-requests").textContent = String(c.requests);
   $("activity-empty").hidden = $("activity-log").children.length > 0;
+  const kept = $("activity-kept");
+  kept.hidden = c.dropped === 0;
+  kept.textContent = c.dropped
+    ? `Showing the latest ${MAX_KEPT.toLocaleString("en-US")} entries; ${c.dropped.toLocaleString("en-US")} older ones were dropped. The counters include them.`
+    : "";
 }
 
 function renderActivity() {
   const rows = state.activity.filter((a) => !isPingHidden(a)).slice(-MAX_ROWS).reverse().map(activityItem);
   $("activity-log").replaceChildren(...rows);
   renderCounters();
+  renderDetailsState();
+}
+
+/** The worker could (not) describe the requests on the current stream. */
+function onInspector(msg) {
+  if (msg.ok) {
+    state.detailsOff = null;
+  } else {
+    state.detailsOff = { reason: msg.reason, at: Date.now() };
+    console.warn(`[signer] activity details unavailable: ${msg.reason}`);
+  }
+  renderDetailsState();
+}
+
+function renderDetailsState() {
+  const off = state.detailsOff;
+  const box = $("activity-details-off");
+  box.hidden = !off;
+  $("activity-details-reason").textContent = off ? off.reason : "";
 }
 
 $("show-pings").addEventListener("change", async () => {
@@ -1090,19 +1148,20 @@ $("show-pings").addEventListener("change", async () => {
 });
 
 $("export-activity").addEventListener("click", () => {
-  const reqs = state.activity.filter((a) => a.kind !== "ping");
-  const byKind = {};
-  for (const a of reqs) byKind[a.kind] = (byKind[a.kind] || 0) + 1;
+  const c = state.counters;
   const doc = {
     exportedAt: new Date().toISOString(),
     network: state.unlocked?.network ?? state.vault?.meta?.network ?? null,
     fingerprint: state.unlocked?.fingerprint ?? state.vault?.meta?.fingerprint ?? null,
+    // Over everything since the page loaded; `entries` holds the latest
+    // ones only (entriesDropped older ones are not in the file).
     counters: {
-      requests: reqs.length,
-      errors: reqs.filter((a) => a.error).length,
-      pings: state.pings,
-      byKind,
+      requests: c.requests,
+      errors: c.errors,
+      pings: c.pings,
+      byKind: { ...c.byKind },
     },
+    entriesDropped: c.dropped,
     entries: state.activity,
   };
   download(`signer-activity-${doc.exportedAt.replace(/[:.]/g, "-")}.json`, `${JSON.stringify(doc, null, 2)}\n`, "application/json");

@@ -6,25 +6,36 @@
 // Events out:   { event: "status", status }   (SignerStatus of the wasm API)
 //               { event: "activity", entry }  (one answered request, public data only)
 //               { event: "attachEnd", end }   (final grpc status of an Attach stream)
+//               { event: "inspector", ok, reason? }  (request details (un)available)
 //
-// Secrets kept here: the pending new seed (between createSeed and sealVault)
-// and the UnlockedSigner handle (keys live in wasm memory). Nothing secret is
-// posted back except the new seed's words for their one-time display.
+// Secrets: none as JS values. A pending new seed (between createSeed and
+// seal) is a wasm PendingSeed: its words leave wasm once, for their one-time
+// display, and are not kept here; its aezeed passphrase never leaves. Keys
+// and the macaroon live in the UnlockedSigner's wasm memory; the macaroon
+// arrives as bytes (transferred, wiped after use) and goes straight into the
+// vault and the signer, never back to connect(). Nothing secret is posted
+// back except the new seed's words for their one-time display.
 
 import init, {
-  createSeed,
+  PendingSeed,
   openVault,
   sealVault,
   StreamInspector,
   vaultInfo,
-  vaultWithMacaroon,
   version,
 } from "./pkg/lnd_web_signer.js";
 
 const ready = init({ module_or_path: new URL("./pkg/lnd_web_signer_bg.wasm", import.meta.url) });
 
-/** A new seed waiting to be confirmed and sealed: { network, words, aezeedPassphrase, birthday }. */
+/** A new seed waiting to be confirmed and sealed (a wasm PendingSeed). */
 let pendingSeed = null;
+
+function discardPending() {
+  if (pendingSeed) {
+    pendingSeed.free();
+    pendingSeed = null;
+  }
+}
 /** The UnlockedSigner (wasm) while unlocked. */
 let signer = null;
 /** The running SignerConnection. */
@@ -57,7 +68,73 @@ function unlockedInfo(s) {
 
 // ---- request inspection for the activity log -------------------------------
 
+/**
+ * The inspection of the current Attach stream: { inspector, failed }.
+ * Request ids are decimal strings (lnd's ids are 64-bit).
+ */
+let attachInspection = null;
+/** False from an inspection failure until a request is described again. */
+let detailsShown = true;
+
+function stopInspection(reason) {
+  const current = attachInspection;
+  if (!current || !current.inspector) return;
+  current.inspector.free();
+  current.inspector = null;
+  if (reason) {
+    current.failed = true;
+    detailsShown = false;
+    // Visible in the Activity tab: the requests are still answered, but
+    // their details (inputs, outputs, amounts, keys) cannot be shown.
+    post("inspector", { ok: false, reason });
+  }
+}
+
+/**
+ * The Attach body as the signer reads it, inspected on the way through.
+ * One reader only (no tee): nothing is buffered for the log, and when the
+ * signer pauses reading (its replies are stuck) the body is not read ahead
+ * for the log either. If inspection fails, it stops; the bytes still pass.
+ */
+function inspectAttach(body, network) {
+  stopInspection(null);
+  const inspection = { inspector: new StreamInspector(network), failed: false };
+  attachInspection = inspection;
+  const stop = (reason) => {
+    if (attachInspection === inspection) stopInspection(reason);
+  };
+  return body.pipeThrough(new TransformStream({
+    transform(chunk, controller) {
+      controller.enqueue(chunk);
+      if (!inspection.inspector) return;
+      try {
+        const infos = inspection.inspector.pushAttachChunk(chunk);
+        for (const info of infos) noteRequest(info);
+        const end = inspection.inspector.end;
+        if (end) {
+          // The bridge's own reason for ending the stream (e.g. lnd rejected
+          // the macaroon); the loop may report a consequence of it instead.
+          post("attachEnd", { end });
+          stop(null);
+        }
+      } catch (e) {
+        stop(`the stream inspector failed: ${errorText(e)}`);
+      }
+    },
+    flush() {
+      stop(null);
+    },
+    cancel() {
+      stop(null);
+    },
+  }));
+}
+
 function noteRequest(info) {
+  if (!detailsShown) {
+    detailsShown = true;
+    post("inspector", { ok: true });
+  }
   inFlight.set(info.id, { ...info, receivedAt: Date.now() });
 }
 
@@ -65,28 +142,6 @@ function noteReply(reply) {
   const entry = inFlight.get(reply.id);
   if (entry) {
     entry.reply = reply;
-  }
-}
-
-async function pumpAttach(stream, inspector) {
-  const reader = stream.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      for (const info of inspector.pushAttachChunk(value)) noteRequest(info);
-      const end = inspector.end;
-      if (end) {
-        // The bridge's own reason for ending the stream (e.g. lnd rejected
-        // the macaroon); the loop may report a consequence of it instead.
-        post("attachEnd", { end });
-        break;
-      }
-    }
-  } catch {
-    // The stream was aborted or broke; the signer loop reports why.
-  } finally {
-    inspector.free();
   }
 }
 
@@ -111,9 +166,7 @@ function inspectingFetch(network) {
     }
     const response = await fetch(request);
     if (path.endsWith("/Attach") && response.body) {
-      const [forSigner, forLog] = response.body.tee();
-      pumpAttach(forLog, new StreamInspector(network));
-      return new Response(forSigner, {
+      return new Response(inspectAttach(response.body, network), {
         status: response.status,
         statusText: response.statusText,
         headers: response.headers,
@@ -134,6 +187,8 @@ function onStatus(status) {
         time: new Date().toISOString(),
         id: status.id,
         kind: status.requestKind,
+        // false: the inspector could not describe this request.
+        details: Boolean(seen),
         keys: seen?.keys ?? [],
         summary: seen?.summary ?? "",
         psbt: seen?.psbt ?? null,
@@ -153,6 +208,7 @@ async function stopConnection() {
   const c = connection;
   connection = null;
   inFlight.clear();
+  stopInspection(null);
   if (c) {
     try {
       await c.disconnect();
@@ -163,8 +219,9 @@ async function stopConnection() {
 }
 
 function lock() {
-  pendingSeed = null;
+  discardPending();
   inFlight.clear();
+  stopInspection(null);
   if (signer) {
     signer.lock();
     signer.free();
@@ -185,47 +242,39 @@ const ops = {
   },
 
   createSeed({ network, aezeedPassphrase }) {
-    const seed = createSeed(network, aezeedPassphrase || null);
-    pendingSeed = {
-      network,
-      words: seed.mnemonic,
-      aezeedPassphrase: aezeedPassphrase || "",
-      birthday: seed.birthday,
-    };
-    return { words: seed.mnemonic, birthday: seed.birthday };
+    discardPending();
+    pendingSeed = new PendingSeed(network, aezeedPassphrase || null);
+    // The only time the words leave wasm: for the one-time display.
+    return { words: pendingSeed.takeWords(), birthday: pendingSeed.birthday };
   },
 
   /** Checks the user's copy of some words of the pending seed. */
   checkWords({ answers }) {
     if (!pendingSeed) throw new Error("no new seed is waiting (start over)");
-    const wrong = [];
-    for (const { position, word } of answers) {
-      const want = pendingSeed.words[position - 1];
-      if (!want || String(word).trim().toLowerCase() !== want) wrong.push(position);
-    }
+    const wrong = pendingSeed.checkWords(answers.map(({ position, word }) => ({ position, word: String(word) })));
     return { wrong };
   },
 
   discardSeed() {
-    pendingSeed = null;
+    discardPending();
     return true;
   },
 
   /**
    * Seals a seed: { source: "pending" } (the created seed) or
    * { source: "aezeed", network, words, aezeedPassphrase } or
-   * { source: "xprv", network, xprv }; plus { vaultPassphrase, kdf? }.
+   * { source: "xprv", network, xprv }; plus { vaultPassphrase, kdf? }
+   * (kdf at least the sealing floor, docs/vault-format.md).
    */
   seal(args) {
-    let input;
     if (args.source === "pending") {
       if (!pendingSeed) throw new Error("no new seed is waiting (start over)");
-      input = {
-        network: pendingSeed.network,
-        mnemonic: pendingSeed.words,
-        aezeedPassphrase: pendingSeed.aezeedPassphrase,
-      };
-    } else if (args.source === "aezeed") {
+      const blob = pendingSeed.seal(args.vaultPassphrase, args.kdf);
+      discardPending();
+      return blob;
+    }
+    let input;
+    if (args.source === "aezeed") {
       input = { network: args.network, mnemonic: args.words, aezeedPassphrase: args.aezeedPassphrase || "" };
     } else if (args.source === "xprv") {
       input = { network: args.network, xprv: args.xprv };
@@ -237,7 +286,6 @@ const ops = {
       vaultPassphrase: args.vaultPassphrase,
       ...(args.kdf ? { kdf: args.kdf } : {}),
     });
-    if (args.source === "pending") pendingSeed = null;
     return blob;
   },
 
@@ -259,15 +307,24 @@ const ops = {
     return requireSigner().accountsJson();
   },
 
-  /** Seals a new macaroon into the vault; returns the new vault bytes. */
-  vaultWithMacaroon({ blob, passphrase, macaroonHex }) {
-    return vaultWithMacaroon(blob, passphrase, macaroonHex);
+  /**
+   * Seals a new macaroon (bytes, transferred) into the vault the signer was
+   * opened from and keeps it in the signer for connect; returns the new
+   * vault bytes. The bytes are wiped here.
+   */
+  sealMacaroon({ blob, passphrase, macaroon }) {
+    try {
+      return requireSigner().sealMacaroon(blob, passphrase, macaroon);
+    } finally {
+      macaroon?.fill(0);
+    }
   },
 
-  async connect({ bridgeUrl, macaroonHex, options }) {
+  /** Connects with the macaroon the signer holds (from the vault). */
+  async connect({ bridgeUrl, options }) {
     const s = requireSigner();
     await stopConnection();
-    connection = s.connect(bridgeUrl, macaroonHex || null, onStatus, {
+    connection = s.connect(bridgeUrl, null, onStatus, {
       fetch: inspectingFetch(s.network),
       ...(options || {}),
     });

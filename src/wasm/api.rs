@@ -22,7 +22,7 @@ use zeroize::Zeroize;
 use super::connection::{self, ConnectOptions, Connection, SharedSigner, Status};
 use super::host;
 use crate::keys::accounts::try_accounts_json;
-use crate::keys::aezeed::CipherSeed;
+use crate::keys::aezeed::{CipherSeed, Mnemonic};
 use crate::keys::seed::SeedInput;
 use crate::keys::{Network, RootKey};
 use crate::secret::{SecretBytes, SecretString};
@@ -58,7 +58,11 @@ export interface SeedInput {
   xprv?: string;
 }
 
-/** Argon2id cost of a new vault (defaults: 65536 KiB, 2 passes, 1 lane). */
+/**
+ * Argon2id cost of a new vault (defaults: 65536 KiB, 2 passes, 1 lane). At
+ * least 19456 KiB and 2 passes (OWASP's Argon2id minimum): cheaper ones are
+ * refused.
+ */
 export interface KdfParams {
   mCostKib: number;
   tCost: number;
@@ -102,18 +106,31 @@ export interface ConnectOptions {
   attachTimeoutMs?: number;
   /** Deadline of one Reply call (default 10000). */
   replyTimeoutMs?: number;
+  /**
+   * Largest message received or sent, in bytes (4096 … 209715200, default
+   * 209715200 = lnd's limit). A larger request from the bridge ends the
+   * attempt before it is buffered. Lower it where memory is scarce (a
+   * Worker has 128 MB).
+   */
+  maxMessageBytes?: number;
   /** registration_info sent to lnd (non-empty). */
   registrationInfo?: string;
   /** client_info of the Attach call (bridge log only). */
   clientInfo?: string;
 }
 
+/**
+ * lnd's request id (uint64) as an exact decimal string, e.g. "2" or
+ * "18446744073709551615": JavaScript numbers are exact only up to 2^53.
+ */
+export type RequestId = string;
+
 /** Status events of a connection, passed to onStatus. */
 export type SignerStatus =
   | { kind: "connecting"; attempt: number; url: string }
   | { kind: "registered"; attempt: number; nodeInfo: string }
-  | { kind: "ping"; id: number; latencyMs: number }
-  | { kind: "request"; requestKind: string; id: number; latencyMs: number; signMs: number; error: string | null }
+  | { kind: "ping"; id: RequestId; latencyMs: number }
+  | { kind: "request"; requestKind: string; id: RequestId; latencyMs: number; signMs: number; error: string | null }
   | { kind: "error"; attempt: number; reason: string; silentMs: number | null }
   | { kind: "reconnecting"; attempt: number; delayMs: number; wasRegistered: boolean }
   | { kind: "disconnected"; reason: string };
@@ -150,11 +167,7 @@ extern "C" {
     pub type JsStatusCallback;
 }
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("internal error converting a result: {e}")))
-}
+use super::js_value::to_js;
 
 fn parse_network(name: &str) -> Result<Network, JsError> {
     name.parse::<Network>()
@@ -187,6 +200,18 @@ pub fn create_seed(
 ) -> Result<JsNewSeed, JsError> {
     let network = parse_network(network)?;
     let passphrase = SecretString::new(aezeed_passphrase.unwrap_or_default());
+    let (seed, mnemonic) = new_aezeed(&passphrase)?;
+    let out = NewSeed {
+        mnemonic: mnemonic.words().collect(),
+        birthday: seed.birthday_unix(),
+        birthday_days: seed.birthday_days(),
+        network: network.name(),
+    };
+    Ok(to_js(&out)?.unchecked_into())
+}
+
+/// A new aezeed as lnd's `GenSeed` makes it, enciphered under `passphrase`.
+fn new_aezeed(passphrase: &SecretString) -> Result<(CipherSeed, Mnemonic), JsError> {
     let mut random = zeroize::Zeroizing::new([0u8; 21]);
     vault::os_random(&mut random[..]).map_err(|e| JsError::new(&e.to_string()))?;
     let mut entropy = [0u8; 16];
@@ -204,13 +229,140 @@ pub fn create_seed(
     let mnemonic = seed
         .to_mnemonic(passphrase.expose().as_bytes())
         .map_err(|e| JsError::new(&e.to_string()))?;
-    let out = NewSeed {
-        mnemonic: mnemonic.words().collect(),
-        birthday: seed.birthday_unix(),
-        birthday_days: seed.birthday_days(),
-        network: network.name(),
-    };
-    Ok(to_js(&out)?.unchecked_into())
+    Ok((seed, mnemonic))
+}
+
+/// Most answers [`PendingSeed::check_words`] takes (one per word).
+const MAX_WORD_ANSWERS: u32 = 24;
+
+/// A new seed between its creation and its sealing (the signer tab's
+/// "write these words down, type three of them back" steps). Its words and
+/// aezeed passphrase stay in wasm memory, wiped on `free()`/drop; JavaScript
+/// gets the words exactly once, for the one-time display (`takeWords`),
+/// checks the user's copy with `checkWords` and seals with `seal`.
+#[wasm_bindgen]
+pub struct PendingSeed {
+    network: Network,
+    birthday: u64,
+    mnemonic: Mnemonic,
+    aezeed_passphrase: SecretString,
+    words_taken: bool,
+}
+
+impl core::fmt::Debug for PendingSeed {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("PendingSeed")
+            .field("network", &self.network)
+            .field("words_taken", &self.words_taken)
+            .finish_non_exhaustive()
+    }
+}
+
+#[wasm_bindgen]
+impl PendingSeed {
+    /// A new aezeed for `network` (as `createSeed`; runs scrypt), enciphered
+    /// under `aezeedPassphrase` (absent or empty = lnd's default).
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        network: &str,
+        #[wasm_bindgen(js_name = aezeedPassphrase)] aezeed_passphrase: Option<String>,
+    ) -> Result<PendingSeed, JsError> {
+        let network = parse_network(network)?;
+        let aezeed_passphrase = SecretString::new(aezeed_passphrase.unwrap_or_default());
+        let (seed, mnemonic) = new_aezeed(&aezeed_passphrase)?;
+        Ok(PendingSeed {
+            network,
+            birthday: seed.birthday_unix(),
+            mnemonic,
+            aezeed_passphrase,
+            words_taken: false,
+        })
+    }
+
+    /// lnd's name of the network.
+    #[wasm_bindgen(getter)]
+    pub fn network(&self) -> String {
+        self.network.name().to_owned()
+    }
+
+    /// Wallet birthday, Unix seconds.
+    #[wasm_bindgen(getter)]
+    pub fn birthday(&self) -> f64 {
+        self.birthday as f64
+    }
+
+    /// The 24 words, for their one-time display; every later call fails.
+    #[wasm_bindgen(js_name = takeWords, unchecked_return_type = "string[]")]
+    pub fn take_words(&mut self) -> Result<js_sys::Array, JsError> {
+        if self.words_taken {
+            return Err(JsError::new("the words of this seed were already shown"));
+        }
+        self.words_taken = true;
+        Ok(self.mnemonic.words().map(JsValue::from_str).collect())
+    }
+
+    /// Checks the user's copy of some words: `answers` is
+    /// `[{position, word}]` (1-based positions, at most 24 answers); returns
+    /// the positions whose word does not match (case and surrounding space
+    /// ignored).
+    #[wasm_bindgen(js_name = checkWords, unchecked_return_type = "number[]")]
+    pub fn check_words(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "{ position: number; word: string }[]")]
+        answers: JsValue,
+    ) -> Result<js_sys::Array, JsError> {
+        if !js_sys::Array::is_array(&answers) {
+            return Err(JsError::new("answers must be an array of {position, word}"));
+        }
+        let answers: js_sys::Array = answers.unchecked_into();
+        if answers.length() > MAX_WORD_ANSWERS {
+            return Err(JsError::new("at most 24 answers"));
+        }
+        let words: Vec<&'static str> = self.mnemonic.words().collect();
+        let wrong = js_sys::Array::new();
+        for a in answers.iter() {
+            let position = get_u32(&a, "position")?
+                .ok_or_else(|| JsError::new("an answer has no position"))?;
+            let word = SecretString::new(get_string(&a, "word")?.unwrap_or_default());
+            let want = usize::try_from(position)
+                .ok()
+                .and_then(|p| p.checked_sub(1))
+                .and_then(|i| words.get(i));
+            let typed = word.expose().trim();
+            if !want.is_some_and(|w| typed.eq_ignore_ascii_case(w)) {
+                wrong.push(&JsValue::from(position));
+            }
+        }
+        Ok(wrong)
+    }
+
+    /// Seals the seed under `vaultPassphrase` (Argon2id + AES-256-GCM; `kdf`
+    /// optional, at least the sealing floor). Returns the vault bytes. The
+    /// seed stays pending until `free()`.
+    pub fn seal(
+        &self,
+        #[wasm_bindgen(js_name = vaultPassphrase)] vault_passphrase: String,
+        #[wasm_bindgen(unchecked_param_type = "KdfParams | undefined")] kdf: JsValue,
+    ) -> Result<Uint8Array, JsError> {
+        let passphrase = SecretString::new(vault_passphrase);
+        if passphrase.expose().is_empty() {
+            return Err(JsError::new("vaultPassphrase must not be empty"));
+        }
+        let kdf = kdf_params(&kdf)?;
+        let seed = SeedInput::Aezeed {
+            mnemonic: SecretString::new(self.mnemonic.phrase()),
+            passphrase: self.aezeed_passphrase.clone(),
+        };
+        let blob = vault::seal_with_os_rng(
+            &seed,
+            self.network,
+            None,
+            passphrase.expose().as_bytes(),
+            kdf,
+        )
+        .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(Uint8Array::from(blob.as_slice()))
+    }
 }
 
 /// Seed fields read from a JS object; wiped on drop.
@@ -355,14 +507,20 @@ fn optional_macaroon(hex_text: Option<String>) -> Result<Option<SecretBytes>, Js
 }
 
 fn read_kdf(input: &JsValue) -> Result<KdfParams, JsError> {
-    let Some(kdf) = get(input, "kdf") else {
+    kdf_params(&get(input, "kdf").unwrap_or(JsValue::UNDEFINED))
+}
+
+/// `KdfParams` from a JS object (absent fields: the default); undefined or
+/// null = the default.
+fn kdf_params(kdf: &JsValue) -> Result<KdfParams, JsError> {
+    if kdf.is_undefined() || kdf.is_null() {
         return Ok(KdfParams::DEFAULT);
-    };
+    }
     let d = KdfParams::DEFAULT;
     Ok(KdfParams {
-        m_cost_kib: get_u32(&kdf, "mCostKib")?.unwrap_or(d.m_cost_kib),
-        t_cost: get_u32(&kdf, "tCost")?.unwrap_or(d.t_cost),
-        p_cost: get_u32(&kdf, "pCost")?.unwrap_or(d.p_cost),
+        m_cost_kib: get_u32(kdf, "mCostKib")?.unwrap_or(d.m_cost_kib),
+        t_cost: get_u32(kdf, "tCost")?.unwrap_or(d.t_cost),
+        p_cost: get_u32(kdf, "pCost")?.unwrap_or(d.p_cost),
     })
 }
 
@@ -559,6 +717,37 @@ impl UnlockedSigner {
         self.connect_with(opts, sink)
     }
 
+    /// Seals `macaroon` (bytes; absent or empty = remove it) into `blob`, the
+    /// vault this signer was opened from, and holds it for the next
+    /// `connect()` (so the page never passes it again). `passphrase` is the
+    /// vault passphrase; the vault must belong to this signer's key.
+    /// Returns the new vault bytes (same KDF cost, at least the default if
+    /// the vault's was below the floor). Runs Argon2id twice. The bytes are
+    /// wiped here; the caller should wipe its own copy (`fill(0)`).
+    #[wasm_bindgen(js_name = sealMacaroon)]
+    pub fn seal_macaroon(
+        &self,
+        blob: &[u8],
+        passphrase: String,
+        macaroon: Option<Vec<u8>>,
+    ) -> Result<Uint8Array, JsError> {
+        let passphrase = SecretString::new(passphrase);
+        let macaroon = macaroon.map(SecretBytes::new).filter(|m| !m.is_empty());
+        if self.signer.borrow().is_none() {
+            return Err(Self::locked_error());
+        }
+        let (sealed, opened) = super::page::reseal_with_macaroon(blob, &passphrase, macaroon)?;
+        if opened.root.master_fingerprint() != self.fingerprint {
+            return Err(JsError::new(&format!(
+                "this vault holds another key (fingerprint {}, the unlocked signer is {})",
+                hex::encode(opened.root.master_fingerprint()),
+                hex::encode(self.fingerprint)
+            )));
+        }
+        *self.macaroon.borrow_mut() = opened.macaroon.clone();
+        Ok(Uint8Array::from(sealed.as_slice()))
+    }
+
     /// Stops every connection and wipes the keys and the macaroon. The
     /// object stays usable for its public getters only.
     pub fn lock(&self) {
@@ -621,6 +810,15 @@ fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> 
     }
     if let Some(d) = ms("replyTimeoutMs")? {
         opts.reply_timeout = d;
+    }
+    if let Some(n) = get_f64(o, "maxMessageBytes")? {
+        let (min, max) = (connection::MIN_MESSAGE_BYTES, connection::MAX_MESSAGE_BYTES);
+        if n.fract() != 0.0 || n < min as f64 || n > max as f64 {
+            return Err(JsError::new(&format!(
+                "maxMessageBytes must be a whole number from {min} to {max}"
+            )));
+        }
+        opts.max_message_bytes = n as usize;
     }
     if let Some(s) = get_string(o, "registrationInfo")? {
         if s.is_empty() {

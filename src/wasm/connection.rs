@@ -5,8 +5,9 @@
 //! reads the clock and reports [`Status`] events.
 //!
 //! One attempt:
-//! 1. `Attach` with the `macaroon` metadata (lower-case hex); the first event
-//!    is the session token.
+//! 1. `Attach` with the `macaroon` header (lower-case hex, set by the
+//!    transport from a zeroizing buffer); the first event is the session
+//!    token.
 //! 2. `Reply` the registration from [`Session::start`]; the next event must
 //!    be the node's registration answer, all within the session's handshake
 //!    deadline.
@@ -22,19 +23,27 @@
 //!    pings, so this is how the tab notices a dead link (a half-open
 //!    connection, a hung bridge).
 //!
+//! Memory stays bounded whatever the bridge or lnd do: messages are limited
+//! to [`ConnectOptions::max_message_bytes`] (refused before they are
+//! buffered), the transport reads the Attach body only as fast as the loop
+//! takes messages, and the loop stops taking them while
+//! [`MAX_WAITING_ANSWERS`] answers or [`MAX_WAITING_BYTES`] bytes wait for a
+//! Reply call (a stuck bridge): lnd then sees back-pressure, not a tab that
+//! grows until it is killed.
+//!
 //! When an attempt ends, [`Backoff::after_attempt`] (reset after a completed
 //! handshake) gives the delay, with jitter from the host's randomness.
 
 use core::cell::{Cell, RefCell};
+use core::task::{Poll, Waker};
 use core::time::Duration;
 use std::rc::Rc;
 
 use futures_channel::mpsc;
-use futures_util::future::{abortable, select, AbortHandle, Either};
-use futures_util::StreamExt;
+use futures_util::future::{abortable, poll_fn, select, AbortHandle, Either};
+use futures_util::{FutureExt, StreamExt};
 use prost::Message;
 use serde::Serialize;
-use tonic::metadata::MetadataValue;
 
 use super::host;
 use super::reply_queue::{QueueLimits, ReplyQueue};
@@ -47,8 +56,11 @@ use crate::secret::{SecretBytes, SecretString};
 use crate::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
 use crate::signer::Signer;
 
-/// Largest message accepted or sent (lnd's watch-only node accepts 200 MiB).
+/// Largest message accepted or sent by default (lnd's watch-only node
+/// accepts 200 MiB); [`ConnectOptions::max_message_bytes`] lowers it.
 pub const MAX_MESSAGE_BYTES: usize = 200 * 1024 * 1024;
+/// Smallest `max_message_bytes` the JS API accepts.
+pub const MIN_MESSAGE_BYTES: usize = 4096;
 /// Default bound for getting the `Attach` response and its token.
 pub const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default bound for one `Reply` call.
@@ -63,6 +75,12 @@ pub const MAX_BATCH_ANSWERS: usize = 64;
 /// alone in a `Reply`. Far below the bridge's default `--max-reply-bytes`
 /// (200 MiB), which bounds a whole batch like one Reply.
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+/// Most answers waiting for a Reply call before the loop stops reading
+/// requests (4 full batches).
+pub const MAX_WAITING_ANSWERS: usize = 4 * MAX_BATCH_ANSWERS;
+/// Most encoded answer bytes waiting for a Reply call before the loop stops
+/// reading requests.
+pub const MAX_WAITING_BYTES: usize = 4 * 1024 * 1024;
 /// How long a failed registration Reply waits for the Attach stream's final
 /// status (which names the cause).
 const ATTACH_END_GRACE: Duration = Duration::from_millis(500);
@@ -100,7 +118,8 @@ pub enum Status {
     },
     /// A ping was answered.
     Ping {
-        /// Request id.
+        /// Request id (a decimal string in JS: lnd's ids are 64-bit).
+        #[serde(serialize_with = "super::js_value::u64_string")]
         id: u64,
         /// Milliseconds from receiving the ping to the bridge's Reply ack.
         latency_ms: f64,
@@ -109,7 +128,8 @@ pub enum Status {
     Request {
         /// Request member (e.g. `sign_psbt`, see `Signer::request_kind`).
         request_kind: String,
-        /// Request id.
+        /// Request id (a decimal string in JS: lnd's ids are 64-bit).
+        #[serde(serialize_with = "super::js_value::u64_string")]
         id: u64,
         /// Milliseconds from receiving the request to the bridge's Reply ack.
         latency_ms: f64,
@@ -167,6 +187,11 @@ pub struct ConnectOptions {
     /// Reply calls open at once (at least 1); answers ready while this many
     /// are open are coalesced into one `ReplyBatch`.
     pub max_replies_in_flight: usize,
+    /// Largest message received or sent, in bytes (default
+    /// [`MAX_MESSAGE_BYTES`]): a larger request ends the attempt before it
+    /// is buffered. Hosts with little memory lower it (a Worker has 128 MB;
+    /// decoding and signing a message takes a few times its size).
+    pub max_message_bytes: usize,
     /// Whether answers may be coalesced into `ReplyBatch` calls. Ignored
     /// (always single `Reply` calls) when `fetch` is given: a host that
     /// supplies its own fetch may inspect the calls (the signer tab's
@@ -201,6 +226,7 @@ impl ConnectOptions {
             attach_timeout: DEFAULT_ATTACH_TIMEOUT,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
             max_replies_in_flight: DEFAULT_MAX_REPLIES_IN_FLIGHT,
+            max_message_bytes: MAX_MESSAGE_BYTES,
             batch_replies: true,
         }
     }
@@ -215,8 +241,10 @@ pub struct Stats {
     /// Attempts that completed the handshake.
     pub registrations: u32,
     /// Pings answered.
+    #[serde(serialize_with = "super::js_value::u64_number")]
     pub pings: u64,
     /// Signing requests answered (including `signer_error` answers).
+    #[serde(serialize_with = "super::js_value::u64_number")]
     pub requests: u64,
     /// Whether the current attempt is registered.
     pub registered: bool,
@@ -344,19 +372,34 @@ pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusS
     Connection { inner }
 }
 
+/// Lower-case hex of a secret, written into one zeroizing buffer of the
+/// right size (no intermediate copies left behind by a growing string).
+fn hex_secret(bytes: &SecretBytes) -> SecretString {
+    let mut buf = vec![0u8; bytes.len() * 2];
+    if hex::encode_to_slice(bytes.expose(), &mut buf).is_err() {
+        buf.clear();
+    }
+    // Hex digits are ASCII: this takes the buffer as it is.
+    SecretString::new(String::from_utf8(buf).unwrap_or_default())
+}
+
 /// Runs attempts until the signer is locked; returns the reason to report.
 async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions) -> String {
     if options.fetch.is_some() {
         options.batch_replies = false;
     }
+    // The macaroon's hex, made once and wiped with the loop; the transport
+    // sets it on Attach calls (never in tonic's metadata).
+    let macaroon_hex = Rc::new(hex_secret(&options.macaroon));
     let transport = match options.fetch.take() {
         Some(f) => FetchTransport::with_fetch(&options.bridge_url, f),
         None => FetchTransport::new(&options.bridge_url),
-    };
+    }
+    .with_max_frame_len(options.max_message_bytes)
+    .with_attach_macaroon(macaroon_hex);
     let client = SignerBridgeClient::new(transport)
-        .max_decoding_message_size(MAX_MESSAGE_BYTES)
-        .max_encoding_message_size(MAX_MESSAGE_BYTES);
-    let macaroon_hex = SecretString::new(hex::encode(options.macaroon.expose()));
+        .max_decoding_message_size(options.max_message_bytes)
+        .max_encoding_message_size(options.max_message_bytes);
     let mut attempt: u32 = 0;
     loop {
         if signer.borrow().is_none() {
@@ -374,7 +417,6 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
             &signer,
             &options,
             client.clone(),
-            &macaroon_hex,
             attempt,
             &mut registered,
         )
@@ -443,21 +485,16 @@ async fn attempt_session(
     signer: &SharedSigner,
     options: &ConnectOptions,
     mut client: Client,
-    macaroon_hex: &SecretString,
     attempt: u32,
     registered: &mut bool,
 ) -> Result<String, AttemptEnd> {
     let mut session = Session::new(options.session.clone()).map_err(|e| e.to_string())?;
 
     // 1. Attach; the first event is the token.
-    let mut request = tonic::Request::new(AttachRequest {
+    // The transport adds the macaroon header (FetchTransport::with_attach_macaroon).
+    let request = tonic::Request::new(AttachRequest {
         client_info: options.client_info.clone(),
     });
-    if !macaroon_hex.expose().is_empty() {
-        let value = MetadataValue::try_from(macaroon_hex.expose())
-            .map_err(|_| "macaroon hex is not a valid metadata value".to_owned())?;
-        request.metadata_mut().insert("macaroon", value);
-    }
     let attach_deadline = host::now().saturating_add(options.attach_timeout);
     let mut stream = {
         let mut c = client.clone();
@@ -561,10 +598,13 @@ async fn attempt_session(
             max_in_flight: options.max_replies_in_flight,
             max_batch: MAX_BATCH_ANSWERS,
             max_batch_bytes: MAX_BATCH_BYTES,
+            max_waiting: MAX_WAITING_ANSWERS,
+            max_waiting_bytes: MAX_WAITING_BYTES,
         })),
         open: RefCell::new(Vec::new()),
         next_call: Cell::new(0),
         ended: Cell::new(false),
+        room: Wakeup::default(),
     });
     if !options.batch_replies {
         replies.queue.borrow_mut().disable_batching();
@@ -573,12 +613,15 @@ async fn attempt_session(
     let _end = EndAttempt(Rc::clone(&replies));
     let mut tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
     loop {
-        let next = match select(
-            select(Box::pin(stream.message()), fail_rx.next()),
-            &mut tick,
-        )
-        .await
-        {
+        // A full reply queue (a stuck bridge) pauses reading: the next
+        // message is taken once a call completes.
+        let has_room = replies.queue.borrow().has_room();
+        let wanted = if has_room {
+            Either::Left(stream.message().map(Some))
+        } else {
+            Either::Right(replies.room.wait().map(|()| None))
+        };
+        let next = match select(select(Box::pin(wanted), fail_rx.next()), &mut tick).await {
             Either::Right(((), _)) => {
                 let now = host::now();
                 if let Some(reason) = replies.overdue(now) {
@@ -600,7 +643,8 @@ async fn attempt_session(
             Either::Left((Either::Right((None, _)), _)) => {
                 return Err("reply channel closed".to_owned().into())
             }
-            Either::Left((Either::Left((msg, _)), _)) => msg,
+            Either::Left((Either::Left((None, _)), _)) => continue,
+            Either::Left((Either::Left((Some(msg), _)), _)) => msg,
         };
         let req = match next {
             Err(s) => return Err(status_text("attach stream failed", &s).into()),
@@ -684,6 +728,36 @@ struct Answer {
     info: ReplyInfo,
 }
 
+/// Wakes the signer loop when the reply queue has room again.
+#[derive(Default)]
+struct Wakeup {
+    woken: Cell<bool>,
+    waker: RefCell<Option<Waker>>,
+}
+
+impl Wakeup {
+    fn wake(&self) {
+        self.woken.set(true);
+        if let Some(w) = self.waker.borrow_mut().take() {
+            w.wake();
+        }
+    }
+
+    /// Resolves after the next [`Self::wake`] (at once if one came since
+    /// the last wait).
+    async fn wait(&self) {
+        poll_fn(|cx| {
+            if self.woken.replace(false) {
+                Poll::Ready(())
+            } else {
+                *self.waker.borrow_mut() = Some(cx.waker().clone());
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
 /// The reply side of one attempt: the queue deciding what leaves when
 /// ([`ReplyQueue`]) and the calls open now (for the timeout watchdog).
 struct Replies {
@@ -697,6 +771,8 @@ struct Replies {
     open: RefCell<Vec<(u64, Duration, u64)>>,
     next_call: Cell<u64>,
     ended: Cell<bool>,
+    /// Signalled whenever a call completes (the queue may have room).
+    room: Wakeup,
 }
 
 impl Replies {
@@ -835,5 +911,6 @@ fn start_call(replies: &Rc<Replies>, answers: Vec<Answer>) {
         if let Some(out) = next {
             start_call(&replies, out.items);
         }
+        replies.room.wake();
     });
 }

@@ -52,8 +52,12 @@ export interface PsbtInputInfo {
   index: number;
   /** txid:vout */
   outpoint: string;
-  /** From the witness or non-witness UTXO; null when the PSBT has neither. */
-  amountSat: number | null;
+  /**
+   * From the witness or non-witness UTXO; null when the PSBT has neither. A
+   * decimal string when above 2^53 - 1 (never a valid amount: lnd would not
+   * send it, a hostile node might).
+   */
+  amountSat: number | string | null;
   address: string | null;
   /** BIP-32 paths of the keys the input names (ECDSA and taproot). */
   paths: string[];
@@ -61,7 +65,8 @@ export interface PsbtInputInfo {
 
 export interface PsbtOutputInfo {
   index: number;
-  amountSat: number;
+  /** A decimal string when above 2^53 - 1. */
+  amountSat: number | string;
   /** null for scripts without an address form (OP_RETURN, simnet). */
   address: string | null;
   scriptHex: string;
@@ -70,15 +75,16 @@ export interface PsbtOutputInfo {
 export interface PsbtInfo {
   inputs: PsbtInputInfo[];
   outputs: PsbtOutputInfo[];
-  /** Sum of inputs minus outputs, when every input amount is known. */
-  feeSat: number | null;
+  /** Sum of inputs minus outputs, when every input amount is known (a string above 2^53 - 1). */
+  feeSat: number | string | null;
   /** Set when the PSBT could not be parsed. */
   error: string | null;
 }
 
 /** A request seen on the Attach stream. */
 export interface StreamRequestInfo {
-  id: number;
+  /** lnd's uint64 request id as a decimal string (RequestId). */
+  id: string;
   /** Short request kind as in SignerStatus.requestKind, e.g. "sign_psbt". */
   kind: string;
   /** Key locators named by the request; for PSBTs, the lnd (m/1017') keys of the inputs. */
@@ -90,7 +96,8 @@ export interface StreamRequestInfo {
 
 /** A Reply call of the signer. */
 export interface StreamReplyInfo {
-  id: number;
+  /** The answered request's id as a decimal string (RequestId). */
+  id: string;
   /** Proto member name of the answer, e.g. "sign_psbt_response". */
   kind: string;
   error: string | null;
@@ -99,11 +106,7 @@ export interface StreamReplyInfo {
 }
 "#;
 
-fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| JsError::new(&format!("internal error converting a result: {e}")))
-}
+use super::js_value::{opt_u64_exact, to_js, u64_string};
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -130,8 +133,11 @@ pub fn vault_info(blob: &[u8]) -> Result<JsValue, JsError> {
 }
 
 /// Opens `blob` with `passphrase`, replaces its macaroon (hex; blank =
-/// remove it) and seals it again with the same passphrase and KDF cost.
-/// Returns the new vault bytes. Runs Argon2id twice.
+/// remove it) and seals it again with the same passphrase and KDF cost
+/// (the default cost if the vault's is below the sealing floor). Returns
+/// the new vault bytes. Runs Argon2id twice. (The signer tab uses
+/// `UnlockedSigner.sealMacaroon`, which takes the macaroon as bytes and
+/// keeps it for `connect`.)
 #[wasm_bindgen(js_name = vaultWithMacaroon)]
 pub fn vault_with_macaroon(
     blob: &[u8],
@@ -148,6 +154,19 @@ pub fn vault_with_macaroon(
                 .map_err(|e| JsError::new(&format!("macaroon hex is invalid: {e}")))?,
         ))
     };
+    let (sealed, _) = reseal_with_macaroon(blob, &passphrase, macaroon)?;
+    Ok(Uint8Array::from(sealed.as_slice()))
+}
+
+/// Opens `blob`, sets its macaroon and seals it again (same passphrase; the
+/// vault's KDF cost, or the default when it is below the sealing floor: an
+/// old or hand-made vault is upgraded, never kept cheap). Returns the new
+/// bytes and the opened vault (with the new macaroon).
+pub(crate) fn reseal_with_macaroon(
+    blob: &[u8],
+    passphrase: &SecretString,
+    macaroon: Option<crate::secret::SecretBytes>,
+) -> Result<(Vec<u8>, vault::OpenedVault), JsError> {
     let header = vault::read_header(blob).map_err(|e| JsError::new(&e.to_string()))?;
     let mut opened = vault::open(blob, passphrase.expose().as_bytes())
         .map_err(|e| JsError::new(&e.to_string()))?;
@@ -161,14 +180,14 @@ pub fn vault_with_macaroon(
     let sealed = vault::reseal(
         &opened,
         passphrase.expose().as_bytes(),
-        header.kdf,
+        header.kdf.for_reseal(),
         &mut rng,
     )
     .map_err(|e| JsError::new(&e.to_string()))?;
     if let Some(e) = failure {
         return Err(JsError::new(&e.to_string()));
     }
-    Ok(Uint8Array::from(sealed.as_slice()))
+    Ok((sealed, opened))
 }
 
 #[derive(Serialize, PartialEq, Eq)]
@@ -192,6 +211,7 @@ impl From<&KeyLocator> for KeyRef {
 struct PsbtInputInfo {
     index: usize,
     outpoint: String,
+    #[serde(serialize_with = "opt_u64_exact")]
     amount_sat: Option<u64>,
     address: Option<String>,
     paths: Vec<String>,
@@ -201,6 +221,7 @@ struct PsbtInputInfo {
 #[serde(rename_all = "camelCase")]
 struct PsbtOutputInfo {
     index: usize,
+    #[serde(serialize_with = "exact_sat")]
     amount_sat: u64,
     address: Option<String>,
     script_hex: String,
@@ -211,6 +232,7 @@ struct PsbtOutputInfo {
 struct PsbtInfo {
     inputs: Vec<PsbtInputInfo>,
     outputs: Vec<PsbtOutputInfo>,
+    #[serde(serialize_with = "opt_u64_exact")]
     fee_sat: Option<u64>,
     error: Option<String>,
 }
@@ -218,6 +240,7 @@ struct PsbtInfo {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct RequestInfo {
+    #[serde(serialize_with = "u64_string")]
     id: u64,
     kind: &'static str,
     keys: Vec<KeyRef>,
@@ -228,10 +251,16 @@ struct RequestInfo {
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ReplyInfo {
+    #[serde(serialize_with = "u64_string")]
     id: u64,
     kind: &'static str,
     error: Option<String>,
     signed_inputs: Option<Vec<u32>>,
+}
+
+/// An amount that is always present: a number while exact, else a string.
+fn exact_sat<S: serde::Serializer>(value: &u64, s: S) -> Result<S::Ok, S::Error> {
+    opt_u64_exact(&Some(*value), s)
 }
 
 fn address_of(script: &ScriptBuf, network: Network) -> Option<String> {
@@ -796,6 +825,92 @@ mod tests {
         assert_eq!(
             describe_response(&err).error.as_deref(),
             Some("no such key")
+        );
+    }
+
+    fn js_get(obj: &JsValue, name: &str) -> JsValue {
+        js_sys::Reflect::get(obj, &JsValue::from_str(name)).expect("property")
+    }
+
+    #[wasm_bindgen_test]
+    fn request_ids_and_amounts_beyond_2_pow_53_reach_js_exactly() {
+        // serde-wasm-bindgen's json_compatible() refuses u64 values above
+        // 2^53 - 1: the inspector threw, the page stopped reading its copy
+        // of the stream and later PSBTs lost their details (issue 11,
+        // finding 2). Ids travel as decimal strings, out-of-range amounts
+        // too.
+        const BIG_ID: u64 = (1 << 53) + 1;
+        const BIG_SAT: u64 = 1 << 60;
+        let mut psbt = Psbt::deserialize(&psbt_bytes()).expect("psbt");
+        psbt.inputs[0].witness_utxo.as_mut().expect("utxo").value = Amount::from_sat(BIG_SAT);
+        let request = AttachEvent {
+            event: Some(crate::proto::signerbridge::attach_event::Event::Request(
+                SignCoordinatorRequest {
+                    request_id: BIG_ID,
+                    sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                        funded_psbt: psbt.serialize(),
+                    })),
+                },
+            )),
+        };
+        let mut insp = StreamInspector::new("regtest").expect("inspector");
+        let out = insp
+            .push_attach_chunk(&frame(&request.encode_to_vec()))
+            .expect("described, not an error");
+        let out = js_sys::Array::from(&out);
+        assert_eq!(out.length(), 1);
+        let info = out.get(0);
+        assert_eq!(
+            js_get(&info, "id").as_string().as_deref(),
+            Some("9007199254740993")
+        );
+        let psbt_info = js_get(&info, "psbt");
+        let inputs = js_sys::Array::from(&js_get(&psbt_info, "inputs"));
+        assert_eq!(
+            js_get(&inputs.get(0), "amountSat").as_string().as_deref(),
+            Some("1152921504606846976")
+        );
+        assert!(js_get(&inputs.get(1), "amountSat").is_null());
+        let outputs = js_sys::Array::from(&js_get(&psbt_info, "outputs"));
+        assert_eq!(
+            js_get(&outputs.get(0), "amountSat").as_f64(),
+            Some(90_000.0)
+        );
+        // The stream goes on: a small id after the big one.
+        let ping = AttachEvent {
+            event: Some(crate::proto::signerbridge::attach_event::Event::Request(
+                SignCoordinatorRequest {
+                    request_id: u64::MAX,
+                    sign_request_type: Some(Req::Ping(true)),
+                },
+            )),
+        };
+        let out = js_sys::Array::from(
+            &insp
+                .push_attach_chunk(&frame(&ping.encode_to_vec()))
+                .expect("next request"),
+        );
+        assert_eq!(
+            js_get(&out.get(0), "id").as_string().as_deref(),
+            Some("18446744073709551615")
+        );
+        // Reply descriptions carry the id as a string too.
+        let reply = ReplyRequest {
+            session_token: vec![1],
+            response: Some(SignCoordinatorResponse {
+                ref_request_id: BIG_ID,
+                sign_response_type: Some(Resp::SignPsbtResponse(SignPsbtResponse {
+                    signed_psbt: Vec::new(),
+                    signed_inputs: vec![0],
+                })),
+            }),
+        };
+        let r = insp
+            .describe_reply(&frame(&reply.encode_to_vec()))
+            .expect("reply described");
+        assert_eq!(
+            js_get(&r, "id").as_string().as_deref(),
+            Some("9007199254740993")
         );
     }
 

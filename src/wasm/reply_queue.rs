@@ -12,6 +12,13 @@
 //!   round trip instead of one per answer.
 //! * An answer larger than `max_batch_bytes` always travels alone.
 //! * Order is kept: answers leave in the order they were pushed.
+//! * The waiting line is bounded: [`ReplyQueue::has_room`] turns false once
+//!   `max_waiting` answers or `max_waiting_bytes` encoded bytes wait, and
+//!   the signer loop then stops reading requests from the stream until a
+//!   call completes (the transport stops reading the body, and the bridge
+//!   and lnd see back-pressure instead of the tab growing without limit).
+//!   An answer is always accepted, so one answer larger than the byte bound
+//!   still waits and leaves alone.
 //! * [`ReplyQueue::disable_batching`] (the bridge does not know `ReplyBatch`,
 //!   or refused a batch as too large) makes every later call carry one
 //!   answer; [`ReplyQueue::requeue_front`] puts a refused batch's answers
@@ -32,6 +39,12 @@ pub struct QueueLimits {
     /// Encoded answer bytes in one batch call (an answer over this goes
     /// alone).
     pub max_batch_bytes: usize,
+    /// Answers waiting for a call before [`ReplyQueue::has_room`] is false
+    /// (at least 1).
+    pub max_waiting: usize,
+    /// Encoded bytes of the waiting answers before
+    /// [`ReplyQueue::has_room`] is false.
+    pub max_waiting_bytes: usize,
 }
 
 /// One call to start: the answers it carries (one = `Reply`, more =
@@ -47,6 +60,7 @@ pub struct Outgoing<T> {
 pub struct ReplyQueue<T> {
     limits: QueueLimits,
     waiting: VecDeque<(T, usize)>,
+    waiting_bytes: usize,
     in_flight: usize,
     batching: bool,
 }
@@ -59,8 +73,11 @@ impl<T> ReplyQueue<T> {
                 max_in_flight: limits.max_in_flight.max(1),
                 max_batch: limits.max_batch.max(1),
                 max_batch_bytes: limits.max_batch_bytes,
+                max_waiting: limits.max_waiting.max(1),
+                max_waiting_bytes: limits.max_waiting_bytes,
             },
             waiting: VecDeque::new(),
+            waiting_bytes: 0,
             in_flight: 0,
             batching: true,
         }
@@ -69,8 +86,24 @@ impl<T> ReplyQueue<T> {
     /// Adds an answer of `len` encoded bytes; returns the call to start now,
     /// if a call slot is free.
     pub fn push(&mut self, item: T, len: usize) -> Option<Outgoing<T>> {
+        self.waiting_bytes = self.waiting_bytes.saturating_add(len);
         self.waiting.push_back((item, len));
         self.next()
+    }
+
+    /// Whether more answers should be produced now: false while
+    /// `max_waiting` answers or `max_waiting_bytes` bytes wait for a call.
+    /// The caller stops reading requests until a call completes. An empty
+    /// line always has room.
+    pub fn has_room(&self) -> bool {
+        self.waiting.is_empty()
+            || (self.waiting.len() < self.limits.max_waiting
+                && self.waiting_bytes < self.limits.max_waiting_bytes)
+    }
+
+    /// Encoded bytes of the answers waiting for a call.
+    pub fn waiting_bytes(&self) -> usize {
+        self.waiting_bytes
     }
 
     /// A call finished (successfully or not); returns the next call to
@@ -95,6 +128,7 @@ impl<T> ReplyQueue<T> {
     /// the call that returned them.
     pub fn requeue_front(&mut self, items: Vec<(T, usize)>) {
         for item in items.into_iter().rev() {
+            self.waiting_bytes = self.waiting_bytes.saturating_add(item.1);
             self.waiting.push_front(item);
         }
     }
@@ -114,6 +148,7 @@ impl<T> ReplyQueue<T> {
             return None;
         }
         let (first, first_len) = self.waiting.pop_front()?;
+        self.waiting_bytes = self.waiting_bytes.saturating_sub(first_len);
         let mut items = vec![first];
         let mut bytes = first_len;
         if self.batching && first_len <= self.limits.max_batch_bytes {
@@ -121,6 +156,7 @@ impl<T> ReplyQueue<T> {
                 match self.waiting.front() {
                     Some(&(_, len)) if bytes.saturating_add(len) <= self.limits.max_batch_bytes => {
                         if let Some((item, len)) = self.waiting.pop_front() {
+                            self.waiting_bytes = self.waiting_bytes.saturating_sub(len);
                             items.push(item);
                             bytes += len;
                         }
@@ -143,6 +179,8 @@ mod tests {
             max_in_flight: in_flight,
             max_batch: batch,
             max_batch_bytes: bytes,
+            max_waiting: usize::MAX,
+            max_waiting_bytes: usize::MAX,
         }
     }
 
@@ -234,5 +272,65 @@ mod tests {
         assert!(q.push(2, 5).is_none());
         assert!(q.push(3, 5).is_none());
         assert_eq!(items(q.done()), vec![2], "max_batch raised to 1");
+    }
+
+    #[test]
+    fn the_waiting_line_is_bounded_by_count_and_bytes() {
+        // Calls that never complete (a stuck bridge): after `max_waiting`
+        // answers the queue says stop (issue 11, finding 3).
+        let mut q = ReplyQueue::new(QueueLimits {
+            max_waiting: 4,
+            max_waiting_bytes: 1000,
+            ..limits(2, 64, 100)
+        });
+        assert!(q.has_room());
+        assert_eq!(items(q.push(0, 10)), vec![0]);
+        assert_eq!(items(q.push(1, 10)), vec![1]);
+        for i in 2..6 {
+            assert!(q.has_room(), "{i}");
+            assert!(q.push(i, 10).is_none());
+        }
+        assert!(!q.has_room(), "4 answers wait");
+        assert_eq!((q.waiting(), q.waiting_bytes()), (4, 40));
+        // A call completes: the waiting answers leave, there is room again.
+        assert_eq!(items(q.done()), vec![2, 3, 4, 5]);
+        assert!(q.has_room());
+        assert_eq!(q.waiting_bytes(), 0);
+
+        // By bytes: one large answer fills the line alone; it is still
+        // accepted and leaves alone.
+        let mut q = ReplyQueue::new(QueueLimits {
+            max_waiting: 100,
+            max_waiting_bytes: 1000,
+            ..limits(1, 64, 100)
+        });
+        assert_eq!(items(q.push(0, 10)), vec![0]);
+        assert!(q.push(1, 600).is_none());
+        assert!(q.has_room(), "600 of 1000 bytes");
+        assert!(q.push(2, 500).is_none());
+        assert!(!q.has_room(), "1100 bytes wait");
+        assert_eq!(items(q.done()), vec![1]);
+        assert!(q.has_room());
+        assert_eq!(q.waiting_bytes(), 500);
+        // A refused batch put back counts again.
+        let back = items(q.done());
+        assert_eq!(back, vec![2]);
+        q.requeue_front(vec![(2, 500), (3, 700)]);
+        assert!(!q.has_room());
+        assert_eq!(q.waiting_bytes(), 1200);
+
+        // Zero bounds: an empty line still has room (the loop can always
+        // read), anything waiting fills it.
+        let mut q = ReplyQueue::new(QueueLimits {
+            max_waiting: 0,
+            max_waiting_bytes: 0,
+            ..limits(1, 1, 0)
+        });
+        assert!(q.has_room(), "nothing waits");
+        assert_eq!(items(q.push(1, 0)), vec![1]);
+        assert!(q.has_room(), "the answer left at once");
+        assert!(q.push(2, 0).is_none());
+        assert!(!q.has_room());
+        assert_eq!(items(q.done()), vec![2]);
     }
 }

@@ -8,6 +8,12 @@
 //! frame split across chunks (the tonic-web-wasm-client 0.9.2 bug, see
 //! docs/wasm-transport.md) is reassembled before tonic sees it.
 //!
+//! The macaroon (when the host has one) is set as the `macaroon` header of
+//! `Attach` calls only, by the transport itself, straight from its
+//! zeroizing buffer ([`FetchTransport::with_attach_macaroon`]): it is never
+//! copied into tonic's metadata (plain `Bytes`, rebuilt every attempt), and
+//! the only copy outside wasm is the one `fetch` needs, in the JS `Headers`.
+//!
 //! `fetch` is looked up on the global object at call time, so the same code
 //! runs in a window, a dedicated/shared/service worker and workerd. Tests can
 //! inject their own fetch function.
@@ -17,15 +23,23 @@
 //! reader and the `AbortController`, decodes and sends frames. Dropping the
 //! body (tonic finished, or the caller dropped the stream) drops a oneshot
 //! sender, which makes the task abort the fetch.
+//!
+//! Memory is bounded: the channel holds at most [`BODY_CHANNEL_FRAMES`]
+//! frames, and the task reads the next chunk of the body only when its
+//! frames have been taken. A consumer that stops reading (the signer loop
+//! waiting for its Replies) therefore stops the reading of the body, and the
+//! browser's own flow control pushes back to the bridge. Frames are bounded
+//! by the transport's frame limit ([`FetchTransport::with_max_frame_len`]).
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::rc::Rc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_channel::{mpsc, oneshot};
-use futures_util::future::{select, Either};
+use futures_util::future::{poll_fn, select, Either};
 use futures_util::StreamExt;
 use http_body_util::BodyExt;
 use js_sys::{Function, Reflect, Uint8Array};
@@ -33,14 +47,23 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, ReadableStreamReadResult};
 
-use crate::grpcweb::{DecodeError, Decoder, Frame};
+use crate::grpcweb::{DecodeError, Decoder, Frame, DEFAULT_MAX_FRAME_LEN};
+use crate::secret::SecretString;
 
 /// Content type of binary grpc-web requests and responses.
 pub const GRPC_WEB_PROTO: &str = "application/grpc-web+proto";
 
+/// Frames the body channel holds besides the one the reader task is
+/// sending: with the frame limit, this bounds what a call buffers.
+pub const BODY_CHANNEL_FRAMES: usize = 1;
+
+/// Path of the call that carries the macaroon.
+pub const ATTACH_PATH: &str = "/signerbridge.SignerBridge/Attach";
+
 /// Request headers never copied from tonic's request into `fetch` (the
 /// browser owns them, or they are set here).
 const SKIPPED_HEADERS: &[&str] = &[
+    "macaroon",
     "content-type",
     "te",
     "user-agent",
@@ -104,6 +127,9 @@ pub fn js_error_text(value: &JsValue) -> String {
 pub struct FetchTransport {
     base_url: String,
     fetch: Option<Function>,
+    max_frame_len: usize,
+    /// Lower-case hex of the macaroon, for `Attach` calls.
+    attach_macaroon: Option<Rc<SecretString>>,
 }
 
 impl fmt::Debug for FetchTransport {
@@ -111,6 +137,11 @@ impl fmt::Debug for FetchTransport {
         f.debug_struct("FetchTransport")
             .field("base_url", &self.base_url)
             .field("custom_fetch", &self.fetch.is_some())
+            .field("max_frame_len", &self.max_frame_len)
+            .field(
+                "attach_macaroon",
+                &self.attach_macaroon.as_ref().map(|_| "[redacted]"),
+            )
             .finish()
     }
 }
@@ -121,7 +152,26 @@ impl FetchTransport {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
             fetch: None,
+            max_frame_len: DEFAULT_MAX_FRAME_LEN,
+            attach_macaroon: None,
         }
+    }
+
+    /// Sends `macaroon_hex` (lower-case hex of the macaroon) as the
+    /// `macaroon` header of every `Attach` call, and on no other call. An
+    /// empty value sends none. A `macaroon` entry in a call's metadata is
+    /// never copied (only this one is sent).
+    pub fn with_attach_macaroon(mut self, macaroon_hex: Rc<SecretString>) -> Self {
+        self.attach_macaroon = (!macaroon_hex.expose().is_empty()).then_some(macaroon_hex);
+        self
+    }
+
+    /// Refuses response frames with a payload above `max` bytes (before
+    /// buffering them); the default is lnd's 200 MiB. Set it to the
+    /// client's `max_decoding_message_size`.
+    pub fn with_max_frame_len(mut self, max: usize) -> Self {
+        self.max_frame_len = max;
+        self
     }
 
     /// Uses `fetch` (a function `(Request) -> Promise<Response>`) instead of
@@ -219,6 +269,11 @@ impl FetchTransport {
                 .map_err(|_| req_err(format!("header {name} is not visible ascii")))?;
             set(name.as_str(), value)?;
         }
+        if path == ATTACH_PATH {
+            if let Some(mac) = &self.attach_macaroon {
+                set("macaroon", mac.expose())?;
+            }
+        }
 
         let body = body
             .collect()
@@ -301,7 +356,7 @@ impl FetchTransport {
                     let reader = ReadableStreamDefaultReader::new(&stream)
                         .map_err(|e| TransportError::Read(js_error_text(&e)))?;
                     let controller = guard.disarm();
-                    GrpcWebBody::spawn(reader, controller)
+                    GrpcWebBody::spawn(reader, controller, self.max_frame_len)
                 }
                 _ => GrpcWebBody::empty(),
             }
@@ -318,7 +373,7 @@ type FrameResult = Result<http_body::Frame<Bytes>, TransportError>;
 /// reader task (data frames as gRPC length-prefixed messages, then the
 /// trailers).
 pub struct GrpcWebBody {
-    rx: Option<mpsc::UnboundedReceiver<FrameResult>>,
+    rx: Option<mpsc::Receiver<FrameResult>>,
     /// Dropped with the body: tells the reader task to abort the fetch.
     _cancel: Option<oneshot::Sender<()>>,
 }
@@ -339,10 +394,14 @@ impl GrpcWebBody {
         }
     }
 
-    fn spawn(reader: ReadableStreamDefaultReader, controller: Option<AbortController>) -> Self {
-        let (tx, rx) = mpsc::unbounded();
+    fn spawn(
+        reader: ReadableStreamDefaultReader,
+        controller: Option<AbortController>,
+        max_frame_len: usize,
+    ) -> Self {
+        let (tx, rx) = mpsc::channel(BODY_CHANNEL_FRAMES);
         let (cancel_tx, cancel_rx) = oneshot::channel();
-        wasm_bindgen_futures::spawn_local(pump(reader, controller, tx, cancel_rx));
+        wasm_bindgen_futures::spawn_local(pump(reader, controller, tx, cancel_rx, max_frame_len));
         Self {
             rx: Some(rx),
             _cancel: Some(cancel_tx),
@@ -371,45 +430,65 @@ fn cancel_reader(reader: &ReadableStreamDefaultReader) {
     });
 }
 
-/// Reads the fetch body, decodes frames and sends them to the body.
+/// Waits until the channel has room for one more frame (the body's reader
+/// took one). `false` when the body was dropped.
+async fn room(tx: &mut mpsc::Sender<FrameResult>, cancel: &mut oneshot::Receiver<()>) -> bool {
+    let ready = poll_fn(|cx| tx.poll_ready(cx));
+    match select(ready, cancel).await {
+        Either::Left((Ok(()), _)) => true,
+        Either::Left((Err(_), _)) | Either::Right(_) => false,
+    }
+}
+
+/// Reads the fetch body, decodes frames and sends them to the body, one
+/// chunk at a time and only as fast as the body is read.
 async fn pump(
     reader: ReadableStreamDefaultReader,
     controller: Option<AbortController>,
-    tx: mpsc::UnboundedSender<FrameResult>,
+    mut tx: mpsc::Sender<FrameResult>,
     mut cancel: oneshot::Receiver<()>,
+    max_frame_len: usize,
 ) {
     let abort = || {
         if let Some(c) = &controller {
             c.abort();
         }
     };
-    let mut decoder = Decoder::new();
+    // Nobody wants the rest: cancel the stream (the server sees the call
+    // end) and the fetch.
+    let give_up = || {
+        cancel_reader(&reader);
+        abort();
+    };
+    let mut decoder = Decoder::with_max_frame_len(max_frame_len);
     loop {
         let read = JsFuture::from(reader.read());
         let result = match select(read, &mut cancel).await {
             Either::Left((r, _)) => r,
-            Either::Right(_) => {
-                // The body was dropped: nobody wants the rest. Cancel the
-                // stream (the server sees the call end) and the fetch.
-                cancel_reader(&reader);
-                abort();
-                return;
-            }
+            Either::Right(_) => return give_up(),
         };
-        let chunk = match result {
-            Ok(v) => v.unchecked_into::<ReadableStreamReadResult>(),
-            Err(e) => {
-                let _ = tx.unbounded_send(Err(TransportError::Read(js_error_text(&e))));
-                return;
+        let item = match result {
+            Ok(v) => {
+                let chunk = v.unchecked_into::<ReadableStreamReadResult>();
+                if chunk.get_done().unwrap_or(false) {
+                    match decoder.finish() {
+                        Ok(()) => return,
+                        Err(e) => Some(Err(e.into())),
+                    }
+                } else {
+                    decoder.push(&Uint8Array::new(&chunk.get_value()).to_vec());
+                    None
+                }
             }
+            Err(e) => Some(Err(TransportError::Read(js_error_text(&e)))),
         };
-        if chunk.get_done().unwrap_or(false) {
-            if let Err(e) = decoder.finish() {
-                let _ = tx.unbounded_send(Err(e.into()));
+        if let Some(last) = item {
+            // The body ended badly: report it, nothing follows.
+            if room(&mut tx, &mut cancel).await {
+                let _ = tx.start_send(last);
             }
             return;
         }
-        decoder.push(&Uint8Array::new(&chunk.get_value()).to_vec());
         loop {
             let item = match decoder.next_frame() {
                 Ok(None) => break,
@@ -418,10 +497,8 @@ async fn pump(
                 Err(e) => Err(TransportError::from(e)),
             };
             let failed = item.is_err();
-            if tx.unbounded_send(item).is_err() || failed {
-                cancel_reader(&reader);
-                abort();
-                return;
+            if !room(&mut tx, &mut cancel).await || tx.start_send(item).is_err() || failed {
+                return give_up();
             }
         }
     }

@@ -52,11 +52,12 @@ fn words_js(words: &[String]) -> JsValue {
         .into()
 }
 
-/// Cheap Argon2id for round trips (the default is exercised once below).
+/// The cheapest Argon2id sealVault accepts (the floor; the default is
+/// exercised once below).
 fn fast_kdf() -> JsValue {
     js_object(&[
-        ("mCostKib", 64.into()),
-        ("tCost", 1.into()),
+        ("mCostKib", 19456.into()),
+        ("tCost", 2.into()),
         ("pCost", 1.into()),
     ])
 }
@@ -279,4 +280,188 @@ fn from_seed_signer_matches_vault_signer() {
     let parsed: Value =
         serde_json::from_str(&signer.accounts_json().expect("accounts")).expect("JSON");
     assert_eq!(parsed, v["lncli_wallet_accounts_list_format"]);
+}
+
+/// sealVault and vaultWithMacaroon accepted Argon2 parameters down to
+/// 8 KiB / t = 1 (issue 11, finding 7): below OWASP's Argon2id minimum
+/// they are refused now; a cheap vault made elsewhere still opens, and
+/// re-sealing it (a new macaroon) upgrades it to the default cost.
+#[wasm_bindgen_test]
+fn seal_vault_refuses_a_kdf_below_the_floor() {
+    use lnd_web_signer::keys::SeedInput;
+    use lnd_web_signer::secret::SecretString;
+    use lnd_web_signer::vault;
+    use lnd_web_signer::wasm::page::{vault_info, vault_with_macaroon};
+
+    let v = vector(crate::ACCOUNTS_JSON);
+    let tprv = v["root_key_tprv"].as_str().expect("tprv");
+    let kdf = |m: u32, t: u32| {
+        js_object(&[
+            ("mCostKib", m.into()),
+            ("tCost", t.into()),
+            ("pCost", 1.into()),
+        ])
+    };
+    for (m, t) in [(8, 1), (64, 1), (19455, 2), (19456, 1), (65536, 1)] {
+        let msg = seal_error(&[
+            ("network", "regtest".into()),
+            ("xprv", tprv.into()),
+            ("vaultPassphrase", "pw".into()),
+            ("kdf", kdf(m, t)),
+        ]);
+        assert_eq!(
+            msg,
+            format!("vault key derivation parameters below the sealing floor (m = {m} KiB, t = {t}; at least m = 19456 KiB and t = 2, OWASP's Argon2id minimum)")
+        );
+    }
+    // A cheap vault from the test-only path (or an old build) opens ...
+    let weak = vault::KdfParams {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let blob = vault::test_only_weak_kdf::seal(
+        &SeedInput::Xprv(SecretString::from(tprv)),
+        Network::Regtest,
+        None,
+        b"pw",
+        weak,
+        &mut |b: &mut [u8]| b.fill(3),
+    )
+    .expect("weak vault");
+    assert!(open_vault(&blob, "pw".into()).is_ok());
+    // ... and re-sealing it gives the default cost, not the cheap one.
+    let resealed = vault_with_macaroon(&blob, "pw".into(), Some("0201".into()))
+        .expect("vaultWithMacaroon")
+        .to_vec();
+    let info = vault_info(&resealed).expect("vaultInfo");
+    let m = js_sys::Reflect::get(&info, &"mCostKib".into()).expect("mCostKib");
+    assert_eq!(m.as_f64(), Some(65536.0));
+    assert!(open_vault(&resealed, "pw".into())
+        .expect("opens")
+        .has_macaroon());
+}
+
+/// A new seed's words and aezeed passphrase stay in wasm (issue 11,
+/// finding 6: the worker held them as JS strings until sealing): the words
+/// come out once, the user's copy is checked and the seed sealed inside.
+#[wasm_bindgen_test]
+fn pending_seed_shows_its_words_once_checks_and_seals_inside() {
+    use lnd_web_signer::wasm::PendingSeed;
+
+    let mut pending = PendingSeed::new("regtest", Some("aezeed pass".into())).expect("seed");
+    assert_eq!(pending.network(), "regtest");
+    let words: Vec<String> = pending
+        .take_words()
+        .expect("first time")
+        .iter()
+        .map(|w| w.as_string().expect("a string"))
+        .collect();
+    assert_eq!(words.len(), 24);
+    assert_eq!(
+        js_error_text(pending.take_words().expect_err("only once")),
+        "the words of this seed were already shown"
+    );
+    let answer = |p: u32, w: &str| js_object(&[("position", p.into()), ("word", w.into())]);
+    let answers: js_sys::Array = [
+        answer(1, &words[0]),
+        answer(2, "zzz"),
+        answer(24, &format!("  {}  ", words[23].to_uppercase())),
+        answer(0, &words[0]),
+        answer(25, &words[0]),
+    ]
+    .into_iter()
+    .collect();
+    let wrong: Vec<f64> = pending
+        .check_words(answers.into())
+        .expect("checked")
+        .iter()
+        .filter_map(|v| v.as_f64())
+        .collect();
+    assert_eq!(wrong, vec![2.0, 0.0, 25.0]);
+    let too_many: js_sys::Array = (1..=25).map(|p| answer(p, "x")).collect();
+    assert_eq!(
+        js_error_text(pending.check_words(too_many.into()).expect_err("bounded")),
+        "at most 24 answers"
+    );
+    let weak = js_object(&[("mCostKib", 64.into()), ("tCost", 1.into())]);
+    assert!(
+        js_error_text(pending.seal("vault pass".into(), weak).expect_err("floor"))
+            .contains("below the sealing floor")
+    );
+    let blob = pending
+        .seal("vault pass".into(), fast_kdf())
+        .expect("sealed")
+        .to_vec();
+    let signer = open_vault(&blob, "vault pass".into()).expect("opens");
+    // The same key as the words with their aezeed passphrase.
+    let seed = CipherSeed::from_mnemonic(&words.join(" "), b"aezeed pass").expect("deciphers");
+    let root = RootKey::from_seed_entropy(seed.entropy(), Network::Regtest).expect("root");
+    assert_eq!(signer.fingerprint(), hex::encode(root.master_fingerprint()));
+    assert_eq!(signer.birthday(), pending.birthday());
+    let text = format!("{pending:?}");
+    assert!(!words.iter().any(|w| text.contains(w.as_str())), "{text}");
+}
+
+/// The macaroon enters wasm as bytes, is sealed into the vault and kept by
+/// the unlocked signer for connect() (issue 11, finding 6: the page passed
+/// its hex to connect on every connect).
+#[wasm_bindgen_test]
+fn seal_macaroon_keeps_it_inside_for_connect() {
+    let v = vector(crate::ACCOUNTS_JSON);
+    let tprv = v["root_key_tprv"].as_str().expect("tprv");
+    let seal = |xprv: &str, network: &str| {
+        let input = js_object(&[
+            ("network", network.into()),
+            ("xprv", xprv.into()),
+            ("vaultPassphrase", "pw".into()),
+            ("kdf", fast_kdf()),
+        ]);
+        seal_vault(input.unchecked_into()).expect("seal").to_vec()
+    };
+    let blob = seal(tprv, "regtest");
+    let signer = open_vault(&blob, "pw".into()).expect("open");
+    assert!(!signer.has_macaroon());
+    let sealed = signer
+        .seal_macaroon(&blob, "pw".into(), Some(vec![2, 1, 3, 0x6c]))
+        .expect("sealed")
+        .to_vec();
+    assert!(signer.has_macaroon(), "held for connect()");
+    let reopened = open_vault(&sealed, "pw".into()).expect("the new vault opens");
+    assert!(reopened.has_macaroon());
+    assert_eq!(
+        js_error_text(
+            signer
+                .seal_macaroon(&blob, "nope".into(), Some(vec![1]))
+                .expect_err("wrong passphrase")
+        ),
+        "wrong passphrase"
+    );
+    // Another key's vault is refused.
+    let (_, other_xprv) = signer_test_words();
+    let other = seal(&other_xprv, "mainnet");
+    assert!(js_error_text(
+        signer
+            .seal_macaroon(&other, "pw".into(), Some(vec![1]))
+            .expect_err("other key")
+    )
+    .starts_with("this vault holds another key"));
+    // Removing it.
+    let without = signer
+        .seal_macaroon(&sealed, "pw".into(), None)
+        .expect("removed")
+        .to_vec();
+    assert!(!signer.has_macaroon());
+    assert!(!open_vault(&without, "pw".into())
+        .expect("opens")
+        .has_macaroon());
+    signer.lock();
+    assert_eq!(
+        js_error_text(
+            signer
+                .seal_macaroon(&blob, "pw".into(), Some(vec![1]))
+                .expect_err("locked")
+        ),
+        "the signer is locked"
+    );
 }

@@ -41,6 +41,25 @@ export function headersOnlyResponse(status, headers) {
 export function rejectingFetch(message) {
   return () => Promise.reject(new TypeError(message));
 }
+export function pullResponse(chunks) {
+  // A body that hands out one prepared chunk per read and counts them: what
+  // the consumer actually pulled (no read-ahead: highWaterMark 0).
+  const handle = { pulled: 0, cancelled: false };
+  let i = 0;
+  const body = new ReadableStream({
+    pull(c) {
+      if (i < chunks.length) { handle.pulled += 1; c.enqueue(chunks[i++]); }
+    },
+    cancel() { handle.cancelled = true; },
+  }, { highWaterMark: 0 });
+  handle.response = new Response(body, { status: 200, headers: { "content-type": "application/grpc-web+proto" } });
+  return handle;
+}
+export function gate() {
+  const g = { opened: false };
+  g.promise = new Promise((resolve) => { g.open = () => { g.opened = true; resolve(); }; });
+  return g;
+}
 "#)]
 extern "C" {
     /// A streaming response under test control.
@@ -61,6 +80,41 @@ extern "C" {
     fn push(this: &StreamHandle, chunk: &Uint8Array);
     #[wasm_bindgen(method)]
     fn close(this: &StreamHandle);
+
+    /// A response whose body hands out prepared chunks on demand.
+    pub type PullHandle;
+    #[wasm_bindgen(js_name = pullResponse)]
+    fn pull_response(chunks: &js_sys::Array) -> PullHandle;
+    /// Chunks the consumer has read so far.
+    #[wasm_bindgen(method, getter)]
+    pub fn pulled(this: &PullHandle) -> u32;
+    #[wasm_bindgen(method, getter, js_name = response)]
+    fn pull_response_object(this: &PullHandle) -> web_sys::Response;
+
+    /// A promise that resolves once `open()` is called.
+    pub type Gate;
+    #[wasm_bindgen(js_name = gate)]
+    pub fn new_gate() -> Gate;
+    #[wasm_bindgen(method, getter)]
+    pub fn promise(this: &Gate) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn open(this: &Gate);
+}
+
+impl PullHandle {
+    /// A 200 grpc-web response whose body is `chunks`, one per read.
+    pub fn new(chunks: &[Vec<u8>]) -> PullHandle {
+        let arr = js_sys::Array::new();
+        for c in chunks {
+            arr.push(&Uint8Array::from(&c[..]));
+        }
+        pull_response(&arr)
+    }
+
+    /// The `Response` (call once).
+    pub fn response_object(&self) -> web_sys::Response {
+        self.pull_response_object()
+    }
 }
 
 /// Response headers as a JS object.
@@ -159,7 +213,7 @@ impl Recorded {
     }
 }
 
-async fn record(req: &web_sys::Request) -> Result<Recorded, JsValue> {
+pub async fn record(req: &web_sys::Request) -> Result<Recorded, JsValue> {
     let mut headers = Vec::new();
     if let Some(iter) = js_sys::try_iter(&req.headers())? {
         for pair in iter {
@@ -197,6 +251,37 @@ where
             })
         });
     closure.into_js_value().unchecked_into()
+}
+
+/// A fetch function whose answer may come later: records each request, then
+/// resolves with the `Response` that `respond`'s promise resolves to.
+pub fn async_fetch_fn<F>(log: Rc<RefCell<Vec<Recorded>>>, respond: F) -> Function
+where
+    F: Fn(&Recorded) -> Promise + 'static,
+{
+    let respond = Rc::new(respond);
+    let closure =
+        Closure::<dyn FnMut(web_sys::Request) -> Promise>::new(move |req: web_sys::Request| {
+            let log = Rc::clone(&log);
+            let respond = Rc::clone(&respond);
+            wasm_bindgen_futures::future_to_promise(async move {
+                let rec = record(&req).await?;
+                log.borrow_mut().push(rec.clone());
+                JsFuture::from(respond(&rec)).await
+            })
+        });
+    closure.into_js_value().unchecked_into()
+}
+
+/// A successful Reply answer (`ReplyAck`, grpc-status 0).
+pub fn reply_ack() -> web_sys::Response {
+    let r = StreamHandle::grpc_web();
+    r.push_chunked(
+        &grpc_web_body(&[ReplyAck {}.encode_to_vec()], &[("grpc-status", "0")]),
+        0,
+    );
+    r.end();
+    r.response_object()
 }
 
 /// A grpc-web body: data frames of `events`, then the trailer frame.

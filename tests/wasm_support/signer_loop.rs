@@ -586,7 +586,7 @@ async fn js_connect_with_options_and_status_objects() {
     );
     let signed = seen
         .iter()
-        .find(|s| js_prop(s, "id").as_f64() == Some(3.0))
+        .find(|s| js_prop(s, "id").as_string().as_deref() == Some("3"))
         .expect("status of request 3");
     assert_eq!(kind_of(signed), "request");
     assert_eq!(
@@ -598,7 +598,7 @@ async fn js_connect_with_options_and_status_objects() {
     assert!(js_prop(signed, "error").is_null());
     let failed = seen
         .iter()
-        .find(|s| js_prop(s, "id").as_f64() == Some(4.0))
+        .find(|s| js_prop(s, "id").as_string().as_deref() == Some("4"))
         .expect("status of request 4");
     assert!(js_prop(failed, "error")
         .as_string()
@@ -667,6 +667,12 @@ async fn js_connect_with_options_and_status_objects() {
         err(js_object(&[("idleTimeoutMs", (-5).into())]), None),
         "idleTimeoutMs must be a non-negative number"
     );
+    for bad in [100.0, 4096.5, 300e6] {
+        assert_eq!(
+            err(js_object(&[("maxMessageBytes", bad.into())]), None),
+            "maxMessageBytes must be a whole number from 4096 to 209715200"
+        );
+    }
     drop(on_status);
 }
 
@@ -735,4 +741,223 @@ async fn js_idle_options_and_the_silent_ms_status() {
             .is_some_and(|ms| ms >= 300.0));
         drop(on_status);
     }
+}
+
+/// Request ids above 2^53 (lnd's ids are uint64): every status reaches JS,
+/// with the id as an exact decimal string. Before, serde-wasm-bindgen's
+/// json_compatible() refused them and the status was silently dropped
+/// (issue 11, finding 2).
+#[wasm_bindgen_test]
+async fn js_statuses_carry_request_ids_beyond_2_pow_53() {
+    use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::JsValue;
+
+    let ids: [u64; 3] = [(1 << 53) + 1, 1 << 60, u64::MAX];
+    let bridge = FakeBridge::new(Script {
+        requests: vec![ping(ids[0]), sign_message_request(ids[1]), unset(ids[2])],
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let seen: Rc<RefCell<Vec<JsValue>>> = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let on_status = Closure::<dyn FnMut(JsValue)>::new(move |s: JsValue| {
+        sink.borrow_mut().push(s);
+    });
+    let callback: js_sys::Function = on_status.as_ref().clone().unchecked_into();
+    let conn = signer
+        .connect(
+            "https://bridge.example.test".into(),
+            None,
+            Some(callback.unchecked_into()),
+            Some(js_object(&[("fetch", bridge.fetch().into())]).unchecked_into()),
+        )
+        .expect("connect");
+    wait_for("three answers reported to JS", 5000.0, || {
+        bridge.replies().len() == 4
+            && seen
+                .borrow()
+                .iter()
+                .filter(|s| js_prop(s, "id").is_string())
+                .count()
+                == 3
+    })
+    .await;
+    wasm_bindgen_futures::JsFuture::from(conn.disconnect())
+        .await
+        .expect("disconnect resolves");
+    let seen = seen.borrow();
+    let reported: Vec<(String, String)> = seen
+        .iter()
+        .filter(|s| js_prop(s, "id").is_string())
+        .map(|s| {
+            (
+                js_prop(s, "kind").as_string().unwrap_or_default(),
+                js_prop(s, "id").as_string().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        reported,
+        vec![
+            ("ping".to_owned(), "9007199254740993".to_owned()),
+            ("request".to_owned(), "1152921504606846976".to_owned()),
+            ("request".to_owned(), "18446744073709551615".to_owned()),
+        ]
+    );
+    // Answered with the exact ids.
+    let answered: Vec<u64> = bridge.replies()[1..]
+        .iter()
+        .map(|r| r.ref_request_id)
+        .collect();
+    assert_eq!(answered, ids);
+    drop(on_status);
+}
+
+/// A bridge that stops acknowledging Replies while lnd keeps sending: the
+/// loop stops reading requests once its bounded reply queue is full
+/// (issue 11, finding 3; before, it read and answered everything, keeping
+/// every answer in an unbounded list), and serves them all once the bridge
+/// answers again.
+#[wasm_bindgen_test]
+async fn a_stuck_bridge_makes_the_loop_stop_reading_requests() {
+    use crate::fake_bridge::{
+        async_fetch_fn, new_gate, registration_complete, reply_ack, request_event, token_event,
+        PullHandle,
+    };
+    use lnd_web_signer::grpcweb::encode_data_frame;
+    use lnd_web_signer::wasm::connection::MAX_WAITING_ANSWERS;
+
+    const N: u64 = 1500;
+    let mut chunks = vec![
+        encode_data_frame(&token_event(b"stuck")).expect("frame"),
+        encode_data_frame(&request_event(registration_complete())).expect("frame"),
+    ];
+    for i in 0..N {
+        chunks.push(encode_data_frame(&request_event(ping(i + 2))).expect("frame"));
+    }
+    // No trailer: the stream stays open after the last ping.
+    let gate = new_gate();
+    let gate_promise = gate.promise();
+    let slot: Rc<RefCell<Option<PullHandle>>> = Rc::new(RefCell::new(None));
+    let put = Rc::clone(&slot);
+    let replies = Rc::new(core::cell::Cell::new(0u32));
+    let counted = Rc::clone(&replies);
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let fetch = async_fetch_fn(Rc::clone(&log), move |rec| {
+        if rec.path().ends_with("/Attach") {
+            let h = PullHandle::new(&chunks);
+            let r = h.response_object();
+            *put.borrow_mut() = Some(h);
+            return js_sys::Promise::resolve(&wasm_bindgen::JsValue::from(r));
+        }
+        counted.set(counted.get() + 1);
+        if counted.get() == 1 {
+            // The registration is acknowledged at once; every later Reply
+            // waits for the gate.
+            return js_sys::Promise::resolve(&wasm_bindgen::JsValue::from(reply_ack()));
+        }
+        let g = gate_promise.clone();
+        wasm_bindgen_futures::future_to_promise(async move {
+            wasm_bindgen_futures::JsFuture::from(g).await?;
+            Ok(reply_ack().into())
+        })
+    });
+    let signer = test_signer();
+    let bridge = FakeBridge::new(Script::default());
+    let (conn, statuses) = start(&signer, &bridge, |o| {
+        o.fetch = Some(fetch);
+        o.reply_timeout = Duration::from_secs(60);
+    });
+    wait_for("the registration", 5000.0, || {
+        count(&statuses, "registered") == 1
+    })
+    .await;
+    lnd_web_signer::wasm::host::sleep(Duration::from_millis(1500)).await;
+    let pulled = slot.borrow().as_ref().map_or(0, PullHandle::pulled) as usize;
+    // token + registration + 2 open calls + the waiting line, plus the few
+    // frames the transport may hold.
+    let bound = 2 + 2 + MAX_WAITING_ANSWERS + 6;
+    assert!(
+        pulled <= bound,
+        "the loop read {pulled} of {} chunks while the bridge was stuck (bound {bound})",
+        N + 3
+    );
+    assert!(
+        pulled >= MAX_WAITING_ANSWERS,
+        "it reads up to the bound ({pulled})"
+    );
+    assert_eq!(replies.get(), 3, "registration + 2 calls in flight");
+    assert_eq!(count(&statuses, "ping"), 0);
+    gate.open();
+    wait_for("every ping answered", 30_000.0, || {
+        count(&statuses, "ping") == N as usize
+    })
+    .await;
+    assert_eq!(count(&statuses, "error"), 0, "{:?}", kinds(&statuses));
+    conn.handle().disconnect("test over").await;
+}
+
+/// `maxMessageBytes` (the worker sets it: Workers have 128 MB): a request
+/// over the limit ends the attempt with a clear reason, before it is
+/// buffered; smaller ones are served.
+#[wasm_bindgen_test]
+async fn js_max_message_bytes_refuses_a_larger_request() {
+    use wasm_bindgen::prelude::Closure;
+    use wasm_bindgen::JsValue;
+
+    let mut big = sign_message_request(3);
+    if let Some(SignRequestType::SignMessageReq(m)) = big.sign_request_type.as_mut() {
+        m.msg = vec![7; 10_000];
+    }
+    let bridge = FakeBridge::new(Script {
+        requests: vec![sign_message_request(2), big],
+        chunk: 0,
+        ..Script::default()
+    });
+    let signer = test_signer();
+    let seen: Rc<RefCell<Vec<JsValue>>> = Rc::new(RefCell::new(Vec::new()));
+    let sink = Rc::clone(&seen);
+    let on_status = Closure::<dyn FnMut(JsValue)>::new(move |s: JsValue| {
+        sink.borrow_mut().push(s);
+    });
+    let callback: js_sys::Function = on_status.as_ref().clone().unchecked_into();
+    let options = js_object(&[
+        ("fetch", bridge.fetch().into()),
+        ("maxMessageBytes", 4096.into()),
+        ("initialBackoffMs", 5000.into()),
+    ]);
+    let conn = signer
+        .connect(
+            "https://bridge.example.test".into(),
+            None,
+            Some(callback.unchecked_into()),
+            Some(options.unchecked_into()),
+        )
+        .expect("connect");
+    let kind_of = |s: &JsValue| js_prop(s, "kind").as_string().unwrap_or_default();
+    wait_for("the attempt to end", 5000.0, || {
+        seen.borrow().iter().any(|s| kind_of(s) == "error")
+    })
+    .await;
+    wasm_bindgen_futures::JsFuture::from(conn.disconnect())
+        .await
+        .expect("disconnect resolves");
+    let seen = seen.borrow();
+    let served: Vec<String> = seen
+        .iter()
+        .filter(|s| kind_of(s) == "request")
+        .filter_map(|s| js_prop(s, "id").as_string())
+        .collect();
+    assert_eq!(served, vec!["2".to_owned()], "the small request was served");
+    let reason = seen
+        .iter()
+        .find(|s| kind_of(s) == "error")
+        .and_then(|s| js_prop(s, "reason").as_string())
+        .unwrap_or_default();
+    assert!(
+        reason.contains("attach stream failed")
+            && reason.contains("exceeds the limit of 4096 bytes"),
+        "{reason}"
+    );
+    drop(on_status);
 }

@@ -239,14 +239,21 @@ async fn unary_reply_with_split_trailer() {
 
 #[wasm_bindgen_test]
 async fn request_is_grpc_web_with_metadata() {
+    use lnd_web_signer::secret::SecretString;
     let log = Rc::new(RefCell::new(Vec::new()));
     let body = grpc_web_body(&[token_event(b"t")], &[("grpc-status", "0")]);
-    let mut c = client(serving(body, vec![], Rc::clone(&log)));
+    // The macaroon comes from the transport's zeroizing buffer, on Attach
+    // only; a `macaroon` in a call's metadata is never copied.
+    let transport = FetchTransport::with_fetch(URL, serving(body, vec![], Rc::clone(&log)))
+        .with_attach_macaroon(Rc::new(SecretString::from("0201036c6e64")));
+    let mut c = SignerBridgeClient::new(transport.clone());
     let mut req = tonic::Request::new(AttachRequest {
         client_info: "wasm test".into(),
     });
     req.metadata_mut()
-        .insert("macaroon", "0201036c6e64".parse().expect("ascii metadata"));
+        .insert("macaroon", "ffff".parse().expect("ascii metadata"));
+    req.metadata_mut()
+        .insert("x-extra", "kept".parse().expect("ascii metadata"));
     let mut stream = c.attach(req).await.expect("attach").into_inner();
     let first = stream.message().await.expect("message").expect("event");
     assert_eq!(
@@ -255,23 +262,35 @@ async fn request_is_grpc_web_with_metadata() {
     );
     assert!(stream.message().await.expect("clean end").is_none());
 
-    let log = log.borrow();
-    assert_eq!(log.len(), 1);
-    let rec = &log[0];
-    assert_eq!(rec.method, "POST");
-    assert_eq!(
-        rec.url,
-        "https://bridge.example.test:8443/signerbridge.SignerBridge/Attach"
-    );
-    assert_eq!(
-        rec.header("content-type"),
-        Some("application/grpc-web+proto")
-    );
-    assert_eq!(rec.header("x-grpc-web"), Some("1"));
-    assert_eq!(rec.header("macaroon"), Some("0201036c6e64"));
-    assert_eq!(rec.header("te"), None);
-    let sent: AttachRequest = rec.message();
-    assert_eq!(sent.client_info, "wasm test");
+    {
+        let log = log.borrow();
+        assert_eq!(log.len(), 1);
+        let rec = &log[0];
+        assert_eq!(rec.method, "POST");
+        assert_eq!(
+            rec.url,
+            "https://bridge.example.test:8443/signerbridge.SignerBridge/Attach"
+        );
+        assert_eq!(
+            rec.header("content-type"),
+            Some("application/grpc-web+proto")
+        );
+        assert_eq!(rec.header("x-grpc-web"), Some("1"));
+        assert_eq!(rec.header("macaroon"), Some("0201036c6e64"));
+        assert_eq!(rec.header("x-extra"), Some("kept"));
+        assert_eq!(rec.header("te"), None);
+        let sent: AttachRequest = rec.message();
+        assert_eq!(sent.client_info, "wasm test");
+    }
+
+    // A Reply on the same transport carries no macaroon.
+    let log = Rc::new(RefCell::new(Vec::new()));
+    let ack = grpc_web_body(&[Vec::new()], &[("grpc-status", "0")]);
+    let transport = FetchTransport::with_fetch(URL, serving(ack, vec![], Rc::clone(&log)))
+        .with_attach_macaroon(Rc::new(SecretString::from("0201036c6e64")));
+    let mut c = SignerBridgeClient::new(transport);
+    c.reply(ReplyRequest::default()).await.expect("reply");
+    assert_eq!(log.borrow()[0].header("macaroon"), None);
 }
 
 #[wasm_bindgen_test]
@@ -390,4 +409,53 @@ async fn dropping_the_stream_cancels_the_body() {
             .is_some_and(StreamHandle::cancelled)
     })
     .await;
+}
+
+#[wasm_bindgen_test]
+async fn an_unread_stream_is_not_read_ahead_without_bound() {
+    // The transport used to read the body as fast as it came and queue the
+    // frames in an unbounded channel (issue 11, finding 3): a consumer that
+    // stops reading must stop the reading of the body.
+    use crate::fake_bridge::PullHandle;
+    const N: u64 = 2000;
+    let mut chunks =
+        vec![lnd_web_signer::grpcweb::encode_data_frame(&token_event(b"tok")).expect("frame")];
+    for i in 0..N {
+        chunks.push(
+            lnd_web_signer::grpcweb::encode_data_frame(&request_event(ping(i + 2))).expect("frame"),
+        );
+    }
+    chunks.push(
+        lnd_web_signer::grpcweb::encode_trailer_frame(&[("grpc-status", "0")]).expect("trailer"),
+    );
+    let slot: Rc<RefCell<Option<PullHandle>>> = Rc::new(RefCell::new(None));
+    let put = Rc::clone(&slot);
+    let fetch = fetch_fn(Rc::new(RefCell::new(Vec::new())), move |_| {
+        let h = PullHandle::new(&chunks);
+        let r = h.response_object();
+        *put.borrow_mut() = Some(h);
+        r
+    });
+    let mut c = client(fetch);
+    let mut stream = c
+        .attach(AttachRequest::default())
+        .await
+        .expect("attach")
+        .into_inner();
+    assert!(stream.message().await.expect("token").is_some());
+    lnd_web_signer::wasm::host::sleep(std::time::Duration::from_millis(300)).await;
+    let pulled = slot.borrow().as_ref().map_or(0, PullHandle::pulled);
+    assert!(
+        pulled <= 6,
+        "the transport read {pulled} chunks ahead of its reader"
+    );
+    // Reading on delivers everything, in order.
+    for i in 0..N {
+        let ev = stream.message().await.expect("event").expect("more events");
+        match ev.event {
+            Some(AttachEventKind::Request(r)) => assert_eq!(r.request_id, i + 2),
+            other => panic!("unexpected event {other:?}"),
+        }
+    }
+    assert!(stream.message().await.expect("clean end").is_none());
 }
