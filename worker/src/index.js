@@ -59,6 +59,11 @@ let activeSession = false;
 
 const CLIENT_INFO = "lnd-web-signer worker";
 const DISCONNECT_WAIT_MS = 5_000;
+// Largest message from or to lnd (the tab keeps lnd's 200 MiB): an isolate
+// has 128 MB, and decoding and signing a request takes a few times its size
+// on top of Argon2id's 64 MiB. A larger request ends the attempt before it
+// is buffered (issue 11, finding 3).
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 function present(v) {
   return typeof v === "string" && v.trim() !== "";
@@ -226,7 +231,7 @@ function startSigner(env, onStatus) {
       bridge.url,
       present(env.MACAROON_HEX) ? env.MACAROON_HEX.trim() : undefined,
       onStatus,
-      { clientInfo: CLIENT_INFO, ...idle.options },
+      { clientInfo: CLIENT_INFO, maxMessageBytes: MAX_MESSAGE_BYTES, ...idle.options },
     );
   } catch (e) {
     signer.lock();
