@@ -9,9 +9,11 @@
 
 #[doc(hidden)]
 pub mod bench;
+pub mod bundle;
 pub mod grpcweb;
 pub mod json;
 pub mod keys;
+pub mod macaroon;
 pub mod musig2;
 pub mod proto;
 pub mod secret;
