@@ -27,6 +27,8 @@ fn stderr(o: &Output) -> String {
     String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
 }
 
+/// Success, and nothing on stderr but the wallet birthday notes that every
+/// accounts export prints.
 fn assert_ok(o: &Output) {
     assert!(
         o.status.success(),
@@ -34,7 +36,24 @@ fn assert_ok(o: &Output) {
         o.status,
         stderr(o)
     );
-    assert!(stderr(o).is_empty(), "unexpected stderr: {}", stderr(o));
+    let err = stderr(o);
+    let other: Vec<&str> = err
+        .lines()
+        .filter(|l| {
+            !l.starts_with("wallet birthday: ")
+                && !l.contains("lncli createwatchonly's birthday prompt")
+        })
+        .collect();
+    assert!(other.is_empty(), "unexpected stderr: {}", stderr(o));
+}
+
+/// The birthday notes of an accounts export.
+fn birthday_notes(o: &Output) -> String {
+    stderr(o)
+        .lines()
+        .filter(|l| l.starts_with("wallet birthday: ") || l.contains("birthday prompt"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// Non-zero exit, exactly one stderr line that contains `want`, no panic, no stdout.
@@ -89,6 +108,12 @@ fn accounts_from_xprv_seed_file_matches_lncli_vector() {
     let seed = write(dir.path(), "seed.txt", &format!("\n  {DOCS_TPRV}\n\n"));
     let o = run(&[&"accounts", &"--network", &"regtest", &"--seed-file", &seed]);
     assert_ok(&o);
+    let notes = birthday_notes(&o);
+    assert!(
+        notes.starts_with("wallet birthday: none (an extended master key carries no birthday)\n"),
+        "{notes}"
+    );
+    assert!(notes.contains("first received"), "{notes}");
     let out = stdout(&o);
     assert!(out.starts_with("{\n    \"accounts\": [\n"));
     assert!(out.ends_with("\n    ]\n}\n"));
@@ -113,6 +138,19 @@ fn accounts_from_aezeed_and_unknown_word() {
     let seed = write(dir.path(), "seed.txt", &LND_WORDS.replace(' ', "\n"));
     let o = run(&[&"accounts", &"--network", &"mainnet", &"--seed-file", &seed]);
     assert_ok(&o);
+    // The aezeed's own birthday, as the core decodes it, with its date in words.
+    let input = lnd_web_signer::keys::SeedInput::parse_seed_file(LND_WORDS, None).expect("words");
+    let (_, birthday) = input
+        .to_root(lnd_web_signer::keys::Network::Mainnet)
+        .expect("root");
+    let notes = birthday_notes(&o);
+    let words = lnd_web_signer::bundle::format_utc_words(birthday);
+    assert!(
+        notes.starts_with(&format!(
+            "wallet birthday: {birthday} ({words}), the day this aezeed seed was created\ntype {birthday} at lncli createwatchonly's birthday prompt (with initwallet: master_key_birthday_timestamp = {birthday})"
+        )),
+        "{notes}"
+    );
     let v: Value = serde_json::from_str(&stdout(&o)).expect("JSON");
     let accounts = v["accounts"].as_array().expect("accounts");
     assert_eq!(accounts.len(), 259);

@@ -8,8 +8,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use lnd_web_signer_native::cli::bundle::BundleCommand;
 use lnd_web_signer_native::cli::handle::HandleArgs;
 use lnd_web_signer_native::cli::keys::{AccountsArgs, CreateSeedArgs};
+use lnd_web_signer_native::cli::macaroon::MacaroonCommand;
 use lnd_web_signer_native::cli::vault::VaultCommand;
 use lnd_web_signer_native::cli::{clap_error_line, CliError};
 use lnd_web_signer_native::connect::ConnectArgs;
@@ -33,8 +35,16 @@ enum Command {
     /// The only command that prints a secret.
     CreateSeed(CreateSeedArgs),
     /// Print the accounts JSON (`lncli wallet accounts list` format) for
-    /// `lncli createwatchonly`.
+    /// `lncli createwatchonly`; the wallet birthday to type at its prompt
+    /// goes to stderr.
     Accounts(AccountsArgs),
+    /// Make a credentials bundle: `watch-only` (accounts.json + README.txt,
+    /// for lnd) or `signer` (tls.cert + macaroon + endpoint, for the signer).
+    #[command(subcommand)]
+    Bundle(BundleCommand),
+    /// Inspect a macaroon: permissions, caveats, least privilege.
+    #[command(subcommand)]
+    Macaroon(MacaroonCommand),
     /// Seal a seed into a passphrase-protected vault, or check a vault.
     #[command(subcommand)]
     Vault(VaultCommand),
@@ -50,6 +60,8 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
     match command {
         Command::CreateSeed(a) => a.run(out),
         Command::Accounts(a) => a.run(out),
+        Command::Bundle(b) => b.run(out),
+        Command::Macaroon(m) => m.run(out),
         Command::Vault(v) => v.run(out),
         Command::Handle(a) => a.run(out),
         Command::Connect(a) => a.run(out),

@@ -5,10 +5,12 @@ use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Args;
+use lnd_web_signer::bundle::Birthday;
 use lnd_web_signer::keys::aezeed::CipherSeed;
 use lnd_web_signer::keys::{accounts_json, Network};
 use zeroize::Zeroize;
 
+use super::bundle::birthday_notes;
 use super::seed_args::SeedArgs;
 use super::{read_passphrase_file, write_out, CliError};
 
@@ -80,9 +82,12 @@ pub struct AccountsArgs {
 }
 
 impl AccountsArgs {
-    /// Writes the `lncli wallet accounts list` JSON for `lncli createwatchonly`.
+    /// Writes the `lncli wallet accounts list` JSON for `lncli createwatchonly`
+    /// on `out` and the wallet birthday to type at its prompt on stderr.
     pub fn run(self, out: &mut dyn Write) -> Result<(), CliError> {
         let loaded = self.seed.load()?;
-        write_out(out, &accounts_json(&loaded.root))
+        write_out(out, &accounts_json(&loaded.root))?;
+        birthday_notes(Birthday::of_seed(&loaded.seed, loaded.birthday_unix));
+        Ok(())
     }
 }

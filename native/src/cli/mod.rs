@@ -1,17 +1,21 @@
 //! The `lnd-web-signer` command line: key commands (`create-seed`,
-//! `accounts`, `vault seal`, `vault check`) and the shared seed-source
-//! arguments other subcommands reuse ([`seed_args::SeedArgs`]).
+//! `accounts`, `vault seal`, `vault check`), credentials bundles (`bundle
+//! watch-only`, `bundle signer`), `macaroon inspect`, and the shared
+//! seed-source arguments other subcommands reuse ([`seed_args::SeedArgs`]).
 //!
 //! Every command is a clap `Args`/`Subcommand` type with a
 //! `run(self, out) -> Result<(), CliError>` method; `main` only dispatches and
 //! turns a [`CliError`] into one line on stderr and exit code 1.
 
+pub mod bundle;
 pub mod handle;
 pub mod keys;
+pub mod macaroon;
 pub mod seed_args;
 pub mod vault;
 
 use std::fmt;
+use std::io::Write as _;
 use std::path::Path;
 
 use lnd_web_signer::secret::SecretString;
@@ -43,6 +47,29 @@ pub fn write_out(out: &mut dyn std::io::Write, text: &str) -> Result<(), CliErro
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(CliError::new(format!("cannot write output: {e}"))),
     }
+}
+
+/// Writes one line to stderr (a warning or a note next to the output).
+pub fn note(line: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "{line}");
+}
+
+/// Reads a file of at most `max` bytes; a larger one is refused before it
+/// is read whole. `what` names it in errors ("macaroon file", "bundle").
+pub fn read_bounded(path: &Path, max: usize, what: &str) -> Result<Vec<u8>, CliError> {
+    let cannot =
+        |e: std::io::Error| CliError::new(format!("cannot read {what} {}: {e}", path.display()));
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    let mut data = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, max as u64 + 1), &mut data)
+        .map_err(cannot)?;
+    if data.len() > max {
+        return Err(CliError::new(format!(
+            "{what} {} is larger than {max} bytes",
+            path.display()
+        )));
+    }
+    Ok(data)
 }
 
 /// Reads a text file holding a secret, e.g. a seed file.

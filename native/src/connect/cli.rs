@@ -1,14 +1,18 @@
-//! Command-line glue for `lnd-web-signer connect`: the connection flags, the
-//! real signer as handler, logging and SIGINT/SIGTERM handling. The seed flags
-//! come from the shared seed-argument struct of the binary.
+//! Command-line glue for `lnd-web-signer connect`: the connection flags (or
+//! `--bundle`, a signer credentials bundle), the least-privilege macaroon
+//! warning, the real signer as handler, logging and SIGINT/SIGTERM handling.
+//! The seed flags come from the shared seed-argument struct of the binary.
 
 use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
 
+use lnd_web_signer::bundle::Endpoint;
 use lnd_web_signer::keys::RootKey;
+use lnd_web_signer::macaroon;
 use lnd_web_signer::session::{fmt_secs, idle_timeout_for};
 use lnd_web_signer::signer::{OsEntropy, Signer};
 
 use super::{run, ConnectConfig, ConnectError, Handler};
+use crate::cli::bundle::read_signer_bundle_file;
 use crate::cli::seed_args::SeedArgs;
 use crate::cli::CliError;
 use crate::duration::parse_duration;
@@ -26,12 +30,15 @@ pub struct ConnectArgs {
 }
 
 impl ConnectArgs {
-    /// Loads the seed, then serves the watch-only node until SIGINT/SIGTERM
-    /// (exit 0) or, with `--once`, until the first stream ends. Writes nothing
-    /// to `out`; logs go to stderr.
+    /// Loads the seed and the connection settings (files or `--bundle`),
+    /// then serves the watch-only node until SIGINT/SIGTERM (exit 0) or,
+    /// with `--once`, until the first stream ends. Writes nothing to `out`;
+    /// logs go to stderr.
     pub fn run(self, _out: &mut dyn Write) -> Result<(), CliError> {
         let loaded = self.seed.load()?;
-        run_connect_blocking(&self.conn, loaded.root).map_err(|e| CliError::new(e.to_string()))
+        init_logging();
+        let config = self.conn.config()?;
+        run_connect_blocking(config, loaded.root).map_err(|e| CliError::new(e.to_string()))
     }
 }
 
@@ -40,14 +47,19 @@ impl ConnectArgs {
 pub struct ConnectOpts {
     /// HOST:PORT of the watch-only node's remote-signer listener
     /// (`remotesigner.experimentalrpclisten`, default port 10019).
-    #[arg(long, value_name = "HOST:PORT")]
-    pub rpchost: String,
+    #[arg(long, value_name = "HOST:PORT", required_unless_present = "bundle")]
+    pub rpchost: Option<String>,
     /// The watch-only node's `tls.cert` (PEM); the connection is pinned to it.
-    #[arg(long, value_name = "CERT")]
-    pub tlscertpath: PathBuf,
+    #[arg(long, value_name = "CERT", required_unless_present = "bundle")]
+    pub tlscertpath: Option<PathBuf>,
     /// Macaroon with the `remotesigner:generate` permission (binary file, or hex text).
-    #[arg(long, value_name = "MAC")]
-    pub macaroonpath: PathBuf,
+    #[arg(long, value_name = "MAC", required_unless_present = "bundle")]
+    pub macaroonpath: Option<PathBuf>,
+    /// A signer bundle made by `lnd-web-signer bundle signer --rpchost …`
+    /// (credentials-bundle.tar.gz or its .b64 text): gives the address,
+    /// tls.cert and macaroon instead of the three flags above.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["rpchost", "tlscertpath", "macaroonpath"])]
+    pub bundle: Option<PathBuf>,
     /// HTTP/2 keepalive: ping lnd after this long without any frame from
     /// it, while the stream is open (0 = no pings). Stay at or above lnd's
     /// `grpc.client-ping-min-wait` (5s by default): lnd closes connections
@@ -77,6 +89,63 @@ pub struct ConnectOpts {
 }
 
 impl ConnectOpts {
+    /// The connection settings: from `--bundle`, or from --rpchost,
+    /// --tlscertpath and --macaroonpath; with the liveness flags applied.
+    /// Logs a warning when the macaroon grants more than (or not)
+    /// `remotesigner:generate`.
+    pub fn config(&self) -> Result<ConnectConfig, CliError> {
+        let err = |e: ConnectError| CliError::new(e.to_string());
+        let mut config = match (
+            &self.bundle,
+            &self.rpchost,
+            &self.tlscertpath,
+            &self.macaroonpath,
+        ) {
+            (Some(path), ..) => {
+                let b = read_signer_bundle_file(path)?;
+                let rpchost = match b.endpoint() {
+                    Endpoint::RpcHost(h) => h.clone(),
+                    Endpoint::BridgeUrl(u) => {
+                        return Err(CliError::new(format!(
+                            "bundle {} is for browser signers (bridge_url {u}): the native signer dials lnd's signer listener directly; make a bundle with --rpchost HOST:PORT (lnd-web-signer bundle signer)",
+                            path.display()
+                        )))
+                    }
+                };
+                if let Some(w) = b.macaroon_info().warning() {
+                    tracing::warn!("macaroon in bundle {}: {w}", path.display());
+                }
+                ConnectConfig::new(
+                    rpchost,
+                    b.tls_cert_pem().as_bytes().to_vec(),
+                    b.macaroon().expose().to_vec(),
+                )
+            }
+            (None, Some(rpchost), Some(cert), Some(mac)) => {
+                let config = ConnectConfig::from_files(rpchost.clone(), cert, mac).map_err(err)?;
+                match macaroon::decode(&config.macaroon) {
+                    Ok(info) => {
+                        if let Some(w) = info.warning() {
+                            tracing::warn!("macaroon file {}: {w}", mac.display());
+                        }
+                    }
+                    Err(e) => tracing::warn!(
+                        "macaroon file {} does not decode as lnd's macaroon ({e}); lnd refuses anything else",
+                        mac.display()
+                    ),
+                }
+                config
+            }
+            _ => {
+                return Err(CliError::new(
+                    "give --bundle FILE, or --rpchost, --tlscertpath and --macaroonpath",
+                ))
+            }
+        };
+        self.apply(&mut config).map_err(err)?;
+        Ok(config)
+    }
+
     /// The idle watchdog limit the flags ask for (`None`: off).
     pub fn idle_limit(&self) -> Option<Duration> {
         match self.idle_timeout {
@@ -142,11 +211,9 @@ pub fn init_logging() {
 }
 
 /// Runs `connect` with the real signer for `root` until SIGINT/SIGTERM (or,
-/// with `--once`, until the first stream ends).
-pub async fn run_connect(opts: &ConnectOpts, root: RootKey) -> Result<(), ConnectError> {
-    let mut config =
-        ConnectConfig::from_files(opts.rpchost.clone(), &opts.tlscertpath, &opts.macaroonpath)?;
-    opts.apply(&mut config)?;
+/// with `--once`, until the first stream ends); `config` comes from
+/// [`ConnectOpts::config`].
+pub async fn run_connect(config: ConnectConfig, root: RootKey) -> Result<(), ConnectError> {
     let signer = Signer::new(root, Box::new(OsEntropy));
     let off = || "off".to_string();
     tracing::info!(
@@ -168,14 +235,14 @@ pub async fn run_connect(opts: &ConnectOpts, root: RootKey) -> Result<(), Connec
 }
 
 /// [`run_connect`] on a new multi-threaded tokio runtime, with logging set up.
-pub fn run_connect_blocking(opts: &ConnectOpts, root: RootKey) -> Result<(), ConnectError> {
+pub fn run_connect_blocking(config: ConnectConfig, root: RootKey) -> Result<(), ConnectError> {
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| ConnectError::Transport {
-            addr: opts.rpchost.clone(),
+            addr: config.rpchost.clone(),
             detail: format!("cannot start the async runtime: {e}"),
         })?;
-    runtime.block_on(run_connect(opts, root))
+    runtime.block_on(run_connect(config, root))
 }
