@@ -2,7 +2,7 @@
 # Runs every test of lnd-web-signer. Installs what is missing first (idempotent).
 #   scripts/test.sh            all stages
 #   STAGES="fmt clippy native" scripts/test.sh   a subset (names below)
-# Stages: setup fmt clippy native wasm e2e page worker itest
+# Stages: setup fmt clippy native wasm e2e page worker fuzz itest
 # Needs ../shared/vectors (the external test vectors). When it is absent the
 # conformance tests are skipped with a loud warning; under CI=true that fails.
 set -euo pipefail
@@ -11,7 +11,7 @@ root=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-STAGES=${STAGES:-"setup fmt clippy native wasm e2e page worker itest"}
+STAGES=${STAGES:-"setup fmt clippy native wasm e2e page worker fuzz itest"}
 timings=()
 t_all=$(date +%s)
 
@@ -84,6 +84,12 @@ do_e2e() {
 do_worker() {
   if [ -x scripts/worker-tests.sh ]; then bash scripts/worker-tests.sh; else echo "no worker tests yet"; fi
 }
+do_fuzz() {
+  # A ~10 s smoke of every fuzz target (scripts/fuzz.sh; nightly + cargo-fuzz,
+  # installed there when missing; the fuzz crate has its own target dir, so
+  # it never invalidates the other stages' builds). Long runs: docs/testing.md.
+  bash scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-10}"
+}
 do_itest() {
   # The real lnd (scripts/itest-lnd.sh): BLOCKED, not failed, while the Go
   # module registry does not serve the pinned lnd (tools/lnd/BLOCKED).
@@ -101,6 +107,7 @@ stage wasm do_wasm
 stage e2e do_e2e
 stage page do_page
 stage worker do_worker
+stage fuzz do_fuzz
 stage itest do_itest
 
 printf '\n==== timings ====\n'
