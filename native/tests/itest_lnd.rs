@@ -457,6 +457,44 @@ impl Net {
         str_field(&self.alice.cli(&args)?, "txid")
     }
 
+    /// `lnd-web-signer macaroon inspect` on lnd's own macaroons: the baked
+    /// `remotesigner:generate` one is least privilege, alice's
+    /// `admin.macaroon` is not and gets the warning.
+    fn check_macaroons(&mut self) -> Result<(), String> {
+        let admin = self
+            .alice
+            .dir
+            .join("data/chain/bitcoin/regtest/admin.macaroon");
+        for (path, least) in [(&self.target.macaroon, true), (&admin, false)] {
+            let out = cli_bin()
+                .args(["macaroon", "inspect", "--macaroonpath"])
+                .arg(path)
+                .output()
+                .map_err(|e| format!("macaroon inspect: {e}"))?;
+            if !out.status.success() {
+                return Err(format!(
+                    "macaroon inspect {}: {}",
+                    path.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+            let v: Value = serde_json::from_slice(&out.stdout)
+                .map_err(|e| format!("macaroon inspect output: {e}"))?;
+            let got = v.get("least_privilege").and_then(Value::as_bool);
+            let warned = String::from_utf8_lossy(&out.stderr).contains("remotesigner:generate");
+            if got != Some(least) || warned == least {
+                return Err(format!(
+                    "{}: least_privilege {got:?}, warning {warned} (want {least}): {v}",
+                    path.display()
+                ));
+            }
+            if least && arr(&v, "permissions") != [Value::from("remotesigner:generate")] {
+                return Err(format!("baked macaroon permissions: {v}"));
+            }
+        }
+        Ok(())
+    }
+
     // -------------------------------------------------------------- wallet
 
     fn check_node_key(&mut self) -> Result<(), String> {
@@ -985,6 +1023,11 @@ impl Net {
             run,
             "getinfo shows our node key (family 6, index 0)",
             Net::check_node_key,
+        );
+        self.step(
+            run,
+            "macaroon inspect: the baked remotesigner:generate macaroon is least privilege; alice's admin.macaroon warns",
+            Net::check_macaroons,
         );
         self.step(run, "coinbase outputs to m/84'/0'/0'/0/0 mature in alice's wallet; new p2wkh, np2wkh, p2tr addresses match our derivation", Net::fund_from_coinbase);
     }
