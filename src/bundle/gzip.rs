@@ -1,8 +1,11 @@
 //! gzip (RFC 1952) over miniz_oxide's raw DEFLATE: one member, header
-//! fields checked, CRC-32 and size verified, output bounded.
+//! fields checked, CRC-32 and size verified, output bounded. Scratch
+//! buffers are wiped (the data may hold a macaroon); the caller wraps the
+//! result.
 
 use miniz_oxide::inflate::stream::{inflate, InflateState};
 use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+use zeroize::Zeroizing;
 
 const CRC32: crc::Crc<u32> = crc::Crc::<u32>::new(&crc::CRC_32_ISO_HDLC);
 
@@ -52,7 +55,7 @@ pub enum GzipError {
 
 /// gzip of `data`: no name, no time stamp, DEFLATE level 9, OS "unix".
 pub fn compress(data: &[u8]) -> Vec<u8> {
-    let body = miniz_oxide::deflate::compress_to_vec(data, 9);
+    let body = Zeroizing::new(miniz_oxide::deflate::compress_to_vec(data, 9));
     let mut out = Vec::with_capacity(body.len() + 18);
     out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 2, 3]);
     out.extend_from_slice(&body);
@@ -127,7 +130,7 @@ pub fn decompress(data: &[u8], limit: usize) -> Result<Vec<u8>, GzipError> {
 fn inflate_raw(input: &[u8], limit: usize) -> Result<(Vec<u8>, usize), GzipError> {
     let mut state = InflateState::new_boxed(DataFormat::Raw);
     let mut out = Vec::new();
-    let mut chunk = vec![0u8; 32 * 1024];
+    let mut chunk = Zeroizing::new(vec![0u8; 32 * 1024]);
     let mut pos = 0;
     loop {
         let r = inflate(&mut state, &input[pos..], &mut chunk, MZFlush::None);

@@ -397,8 +397,9 @@ impl Bundle {
 }
 
 /// The `.tar.gz` bytes of an input: a gzip file as is, or base64 text
-/// (whitespace ignored, padding optional) decoded.
-fn tar_gz_of(input: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ReadError> {
+/// (whitespace ignored, padding optional) decoded. Copies are wiped on drop
+/// (a signer bundle holds the macaroon).
+fn tar_gz_of(input: &[u8]) -> Result<Zeroizing<Vec<u8>>, ReadError> {
     if input.is_empty() {
         return Err(ReadError::Empty);
     }
@@ -406,16 +407,18 @@ fn tar_gz_of(input: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ReadError> {
         return Err(ReadError::TooLarge);
     }
     if gzip::is_gzip(input) {
-        return Ok(std::borrow::Cow::Borrowed(input));
+        return Ok(Zeroizing::new(input.to_vec()));
     }
     if input.get(257..262) == Some(b"ustar") {
         return Err(ReadError::UncompressedTar);
     }
-    let text: Vec<u8> = input
-        .iter()
-        .copied()
-        .filter(|b| !b.is_ascii_whitespace())
-        .collect();
+    let text: Zeroizing<Vec<u8>> = Zeroizing::new(
+        input
+            .iter()
+            .copied()
+            .filter(|b| !b.is_ascii_whitespace())
+            .collect(),
+    );
     if text.is_empty() {
         return Err(ReadError::Empty);
     }
@@ -424,11 +427,11 @@ fn tar_gz_of(input: &[u8]) -> Result<std::borrow::Cow<'_, [u8]>, ReadError> {
         base64::engine::GeneralPurposeConfig::new()
             .with_decode_padding_mode(base64::engine::DecodePaddingMode::Indifferent),
     );
-    let bytes = engine.decode(&text).map_err(|_| ReadError::NotBase64)?;
+    let bytes = Zeroizing::new(engine.decode(&*text).map_err(|_| ReadError::NotBase64)?);
     if !gzip::is_gzip(&bytes) {
         return Err(ReadError::NotGzip);
     }
-    Ok(std::borrow::Cow::Owned(bytes))
+    Ok(bytes)
 }
 
 /// Reads a bundle of either kind from a `.tar.gz` file's bytes or its

@@ -247,7 +247,7 @@ impl SignerArgs {
 
 /// Reads a bundle file (`.tar.gz` or `.b64`), bounded, for `connect --bundle`.
 pub fn read_signer_bundle_file(path: &Path) -> Result<SignerBundle, CliError> {
-    let data = read_bounded(path, bundle::MAX_INPUT_LEN, "bundle")?;
+    let data = zeroize::Zeroizing::new(read_bounded(path, bundle::MAX_INPUT_LEN, "bundle")?);
     bundle::read_signer_bundle(&data)
         .map_err(|e| CliError::new(format!("bundle {}: {e}", path.display())))
 }
