@@ -14,7 +14,6 @@
 //! `UnlockedSigner.connect` accepts: the Attach response body is teed, the
 //! Reply request bodies are read from a clone of the request.
 
-use bitcoin::psbt::Psbt;
 use bitcoin::{Address, Amount, ScriptBuf, TxOut};
 use js_sys::Uint8Array;
 use prost::Message;
@@ -300,9 +299,11 @@ fn lnd_key_of(path: &[u32]) -> Option<KeyRef> {
     }
 }
 
-/// The PSBT's inputs and outputs, and the lnd keys its inputs name.
+/// The PSBT's inputs and outputs, and the lnd keys its inputs name. Parsed
+/// exactly as `SignPsbt` parses it (`signing::psbt::parse`: lnd's opaque
+/// final witnesses are accepted), so every packet the signer reads is shown.
 fn describe_psbt(bytes: &[u8], network: Network) -> (PsbtInfo, Vec<KeyRef>) {
-    let psbt = match Psbt::deserialize(bytes) {
+    let psbt = match crate::signing::psbt::parse(bytes) {
         Ok(p) => p,
         Err(e) => {
             let info = PsbtInfo {
@@ -640,6 +641,7 @@ mod tests {
     use super::*;
     use bitcoin::bip32::{DerivationPath, Fingerprint};
     use bitcoin::hashes::Hash;
+    use bitcoin::psbt::Psbt;
     use bitcoin::{absolute, transaction, OutPoint, Sequence, Transaction, TxIn, Txid, Witness};
     use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -772,6 +774,36 @@ mod tests {
         // Simnet has no address encoding: scripts only.
         let (sim, _) = describe_psbt(&psbt_bytes(), Network::Simnet);
         assert!(sim.outputs[0].address.is_none());
+    }
+
+    #[wasm_bindgen_test]
+    fn psbts_the_signer_accepts_are_described_too() {
+        // lnd's watch-only node (packetFromTx) sends FINAL_SCRIPTWITNESS
+        // values cut from one reused buffer; rust-bitcoin rejects them, the
+        // signer keeps them opaque (signing::psbt::parse). The inspector
+        // must read the same packets, or the page shows no details.
+        let mut psbt = Psbt::deserialize(&psbt_bytes()).expect("psbt");
+        let short = Witness::from_slice(&[[0x11u8; 64].to_vec()]);
+        let long = Witness::from_slice(&[vec![0x30u8; 72], vec![0x02u8; 33]]);
+        psbt.inputs[1].final_script_witness = Some(short.clone());
+        let mut raw = psbt.serialize();
+        let good = bitcoin::consensus::serialize(&short);
+        let last = bitcoin::consensus::serialize(&long);
+        let at = raw
+            .windows(good.len())
+            .position(|w| w == good.as_slice())
+            .expect("the witness in the packet");
+        raw[at..at + good.len()].copy_from_slice(&last[..good.len()]);
+        assert!(
+            Psbt::deserialize(&raw).is_err(),
+            "a packet rust-bitcoin rejects"
+        );
+        let (info, keys) = describe_psbt(&raw, Network::Regtest);
+        assert_eq!(info.error, None);
+        assert_eq!(info.inputs.len(), 2);
+        assert_eq!(info.inputs[0].amount_sat, Some(100_000));
+        assert_eq!(info.outputs.len(), 1);
+        assert_eq!(keys.len(), 1);
     }
 
     #[wasm_bindgen_test]
