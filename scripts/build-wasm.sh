@@ -1,17 +1,38 @@
 #!/usr/bin/env bash
 # Builds the wasm signer for the page, worker and extension:
-#   target/wasm32-unknown-unknown/wasm-release/lnd_web_signer.wasm
+#   <target dir>/wasm32-unknown-unknown/wasm-release/lnd_web_signer.wasm
 # (WASM_FEATURES=bench adds the benchmark export; WASM_OUT sets the output dir)
 #   -> wasm-bindgen --target web -> web/pkg/ (JS glue + .d.ts + .wasm) [-> wasm-opt -Oz]
 # and fails if the module imports anything from module `env` (a sign that
 # secp256k1's C code was compiled for the wrong target).
+#
+# Supply chain (issue 11, finding 10): wasm-bindgen generates the JS that
+# ships, so it must be exactly the version of Cargo.lock (scripts/setup.sh
+# installs it with `cargo install --locked`); any other is refused. The build
+# is reproducible: paths of this checkout, the target dir and the cargo home
+# are remapped, so two clean builds (anywhere) give the same bytes
+# (scripts/check-reproducible-wasm.sh). The SHA-256 printed at the end is the
+# one the tab shows in Settings.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+root=$(pwd -P)
 profile=${WASM_PROFILE:-wasm-release}
 features=()
 if [ -n "${WASM_FEATURES:-}" ]; then features=(--features "$WASM_FEATURES"); fi
-cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" "${features[@]}" --crate-type cdylib
-wasm="target/wasm32-unknown-unknown/$profile/lnd_web_signer.wasm"
+
+want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  echo "[wasm] wasm-bindgen ${have:-not found}, but Cargo.lock pins $want: run scripts/setup.sh (cargo install wasm-bindgen-cli --version $want --locked)" >&2
+  exit 1
+fi
+
+target_dir=$(cargo metadata -q --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
+cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
+remap="--remap-path-prefix=$target_dir=/target --remap-path-prefix=$root=/lnd-web-signer --remap-path-prefix=$cargo_home=/cargo"
+RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$remap" \
+  cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" "${features[@]}" --crate-type cdylib
+wasm="$target_dir/wasm32-unknown-unknown/$profile/lnd_web_signer.wasm"
 python3 scripts/check-wasm-imports.py "$wasm"
 out=${WASM_OUT:-web/pkg}
 wasm-bindgen --target web --out-dir "$out" "$wasm"
@@ -25,3 +46,4 @@ if command -v wasm-opt >/dev/null && [ "${WASM_OPT:-0}" = 1 ]; then
 fi
 python3 scripts/check-wasm-imports.py "$out/lnd_web_signer_bg.wasm"
 ls -l "$out/lnd_web_signer_bg.wasm" | awk '{printf "[wasm] %s: %d bytes\n", $9, $5}' >&2
+(cd "$out" && sha256sum lnd_web_signer_bg.wasm lnd_web_signer.js) | sed 's/^/[wasm] sha256 /' >&2

@@ -36,13 +36,25 @@ rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || rustup com
 rustup component list --installed 2>/dev/null | grep -q '^clippy' || rustup component add clippy
 rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup target add wasm32-unknown-unknown
 
-# wasm-bindgen-cli at exactly the version in Cargo.lock.
+# wasm-bindgen-cli at exactly the version in Cargo.lock, built from its own
+# Cargo.lock (--locked: the dependencies its authors tested, not whatever is
+# newest today). It generates the JavaScript glue that ships with the page,
+# so there is no fallback without --locked; scripts/build-wasm.sh refuses any
+# other version.
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
-if [ -n "$want" ] && [ "$have" != "$want" ]; then
-  log "cargo install wasm-bindgen-cli $want (about 2 minutes)"
-  cargo install -q wasm-bindgen-cli --version "$want" --locked 2>/dev/null \
-    || cargo install -q wasm-bindgen-cli --version "$want"
+if [ -z "$want" ]; then
+  echo "Cargo.lock names no wasm-bindgen version" >&2
+  exit 1
+fi
+if [ "$have" != "$want" ]; then
+  log "cargo install wasm-bindgen-cli $want --locked (about 2 minutes)"
+  cargo install -q wasm-bindgen-cli --version "=$want" --locked
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+  if [ "$have" != "$want" ]; then
+    echo "wasm-bindgen on PATH is ${have:-missing} after installing $want (another one earlier on PATH?)" >&2
+    exit 1
+  fi
 fi
 
 # npm packages (playwright-core, workerd, miniflare) for page and worker tests.

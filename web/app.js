@@ -1174,8 +1174,10 @@ async function boot() {
     navigator.serviceWorker.register("sw.js").catch((e) => console.warn(`[signer] offline cache unavailable: ${e.message}`));
   }
   try {
-    const { version } = await call("init");
+    const { version, wasmSha256 } = await call("init");
     state.version = version;
+    state.wasmSha256 = wasmSha256;
+    $("info-wasm-sha256").textContent = wasmSha256;
   } catch (e) {
     showFatal(`The signer could not load its WebAssembly module: ${e.message}`);
     return;

@@ -19,13 +19,23 @@
 import init, {
   PendingSeed,
   openVault,
+  sha256Hex,
   sealVault,
   StreamInspector,
   vaultInfo,
   version,
 } from "./pkg/lnd_web_signer.js";
 
-const ready = init({ module_or_path: new URL("./pkg/lnd_web_signer_bg.wasm", import.meta.url) });
+/** SHA-256 of the running module: of exactly the bytes instantiated below. */
+let wasmSha256 = null;
+
+const ready = (async () => {
+  const response = await fetch(new URL("./pkg/lnd_web_signer_bg.wasm", import.meta.url));
+  if (!response.ok) throw new Error(`loading the signer's WebAssembly failed: HTTP ${response.status}`);
+  const bytes = new Uint8Array(await response.arrayBuffer());
+  await init({ module_or_path: bytes });
+  wasmSha256 = sha256Hex(bytes);
+})();
 
 /** A new seed waiting to be confirmed and sealed (a wasm PendingSeed). */
 let pendingSeed = null;
@@ -238,7 +248,7 @@ function lock() {
 const ops = {
   async init() {
     await ready;
-    return { version: version() };
+    return { version: version(), wasmSha256 };
   },
 
   createSeed({ network, aezeedPassphrase }) {

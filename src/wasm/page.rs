@@ -4,6 +4,9 @@
 //!   before the page stores it, without the passphrase;
 //! * `vaultWithMacaroon` — seals a new macaroon into an existing vault, so
 //!   the macaroon is only ever stored inside the vault;
+//! * `sha256Hex` — the SHA-256 of the running `.wasm` (the worker hashes
+//!   the bytes it instantiates), shown in Settings to compare with a
+//!   release's;
 //! * `StreamInspector` — public descriptions of the requests on the bridge's
 //!   Attach stream and of the signer's Reply calls, for the activity log:
 //!   kind, request id, key family/index, PSBT inputs and outputs with amounts
@@ -106,6 +109,13 @@ export interface StreamReplyInfo {
 "#;
 
 use super::js_value::{opt_u64_exact, to_js, u64_string};
+
+/// SHA-256 of `bytes`, lower-case hex (the page shows the running module's).
+#[wasm_bindgen(js_name = sha256Hex)]
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -719,6 +729,14 @@ mod tests {
         f.extend_from_slice(&u32::try_from(text.len()).expect("small").to_be_bytes());
         f.extend_from_slice(text.as_bytes());
         f
+    }
+
+    #[wasm_bindgen_test]
+    fn sha256_of_bytes() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[wasm_bindgen_test]

@@ -175,3 +175,35 @@ describe("hostile bridge", () => {
     }
   });
 });
+
+describe("hosting", () => {
+  test("connect-src narrowed to the bridge's origin: that bridge works, any other is blocked", { timeout: 180_000 }, async () => {
+    const script = () => ({ events: [pb.signMessage(2n)] });
+    const allowed = await startFakeBridge({ origin: "*", script });
+    const other = await startFakeBridge({ origin: "*", script });
+    // The recipe of docs/web.md: the header's connect-src names the bridge.
+    const narrow = await startServer({ connectSrc: `'self' ${allowed.url}` });
+    let tab = null;
+    try {
+      assert.match(narrow.headers["Content-Security-Policy"], new RegExp(`; connect-src 'self' ${allowed.url};`));
+      tab = await launch();
+      const { page } = tab;
+      await openPage(page, narrow.url);
+      await importTprv(page, { xprv: TEST_TPRV, passphrase: VAULT_PASS });
+      await setAutolock(page, 0);
+      await connect(page, { bridgeUrl: other.url, macaroonPath: null });
+      await page.waitForSelector("#status-error:not([hidden])", { timeout: 30_000 });
+      assert.match(await page.textContent("#status-error"), /^Bridge unreachable: .*Failed to fetch/);
+      assert.equal(other.attaches, 0, "the other bridge never saw a request");
+      await page.click("#disconnect-btn");
+      await connect(page, { bridgeUrl: allowed.url, macaroonPath: null });
+      await waitStatus(page, "registered");
+      assert.equal(allowed.attaches, 1);
+    } finally {
+      await tab?.close();
+      await narrow.close();
+      await allowed.close();
+      await other.close();
+    }
+  });
+});

@@ -1,20 +1,51 @@
-// A tiny static server for web/ (tests, demo, headless tab). Sends the page's
-// Content-Security-Policy as a header too (frame-ancestors only works there)
-// and the right Content-Type for .wasm. Loopback only.
+// A tiny static server for web/ (tests, demo, headless tab). Sends the
+// production headers of web/_headers with every file (the CSP with
+// frame-ancestors, COOP, CORP, no-referrer, nosniff: the same file a
+// Netlify or Cloudflare Pages deployment uses) and the right Content-Type
+// for .wasm. Loopback only.
 //
-//   node tests/page/server.mjs [--root web] [--host 127.0.0.1] [--port 0]
-// prints "serving http://HOST:PORT/" once listening.
+//   node tests/page/server.mjs [--root web] [--host 127.0.0.1] [--port 0] [--connect-src "'self' https://bridge"]
+// prints "serving http://HOST:PORT/" once listening. --connect-src narrows
+// the CSP's connect-src (docs/web.md, "Hosting").
 
+import { readFileSync } from "node:fs";
 import { createServer } from "node:http";
 import { readFile, stat } from "node:fs/promises";
 import { extname, join, normalize, resolve, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
-export const CSP =
-  "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self'; " +
-  "font-src 'self'; worker-src 'self'; manifest-src 'self'; " +
-  "connect-src 'self' https: http://localhost:* http://127.0.0.1:*; " +
-  "object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+const DEFAULT_ROOT = join(fileURLToPath(new URL(".", import.meta.url)), "../../web");
+
+/**
+ * The headers of the `/*` block of a Netlify/Cloudflare-style `_headers`
+ * file, as [name, value] pairs.
+ */
+export function parseHeadersFile(text) {
+  const out = [];
+  let inAll = false;
+  for (const raw of text.split(/\r?\n/)) {
+    if (!raw.trim() || raw.trimStart().startsWith("#")) continue;
+    if (!/^\s/.test(raw)) {
+      inAll = raw.trim() === "/*";
+      continue;
+    }
+    const m = /^\s+([A-Za-z0-9-]+):\s*(.+?)\s*$/.exec(raw);
+    if (inAll && m) out.push([m[1], m[2]]);
+  }
+  return out;
+}
+
+/** The production headers of web/_headers (or `root`'s). */
+export function productionHeaders(root = DEFAULT_ROOT) {
+  return parseHeadersFile(readFileSync(join(root, "_headers"), "utf8"));
+}
+
+/** `csp` with its connect-src directive replaced by `sources`. */
+export function withConnectSrc(csp, sources) {
+  return csp.split(";").map((d) => (d.trim().startsWith("connect-src") ? ` connect-src ${sources}` : d)).join(";").trim();
+}
+
+export const CSP = productionHeaders().find(([n]) => n === "Content-Security-Policy")[1];
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -28,9 +59,14 @@ const TYPES = {
   ".ts": "text/plain; charset=utf-8",
 };
 
-/** Starts the server; resolves to { url, port, close() }. */
-export function startServer({ root, host = "127.0.0.1", port = 0 } = {}) {
-  const base = resolve(root ?? join(fileURLToPath(new URL(".", import.meta.url)), "../../web"));
+/**
+ * Starts the server; resolves to { url, port, headers, close() }.
+ * `connectSrc` narrows the CSP's connect-src, e.g. "'self' https://bridge".
+ */
+export function startServer({ root, host = "127.0.0.1", port = 0, connectSrc } = {}) {
+  const base = resolve(root ?? DEFAULT_ROOT);
+  const headers = productionHeaders(base).map(([n, v]) =>
+    (n === "Content-Security-Policy" && connectSrc ? [n, withConnectSrc(v, connectSrc)] : [n, v]));
   const server = createServer(async (req, res) => {
     try {
       if (req.method !== "GET" && req.method !== "HEAD") {
@@ -40,7 +76,7 @@ export function startServer({ root, host = "127.0.0.1", port = 0 } = {}) {
       let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
       if (path.endsWith("/")) path += "index.html";
       const file = normalize(join(base, path));
-      if (file !== base && !file.startsWith(base + sep)) {
+      if ((file !== base && !file.startsWith(base + sep)) || file === join(base, "_headers")) {
         res.writeHead(403).end();
         return;
       }
@@ -51,13 +87,10 @@ export function startServer({ root, host = "127.0.0.1", port = 0 } = {}) {
       }
       const body = await readFile(file);
       res.writeHead(200, {
+        ...Object.fromEntries(headers),
         "Content-Type": TYPES[extname(file)] ?? "application/octet-stream",
         "Content-Length": body.length,
-        "Content-Security-Policy": CSP,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
         "Cache-Control": "no-cache",
-        "Cross-Origin-Opener-Policy": "same-origin",
       });
       res.end(req.method === "HEAD" ? undefined : body);
     } catch (e) {
@@ -69,7 +102,7 @@ export function startServer({ root, host = "127.0.0.1", port = 0 } = {}) {
     server.listen(port, host, () => {
       const p = server.address().port;
       const h = host.includes(":") ? `[${host}]` : host;
-      ok({ url: `http://${h}:${p}/`, port: p, close: () => new Promise((r) => server.close(() => r())) });
+      ok({ url: `http://${h}:${p}/`, port: p, headers: Object.fromEntries(headers), close: () => new Promise((r) => server.close(() => r())) });
     });
   });
 }
@@ -79,7 +112,9 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : dflt;
   };
-  const { url, close } = await startServer({ root: arg("root"), host: arg("host", "127.0.0.1"), port: Number(arg("port", "0")) });
+  const { url, close } = await startServer({
+    root: arg("root"), host: arg("host", "127.0.0.1"), port: Number(arg("port", "0")), connectSrc: arg("connect-src"),
+  });
   console.log(`serving ${url}`);
   const stop = async () => { await close(); process.exit(0); };
   process.on("SIGTERM", stop);

@@ -3,15 +3,16 @@
 // CSP and offline use. Run: node --test tests/page/ (scripts/page-tests.sh).
 
 import assert from "node:assert/strict";
-import { writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import {
-  BIN, cleanupTempDirs, downloadAccounts, importAezeed, importTprv, launch, openPage, restoreVault, run,
+  BIN, WEB, cleanupTempDirs, downloadAccounts, importAezeed, importTprv, launch, openPage, restoreVault, run,
   screenshot, tempDir, unlock, visibleScreen, waitScreen,
 } from "./helpers.mjs";
 import { assertNoSecrets, surfaces } from "./secrets.mjs";
-import { startServer } from "./server.mjs";
+import { productionHeaders, startServer } from "./server.mjs";
 
 // A public test key (lnd's docs/remote-signing.md example root key): never a real wallet.
 export const TEST_TPRV =
@@ -354,6 +355,70 @@ describe("page qualities", () => {
       assert.deepEqual([...origins], [new URL(server.url).origin]);
       assert.deepEqual(tab.errors, [], `page errors: ${tab.errors.join(" | ")}`);
       assert.deepEqual(tab.logs.filter((l) => l.type === "error"), []);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  test("production headers on every file, from web/_headers (issue 11, finding 9)", async () => {
+    const want = productionHeaders();
+    const names = want.map(([n]) => n.toLowerCase());
+    for (const n of ["content-security-policy", "cross-origin-opener-policy", "cross-origin-resource-policy", "referrer-policy", "x-content-type-options"]) {
+      assert.ok(names.includes(n), `web/_headers sets ${n}`);
+    }
+    const csp = want.find(([n]) => n === "Content-Security-Policy")[1];
+    assert.match(csp, /frame-ancestors 'none'/);
+    assert.equal(want.find(([n]) => n === "Cross-Origin-Opener-Policy")[1], "same-origin");
+    assert.equal(want.find(([n]) => n === "Cross-Origin-Resource-Policy")[1], "same-origin");
+    assert.equal(want.find(([n]) => n === "Referrer-Policy")[1], "no-referrer");
+    for (const path of ["", "index.html", "app.js", "signer-worker.js", "sw.js", "app.css", "pkg/lnd_web_signer.js", "pkg/lnd_web_signer_bg.wasm"]) {
+      const r = await fetch(new URL(path, server.url));
+      assert.equal(r.status, 200, path);
+      for (const [n, v] of want) assert.equal(r.headers.get(n), v, `${n} of /${path}`);
+      await r.arrayBuffer();
+    }
+    assert.notEqual((await fetch(new URL("_headers", server.url))).status, 200, "_headers itself is not served");
+    // The <meta> copy (kept for offline use) is the same policy without
+    // frame-ancestors, which only works as a header.
+    const html = await (await fetch(server.url)).text();
+    const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(html)[1];
+    assert.equal(meta, csp.replace(/; frame-ancestors 'none'$/, ""));
+  });
+
+  test("secret fields do not invite the browser to store them (issue 11, finding 9)", async () => {
+    const tab = await launch();
+    try {
+      const { page } = tab;
+      await openPage(page, server.url);
+      const fields = await page.$$eval("input[type=password], textarea", (els) => els.map((e) => ({
+        id: e.id,
+        autocomplete: e.getAttribute("autocomplete"),
+        ignored: ["data-1p-ignore", "data-lpignore", "data-bwignore"].every((a) => e.hasAttribute(a)),
+      })));
+      assert.deepEqual(fields.map((f) => f.id).sort(), [
+        "create-aezeed-pass", "import-aezeed-pass", "import-words", "import-xprv", "mac-hex", "mac-pass", "seal-pass",
+        "seal-pass2", "unlock-pass",
+      ]);
+      for (const f of fields) {
+        assert.equal(f.autocomplete, "off", `${f.id}: autocomplete`);
+        assert.ok(f.ignored, `${f.id}: password managers asked to ignore it`);
+      }
+      assert.equal(await page.$$eval("[autocomplete$='password']", (els) => els.length), 0);
+    } finally {
+      await tab.close();
+    }
+  });
+
+  test("Settings shows the SHA-256 of the running .wasm (issue 11, finding 10)", async () => {
+    const want = createHash("sha256").update(await readFile(join(WEB, "pkg/lnd_web_signer_bg.wasm"))).digest("hex");
+    const tab = await launch();
+    try {
+      const { page } = tab;
+      await openPage(page, server.url);
+      await importTprv(page, { xprv: TEST_TPRV, passphrase: VAULT_PASS });
+      await page.click("#tab-settings");
+      assert.equal(await page.textContent("#info-wasm-sha256"), want);
+      await screenshot(page, "15-settings-wasm-hash");
     } finally {
       await tab.close();
     }

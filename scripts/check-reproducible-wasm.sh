@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Reproducible wasm build (issue 11, finding 10): two clean builds of the
+# shipped package give the same bytes. The working tree is copied twice, to
+# paths of different lengths, and each copy is built by scripts/build-wasm.sh
+# into its own empty target dir; then every file of the two web/pkg outputs
+# (the .wasm, the JS glue wasm-bindgen generated, the .d.ts files) must be
+# identical. Exit 0 and the shared SHA-256 on success, 1 and the differing
+# files otherwise.
+#
+#   scripts/check-reproducible-wasm.sh    (two cold release builds: about
+#                                          10-15 minutes on 2 cores)
+# KEEP=1 keeps the work directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+work=$(mktemp -d /tmp/lws-repro-XXXXXX)
+cleanup() { if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; fi; }
+trap cleanup EXIT
+
+log() { printf '[repro] %s\n' "$*" >&2; }
+# Tracked and untracked-but-not-ignored files: what a checkout would hold.
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf "$work/tree.tar"
+for copy in a build-copy-with-a-longer-path; do
+  dir="$work/$copy"
+  mkdir -p "$dir/src"
+  tar -xf "$work/tree.tar" -C "$dir/src"
+  log "clean build $copy"
+  t0=$(date +%s)
+  (cd "$dir/src" && CARGO_TARGET_DIR="$dir/target" WASM_OUT="$dir/pkg" bash scripts/build-wasm.sh)
+  log "$copy built in $(( $(date +%s) - t0 )) s"
+  (cd "$dir/pkg" && sha256sum ./* | sort -k2) > "$dir/sums"
+done
+if diff "$work/a/sums" "$work/build-copy-with-a-longer-path/sums" >&2; then
+  log "identical outputs:"
+  sed 's/^/[repro]   /' "$work/a/sums" >&2
+  exit 0
+fi
+log "the two clean builds differ (files above); KEEP=1 keeps $work to compare them"
+KEEP=1
+exit 1
