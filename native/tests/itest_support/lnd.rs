@@ -384,3 +384,95 @@ pub fn pty_dialog(
         Err(format!("`{shell_cmd}` failed ({status}): {}", out.trim()))
     }
 }
+
+/// An lnd that acts as an outbound remote signer (`watchonlynode.*`,
+/// spec/protocol.md §3.8) for a watch-only node: no chain backend
+/// (`--bitcoin.node=nochainbackend`), no P2P listener, its own gRPC port
+/// for `lncli`.
+#[derive(Debug, Clone)]
+pub struct SignerNodeOptions {
+    /// The watch-only node's remote-signer listener.
+    pub rpchost: String,
+    /// The macaroon baked with `remotesigner:generate`.
+    pub macaroon: PathBuf,
+    /// The watch-only node's `tls.cert`.
+    pub tls_cert: PathBuf,
+    /// A file holding the wallet password (`--wallet-unlock-password-file`)
+    /// once the wallet exists; `None` for the first start.
+    pub unlock_password_file: Option<PathBuf>,
+    /// `127.0.0.1:PORT` for its gRPC server (a restart keeps it); a free
+    /// port when `None`.
+    pub rpc: Option<String>,
+    /// `--debuglevel`.
+    pub debuglevel: String,
+}
+
+impl Lnd {
+    /// Starts lnd `name` under `dir` as an outbound remote signer (see
+    /// [`SignerNodeOptions`]). Returns once the process runs.
+    pub fn start_signer_node(
+        tools: &Tools,
+        name: &str,
+        dir: &Path,
+        opts: &SignerNodeOptions,
+    ) -> Result<Lnd, String> {
+        mkdir(dir)?;
+        let rpc = opts.rpc.clone().unwrap_or_else(free_addr);
+        let mut cmd = Command::new(&tools.lnd);
+        cmd.arg(format!("--lnddir={}", dir.display()))
+            .arg("--bitcoin.regtest")
+            .arg("--bitcoin.node=nochainbackend")
+            .arg(format!("--rpclisten={rpc}"))
+            .arg(format!("--alias={name}"))
+            .arg(format!("--debuglevel={}", opts.debuglevel))
+            .args(["--norest", "--nolisten", "--nobootstrap"])
+            .arg("--watchonlynode.experimentalenable")
+            .arg(format!("--watchonlynode.rpchost={}", opts.rpchost))
+            .arg(format!(
+                "--watchonlynode.macaroonpath={}",
+                opts.macaroon.display()
+            ))
+            .arg(format!(
+                "--watchonlynode.tlscertpath={}",
+                opts.tls_cert.display()
+            ));
+        if let Some(pw) = &opts.unlock_password_file {
+            cmd.arg(format!("--wallet-unlock-password-file={}", pw.display()));
+        }
+        let daemon = Daemon::spawn(&format!("lnd {name}"), cmd, &dir.join("lnd.out"))?;
+        Ok(Lnd {
+            name: name.to_string(),
+            daemon,
+            dir: dir.to_path_buf(),
+            rpc,
+            p2p: String::new(),
+            signer_listen: None,
+            lncli: tools.lncli.clone(),
+        })
+    }
+
+    /// `lncli create` restoring the wallet from an existing aezeed mnemonic
+    /// (no aezeed passphrase, the default look-ahead), answered through a
+    /// pseudo terminal; the wallet password is [`WALLET_PASSWORD`].
+    pub fn create_from_mnemonic(&self, mnemonic: &str) -> Result<String, String> {
+        let words: Vec<&str> = mnemonic.split_whitespace().collect();
+        if words.len() != 24 {
+            return Err(format!("a mnemonic of {} words, not 24", words.len()));
+        }
+        let lncli = format!(
+            "{} --lnddir={} --network=regtest --rpcserver={} create",
+            shell_quote(&self.lncli.display().to_string()),
+            shell_quote(&self.dir.display().to_string()),
+            self.rpc,
+        );
+        let answers = [
+            ("Input wallet password", format!("{WALLET_PASSWORD}\n")),
+            ("Confirm password", format!("{WALLET_PASSWORD}\n")),
+            ("(Enter y/x/n)", "y\n".to_string()),
+            ("24-word mnemonic", format!("{}\n", words.join(" "))),
+            ("cipher seed passphrase", "\n".to_string()),
+            ("look-ahead", "\n".to_string()),
+        ];
+        pty_dialog(&lncli, &answers, Duration::from_secs(120))
+    }
+}

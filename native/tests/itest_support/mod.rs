@@ -8,6 +8,7 @@
 //! polled.
 #![allow(dead_code, clippy::print_stderr, clippy::print_stdout)]
 
+pub mod bench;
 pub mod btcd;
 pub mod lnd;
 pub mod signers;
