@@ -1252,7 +1252,7 @@ impl Bench {
             let _ = write!(t, " {}: requests / op | signer ms / op |", k.label());
             sep.push_str("---:|---:|");
         }
-        t.push_str(" requests by kind (first signer's turn) |");
+        t.push_str(" requests by kind (first signer, all its turns) |");
         sep.push_str("---|");
         t.push('\n');
         t.push_str(&sep);
