@@ -29,7 +29,9 @@ fi
 
 target_dir=$(cargo metadata -q --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
-remap="--remap-path-prefix=$target_dir=/target --remap-path-prefix=$root=/lnd-web-signer --remap-path-prefix=$cargo_home=/cargo"
+# When several prefixes match, rustc applies the last one given: the target
+# dir (often inside the checkout) and the cargo home come after the checkout.
+remap="--remap-path-prefix=$root=/lnd-web-signer --remap-path-prefix=$target_dir=/target --remap-path-prefix=$cargo_home=/cargo"
 RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$remap" \
   cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" "${features[@]}" --crate-type cdylib
 wasm="$target_dir/wasm32-unknown-unknown/$profile/lnd_web_signer.wasm"

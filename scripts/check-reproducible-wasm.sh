@@ -9,6 +9,10 @@
 #
 #   scripts/check-reproducible-wasm.sh    (two cold release builds: about
 #                                          10-15 minutes on 2 cores)
+#   scripts/check-reproducible-wasm.sh --against DIR
+#       one clean build, compared with the package already built in DIR
+#       (e.g. web/pkg from the warm target dir of the wasm test stage):
+#       what scripts/test.sh's `repro` stage runs, half the cost.
 # KEEP=1 keeps the work directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,9 +21,24 @@ cleanup() { if [ "${KEEP:-0}" != 1 ]; then rm -rf "$work"; fi; }
 trap cleanup EXIT
 
 log() { printf '[repro] %s\n' "$*" >&2; }
+against=
+if [ "${1:-}" = --against ]; then
+  [ -n "${2:-}" ] || { log "--against needs a directory"; exit 2; }
+  against=$(cd "$2" && pwd -P) || { log "no such directory: $2"; exit 2; }
+  [ -f "$against/lnd_web_signer_bg.wasm" ] || { log "$against holds no lnd_web_signer_bg.wasm (build it first: scripts/build-wasm.sh)"; exit 2; }
+elif [ -n "${1:-}" ]; then
+  log "usage: $0 [--against DIR]"; exit 2
+fi
 # Tracked and untracked-but-not-ignored files: what a checkout would hold.
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf "$work/tree.tar"
-for copy in a build-copy-with-a-longer-path; do
+copies="a build-copy-with-a-longer-path"
+if [ -n "$against" ]; then
+  copies=build-copy-with-a-longer-path
+  mkdir -p "$work/a"
+  (cd "$against" && sha256sum ./* | sort -k2) > "$work/a/sums"
+  log "comparing one clean build with $against"
+fi
+for copy in $copies; do
   dir="$work/$copy"
   mkdir -p "$dir/src"
   tar -xf "$work/tree.tar" -C "$dir/src"

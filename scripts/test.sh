@@ -2,7 +2,7 @@
 # Runs every test of lnd-web-signer. Installs what is missing first (idempotent).
 #   scripts/test.sh            all stages
 #   STAGES="fmt clippy native" scripts/test.sh   a subset (names below)
-# Stages: setup fmt clippy native wasm e2e page worker fuzz itest
+# Stages: setup fmt clippy native wasm repro e2e page worker fuzz itest
 # Needs ../shared/vectors (the external test vectors). When it is absent the
 # conformance tests are skipped with a loud warning; under CI=true that fails.
 set -euo pipefail
@@ -11,7 +11,7 @@ root=$(pwd)
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-300}
-STAGES=${STAGES:-"setup fmt clippy native wasm e2e page worker fuzz itest"}
+STAGES=${STAGES:-"setup fmt clippy native wasm repro e2e page worker fuzz itest"}
 timings=()
 t_all=$(date +%s)
 
@@ -76,6 +76,15 @@ do_wasm() {
     echo "skipping the wasm conformance run (no ../shared/vectors)" >&2
   fi
 }
+do_repro() {
+  # The shipped package is reproducible: one clean build of a copy of the
+  # tree, at another path with its own empty target dir, must give the same
+  # bytes as web/pkg, which the wasm stage built from the warm target dir
+  # (rebuilt here first: a no-op after the wasm stage, and never compares a
+  # stale package when the stage runs alone).
+  bash scripts/build-wasm.sh
+  bash scripts/check-reproducible-wasm.sh --against web/pkg
+}
 do_e2e() {
   # The native e2e suite (native/tests/e2e_native.rs) already ran in the
   # native stage's cargo test; here the browser suites.
@@ -104,6 +113,7 @@ stage fmt do_fmt
 stage clippy do_clippy
 stage native do_native
 stage wasm do_wasm
+stage repro do_repro
 stage e2e do_e2e
 stage page do_page
 stage worker do_worker
