@@ -1,3 +1,4 @@
+// @ts-check
 // The signer's worker: loads the wasm signer and runs everything that
 // touches keys (aezeed scrypt, Argon2id, signing, the bridge connection)
 // off the page's thread, so the page stays responsive while a KDF runs.
@@ -26,7 +27,18 @@ import init, {
   version,
 } from "./pkg/lnd_web_signer.js";
 
+/** @typedef {import("./pkg/lnd_web_signer.js").UnlockedSigner} UnlockedSigner */
+/** @typedef {import("./pkg/lnd_web_signer.js").SignerConnection} SignerConnection */
+/** @typedef {import("./pkg/lnd_web_signer.js").SignerStatus} SignerStatus */
+/** @typedef {import("./pkg/lnd_web_signer.js").StreamRequestInfo} StreamRequestInfo */
+/** @typedef {import("./pkg/lnd_web_signer.js").StreamReplyInfo} StreamReplyInfo */
+/** @typedef {import("./pkg/lnd_web_signer.js").ConnectOptions} ConnectOptions */
+
+/** The worker's global scope (this file runs as a module worker). */
+const scope = /** @type {DedicatedWorkerGlobalScope} */ (/** @type {unknown} */ (self));
+
 /** SHA-256 of the running module: of exactly the bytes instantiated below. */
+/** @type {string | null} */
 let wasmSha256 = null;
 
 const ready = (async () => {
@@ -38,6 +50,7 @@ const ready = (async () => {
 })();
 
 /** A new seed waiting to be confirmed and sealed (a wasm PendingSeed). */
+/** @type {PendingSeed | null} */
 let pendingSeed = null;
 
 function discardPending() {
@@ -46,17 +59,22 @@ function discardPending() {
     pendingSeed = null;
   }
 }
-/** The UnlockedSigner (wasm) while unlocked. */
+/** The UnlockedSigner (wasm) while unlocked. @type {UnlockedSigner | null} */
 let signer = null;
-/** The running SignerConnection. */
+/** The running SignerConnection. @type {SignerConnection | null} */
 let connection = null;
-/** Public descriptions of requests in flight, by request id. */
+/**
+ * Public descriptions of requests in flight, by request id.
+ * @type {Map<string, StreamRequestInfo & { receivedAt: number, reply?: StreamReplyInfo }>}
+ */
 const inFlight = new Map();
 
+/** @param {string} event @param {object} payload */
 function post(event, payload) {
-  self.postMessage({ event, ...payload });
+  scope.postMessage({ event, ...payload });
 }
 
+/** @param {unknown} e */
 function errorText(e) {
   if (e instanceof Error) return e.message;
   return String(e);
@@ -67,6 +85,7 @@ function requireSigner() {
   return signer;
 }
 
+/** @param {UnlockedSigner} s */
 function unlockedInfo(s) {
   return {
     network: s.network,
@@ -81,11 +100,13 @@ function unlockedInfo(s) {
 /**
  * The inspection of the current Attach stream: { inspector, failed }.
  * Request ids are decimal strings (lnd's ids are 64-bit).
+ * @type {{ inspector: StreamInspector | null, failed: boolean } | null}
  */
 let attachInspection = null;
 /** False from an inspection failure until a request is described again. */
 let detailsShown = true;
 
+/** @param {string | null} reason */
 function stopInspection(reason) {
   const current = attachInspection;
   if (!current || !current.inspector) return;
@@ -105,15 +126,20 @@ function stopInspection(reason) {
  * One reader only (no tee): nothing is buffered for the log, and when the
  * signer pauses reading (its replies are stuck) the body is not read ahead
  * for the log either. If inspection fails, it stops; the bytes still pass.
+ * @param {ReadableStream<Uint8Array>} body
+ * @param {string} network
  */
 function inspectAttach(body, network) {
   stopInspection(null);
+  /** @type {{ inspector: StreamInspector | null, failed: boolean }} */
   const inspection = { inspector: new StreamInspector(network), failed: false };
   attachInspection = inspection;
+  /** @param {string | null} reason */
   const stop = (reason) => {
     if (attachInspection === inspection) stopInspection(reason);
   };
-  return body.pipeThrough(new TransformStream({
+  /** @type {Transformer<Uint8Array, Uint8Array> & { cancel(): void }} */
+  const transformer = {
     transform(chunk, controller) {
       controller.enqueue(chunk);
       if (!inspection.inspector) return;
@@ -137,9 +163,11 @@ function inspectAttach(body, network) {
     cancel() {
       stop(null);
     },
-  }));
+  };
+  return body.pipeThrough(new TransformStream(transformer));
 }
 
+/** @param {StreamRequestInfo} info */
 function noteRequest(info) {
   if (!detailsShown) {
     detailsShown = true;
@@ -148,6 +176,7 @@ function noteRequest(info) {
   inFlight.set(info.id, { ...info, receivedAt: Date.now() });
 }
 
+/** @param {StreamReplyInfo} reply */
 function noteReply(reply) {
   const entry = inFlight.get(reply.id);
   if (entry) {
@@ -155,7 +184,11 @@ function noteReply(reply) {
   }
 }
 
-/** fetch for UnlockedSigner.connect: passes everything through and reads a copy. */
+/**
+ * fetch for UnlockedSigner.connect: passes everything through and reads a copy.
+ * @param {string} network
+ * @returns {(request: Request) => Promise<Response>}
+ */
 function inspectingFetch(network) {
   return async (request) => {
     const path = new URL(request.url).pathname;
@@ -186,6 +219,7 @@ function inspectingFetch(network) {
   };
 }
 
+/** @param {SignerStatus} status */
 function onStatus(status) {
   if (status.kind === "connecting") inFlight.clear();
   if (status.kind === "request") {
@@ -251,6 +285,7 @@ const ops = {
     return { version: version(), wasmSha256 };
   },
 
+  /** @param {{ network: string, aezeedPassphrase?: string }} args */
   createSeed({ network, aezeedPassphrase }) {
     discardPending();
     pendingSeed = new PendingSeed(network, aezeedPassphrase || null);
@@ -258,7 +293,10 @@ const ops = {
     return { words: pendingSeed.takeWords(), birthday: pendingSeed.birthday };
   },
 
-  /** Checks the user's copy of some words of the pending seed. */
+  /**
+   * Checks the user's copy of some words of the pending seed.
+   * @param {{ answers: { position: number, word: unknown }[] }} args
+   */
   checkWords({ answers }) {
     if (!pendingSeed) throw new Error("no new seed is waiting (start over)");
     const wrong = pendingSeed.checkWords(answers.map(({ position, word }) => ({ position, word: String(word) })));
@@ -275,6 +313,8 @@ const ops = {
    * { source: "aezeed", network, words, aezeedPassphrase } or
    * { source: "xprv", network, xprv }; plus { vaultPassphrase, kdf? }
    * (kdf at least the sealing floor, docs/vault-format.md).
+   * @param {{ source: string, network: string, words?: string[], aezeedPassphrase?: string, xprv?: string,
+   *   vaultPassphrase: string, kdf?: import("./pkg/lnd_web_signer.js").KdfParams }} args
    */
   seal(args) {
     if (args.source === "pending") {
@@ -299,10 +339,12 @@ const ops = {
     return blob;
   },
 
+  /** @param {{ blob: Uint8Array }} args */
   vaultInfo({ blob }) {
     return vaultInfo(blob);
   },
 
+  /** @param {{ blob: Uint8Array, passphrase: string }} args */
   unlock({ blob, passphrase }) {
     lock();
     signer = openVault(blob, passphrase);
@@ -321,6 +363,7 @@ const ops = {
    * Seals a new macaroon (bytes, transferred) into the vault the signer was
    * opened from and keeps it in the signer for connect; returns the new
    * vault bytes. The bytes are wiped here.
+   * @param {{ blob: Uint8Array, passphrase: string, macaroon?: Uint8Array }} args
    */
   sealMacaroon({ blob, passphrase, macaroon }) {
     try {
@@ -330,7 +373,10 @@ const ops = {
     }
   },
 
-  /** Connects with the macaroon the signer holds (from the vault). */
+  /**
+   * Connects with the macaroon the signer holds (from the vault).
+   * @param {{ bridgeUrl: string, options?: ConnectOptions }} args
+   */
   async connect({ bridgeUrl, options }) {
     const s = requireSigner();
     await stopConnection();
@@ -352,18 +398,21 @@ const ops = {
   },
 };
 
-self.onmessage = async (ev) => {
+/** @type {Record<string, (args: any) => unknown>} */
+const opTable = ops;
+
+scope.onmessage = async (ev) => {
   const { id, op, args } = ev.data || {};
-  const fn = ops[op];
+  const fn = Object.hasOwn(opTable, op) ? opTable[op] : undefined;
   if (!fn) {
-    self.postMessage({ id, ok: false, error: `unknown operation ${op}` });
+    scope.postMessage({ id, ok: false, error: `unknown operation ${op}` });
     return;
   }
   try {
     await ready;
     const result = await fn(args || {});
-    self.postMessage({ id, ok: true, result });
+    scope.postMessage({ id, ok: true, result });
   } catch (e) {
-    self.postMessage({ id, ok: false, error: errorText(e) });
+    scope.postMessage({ id, ok: false, error: errorText(e) });
   }
 };

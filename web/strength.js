@@ -1,3 +1,4 @@
+// @ts-check
 // A small passphrase strength estimate for the hint under the vault
 // passphrase field. It is a guide, not a guarantee: it estimates guessing
 // entropy from length, character classes and obvious patterns.
@@ -10,6 +11,7 @@ const COMMON = [
 
 const LABELS = ["Very weak", "Weak", "Fair", "Strong", "Very strong"];
 
+/** @param {string} p */
 function classBits(p) {
   let pool = 0;
   if (/[a-z]/.test(p)) pool += 26;
@@ -22,6 +24,7 @@ function classBits(p) {
 }
 
 /** Length after collapsing runs ("aaaa") and straight sequences ("1234", "abcd"). */
+/** @param {string} p */
 function effectiveLength(p) {
   let n = 0;
   for (let i = 0; i < p.length; i++) {
@@ -37,6 +40,7 @@ function effectiveLength(p) {
 
 /**
  * Estimates the strength of `p`.
+ * @param {string} p
  * @returns {{score: 0|1|2|3|4, label: string, bits: number, hint: string}}
  */
 export function passphraseStrength(p) {
@@ -48,6 +52,7 @@ export function passphraseStrength(p) {
   const words = p.trim().split(/\s+/).filter((w) => w.length >= 3);
   if (words.length >= 4) bits = Math.max(bits, words.length * 11);
   bits = Math.max(0, Math.round(bits));
+  /** @type {0 | 1 | 2 | 3 | 4} */
   let score;
   if (p.length < 8 || bits < 30) score = 0;
   else if (bits < 45) score = 1;

@@ -1,0 +1,137 @@
+// Unit tests of web/lib/status.js: worker status events → store → the
+// status panel, and the Attach stream's own final status.
+//   node --test tests/page/unit/
+
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { initialState } from "../../../web/lib/state.js";
+import { attachEndPatch, statusPatch, statusView } from "../../../web/lib/status.js";
+
+const NOW = 1_700_000_000_000;
+
+/** A store after `events` ([status, at] pairs), like the page applies them. */
+function after(events, base = {}) {
+  const s = { ...initialState(), unlocked: { network: "regtest", birthday: 0, fingerprint: "a2e4cfba", hasMacaroon: true }, ...base };
+  for (const [ev, at] of events) Object.assign(s, statusPatch(s, ev, at));
+  return s;
+}
+
+test("idle: not connected; unlock first when locked", () => {
+  const s = { ...initialState() };
+  let v = statusView(s, NOW);
+  assert.equal(v.state, "idle");
+  assert.equal(v.title, "Not connected");
+  assert.equal(v.detail, "Unlock the signer to connect.");
+  assert.equal(v.canConnect, false);
+  assert.equal(v.connectLabel, "Connect");
+  v = statusView(after([]), NOW);
+  assert.match(v.detail, /^Connect to signer-bridge/);
+  assert.equal(v.canConnect, true);
+  assert.equal(v.error, null);
+});
+
+test("connecting → registered: connected, node, since, attempt", () => {
+  const s = after([
+    [{ kind: "connecting", attempt: 1, url: "http://b" }, NOW],
+    [{ kind: "registered", attempt: 1, nodeInfo: "watch-only node 02ab" }, NOW + 500],
+  ], { connected: true, bridgeUrl: "http://b" });
+  const v = statusView(s, NOW + 5_500);
+  assert.equal(v.state, "registered");
+  assert.equal(v.title, "Connected · signing for lnd");
+  assert.equal(v.node, "watch-only node 02ab");
+  assert.equal(v.since, "5 s ago");
+  assert.equal(v.attempt, "1");
+  assert.equal(v.bridge, "http://b");
+  assert.equal(v.connectLabel, "Reconnect");
+  assert.equal(v.canDisconnect, true);
+  assert.equal(v.error, null);
+  assert.equal(statusView({ ...s, status: { kind: "connecting", attempt: 2, url: "http://b" } }, NOW).detail, "Attaching to signer-bridge (attempt 2).");
+});
+
+test("pings and requests keep the panel registered; a ping sets the last ping time", () => {
+  const s = after([
+    [{ kind: "registered", attempt: 1, nodeInfo: "n" }, NOW],
+    [{ kind: "ping", id: "3", latencyMs: 0.4 }, NOW + 1000],
+    [{ kind: "request", requestKind: "sign_psbt", id: "4", latencyMs: 2, signMs: 1, error: null }, NOW + 2000],
+  ], { connected: true });
+  assert.equal(s.lastPingAt, NOW + 1000);
+  const v = statusView(s, NOW + 3000);
+  assert.equal(v.state, "registered");
+  assert.equal(v.ping, "2 s ago");
+  // The node info stays the registered one.
+  assert.equal(v.node, "n");
+});
+
+test("error then reconnecting: countdown, classified title and red line", () => {
+  const reason = "attach failed: Unavailable: lnd unreachable at 127.0.0.1:10019: Connection refused (os error 111)";
+  const s = after([
+    [{ kind: "registered", attempt: 1, nodeInfo: "n" }, NOW],
+    [{ kind: "error", attempt: 1, reason, silentMs: null }, NOW + 1000],
+    [{ kind: "reconnecting", attempt: 1, delayMs: 4000, wasRegistered: true }, NOW + 1000],
+  ], { connected: true });
+  assert.equal(s.registeredAt, null);
+  const v = statusView(s, NOW + 1100);
+  assert.equal(v.state, "reconnecting");
+  assert.equal(v.title, "Reconnecting in 4 s");
+  assert.match(v.detail, /^lnd not ready\. signer-bridge answered/);
+  assert.equal(v.error, `lnd not ready: ${reason}`);
+  assert.equal(v.since, "—");
+  assert.equal(statusView(s, NOW + 9000).title, "Reconnecting in 0 s");
+});
+
+test("an error without a reconnect: the category is the title", () => {
+  const s = after([[{ kind: "error", attempt: 1, reason: "fetch http://x/Attach failed: TypeError: Failed to fetch", silentMs: null }, NOW]], { connected: true });
+  const v = statusView(s, NOW);
+  assert.equal(v.state, "error");
+  assert.equal(v.title, "Bridge unreachable");
+  assert.match(v.error ?? "", /^Bridge unreachable: fetch /);
+});
+
+test("the idle watchdog: 'lnd went silent', kept when the stream's end follows", () => {
+  let s = after([[{ kind: "error", attempt: 1, reason: "idle", silentMs: 10_200 }, NOW]], { connected: true });
+  assert.equal(statusView(s, NOW).error, "lnd went silent: no message from lnd for 10 s — reconnecting");
+  const change = attachEndPatch(s, { code: 14, message: "connection to lnd lost: broken pipe" }, NOW + 100);
+  assert.ok(change);
+  assert.equal(change.render, false);
+  assert.equal(change.patch.lastError, undefined, "the silent reason stays");
+  s = { ...s, ...change.patch };
+  assert.equal(s.attachEnd?.reason, "attach stream ended: Unavailable: connection to lnd lost: broken pipe");
+});
+
+test("the stream's own end replaces a consequence reported just before", () => {
+  let s = after([[{ kind: "error", attempt: 1, reason: "reply to request 1 failed: NotFound: unknown or expired session token; attach again", silentMs: null }, NOW]]);
+  assert.equal(s.lastError?.title, "Connection error");
+  const end = { code: 16, message: "lnd rejected the macaroon: verification failed" };
+  const change = attachEndPatch(s, end, NOW + 2000);
+  assert.ok(change?.render);
+  s = { ...s, ...change.patch };
+  assert.equal(s.lastError?.title, "Macaroon rejected");
+  assert.equal(s.lastError?.at, NOW, "keeps the time of the error");
+  // Too late (3 s or more): the earlier reason stays.
+  const late = after([[{ kind: "error", attempt: 1, reason: "x", silentMs: null }, NOW]]);
+  assert.equal(attachEndPatch(late, end, NOW + 3000)?.render, false);
+  // OK ends change nothing.
+  assert.equal(attachEndPatch(late, { code: 0, message: "" }, NOW), null);
+});
+
+test("an error right after the stream's end takes the stream's reason", () => {
+  const base = after([]);
+  const { patch } = /** @type {{ patch: object }} */ (attachEndPatch(base, { code: 16, message: "lnd rejected the macaroon: x" }, NOW));
+  const s = after([[{ kind: "error", attempt: 1, reason: "registration reply failed: NotFound: gone", silentMs: null }, NOW + 1000]], patch);
+  assert.equal(s.lastError?.reason, "attach stream ended: Unauthenticated: lnd rejected the macaroon: x");
+  assert.equal(s.lastError?.title, "Macaroon rejected");
+  // A new attempt forgets the stream's end.
+  const again = after([[{ kind: "connecting", attempt: 2, url: "u" }, NOW + 1500], [{ kind: "error", attempt: 2, reason: "Failed to fetch", silentMs: null }, NOW + 1600]], patch);
+  assert.equal(again.lastError?.title, "Bridge unreachable");
+});
+
+test("disconnected: stopped, with the reason", () => {
+  const s = after([[{ kind: "registered", attempt: 1, nodeInfo: "n" }, NOW], [{ kind: "disconnected", reason: "disconnect() called" }, NOW + 1]], { connected: true });
+  assert.equal(s.connected, false);
+  const v = statusView(s, NOW + 2);
+  assert.equal(v.state, "disconnected");
+  assert.equal(v.detail, "Stopped: disconnect() called.");
+  assert.equal(v.bridge, "—");
+  assert.equal(v.attempt, "—");
+  assert.equal(v.canDisconnect, false);
+});

@@ -1,0 +1,156 @@
+// @ts-check
+// Connection tab: the status panel (worker status events → store → panel),
+// the bridge URL and macaroon form, connect and disconnect.
+
+import * as store from "../store.js";
+import { $, busy, button, clearInputs, el, input, nextFrame, showError } from "./dom.js";
+import { errorMessage, isWrongPassphrase } from "./errors.js";
+import { pingEntry } from "./activity-log.js";
+import { statusLogLine } from "./format.js";
+import { macaroonHexBytes, normalizeBridgeUrl } from "./parse.js";
+import { call } from "./rpc.js";
+import { attachEndPatch, statusPatch, statusView } from "./status.js";
+import { connectOptions, state, update } from "./state.js";
+import { onActivity } from "./view-activity.js";
+
+/**
+ * A status event of the worker.
+ * @param {import("../pkg/lnd_web_signer.js").SignerStatus} s
+ */
+export function onStatus(s) {
+  update(statusPatch(state, s));
+  if (s.kind === "ping") onActivity(pingEntry(s));
+  if (s.kind === "error" && state.lastError?.silent) console.warn(`[signer] ${state.lastError.reason}`);
+  const line = statusLogLine(s);
+  if (line) console.info(line);
+  renderStatus();
+}
+
+/**
+ * The bridge's final status of an Attach stream (see attachEndPatch).
+ * @param {{ code: number, message: string }} end
+ */
+export function onAttachEnd(end) {
+  const change = attachEndPatch(state, end);
+  if (!change) return;
+  update(change.patch);
+  if (change.render) renderStatus();
+}
+
+export function renderStatus() {
+  const v = statusView(state);
+  $("status-card").dataset.state = v.state;
+  $("status-title").textContent = v.title;
+  $("status-detail").textContent = v.detail;
+  $("st-bridge").textContent = v.bridge;
+  $("st-node").textContent = v.node;
+  $("st-since").textContent = v.since;
+  $("st-ping").textContent = v.ping;
+  $("st-attempt").textContent = v.attempt;
+  $("st-requests").textContent = v.requests;
+  $("status-error").hidden = v.error === null;
+  $("status-error").textContent = v.error ?? "";
+  button("connect-btn").disabled = !v.canConnect;
+  button("connect-btn").textContent = v.connectLabel;
+  button("disconnect-btn").disabled = !v.canDisconnect;
+}
+
+export function renderMacaroonState() {
+  const has = state.unlocked?.hasMacaroon;
+  $("mac-state").replaceChildren(has
+    ? el("span", { class: "ok", text: "✓ Stored sealed in the vault" })
+    : el("span", { text: "None stored yet. Add the macaroon baked with remotesigner:generate." }));
+  $("mac-summary").textContent = has ? "Replace the macaroon" : "Add a macaroon";
+  if (!has) /** @type {HTMLDetailsElement} */ ($("mac-details")).open = true;
+}
+
+/**
+ * The macaroon of the form as bytes (file, or pasted hex), or null. They go
+ * to the worker once, transferred, to be sealed into the vault; the page
+ * keeps no copy and never passes the macaroon to connect.
+ * @returns {Promise<Uint8Array | null>}
+ */
+async function macaroonFromForm() {
+  const file = input("mac-file").files?.[0];
+  if (file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (!bytes.length) throw new Error("The macaroon file is empty.");
+    return bytes;
+  }
+  return macaroonHexBytes(input("mac-hex").value);
+}
+
+/**
+ * Seals the macaroon into the vault (in the worker) and stores the new vault.
+ * @param {Uint8Array} macaroon transferred to the worker
+ * @param {string} passphrase
+ */
+async function sealMacaroon(macaroon, passphrase) {
+  if (!state.vault || !state.unlocked) throw new Error("the signer is locked");
+  /** @type {Uint8Array} */
+  let blob;
+  try {
+    blob = await call("sealMacaroon", { blob: state.vault.blob, passphrase, macaroon }, [macaroon.buffer]);
+  } catch (e) {
+    const message = errorMessage(e);
+    throw new Error(isWrongPassphrase(message) ? "Wrong vault passphrase: the macaroon was not stored." : message);
+  }
+  await store.saveVault(blob, state.vault.meta);
+  update({ vault: await store.loadVault(), unlocked: { ...state.unlocked, hasMacaroon: true } });
+  clearInputs("mac-hex", "mac-pass", "mac-file");
+  /** @type {HTMLDetailsElement} */ ($("mac-details")).open = false;
+  renderMacaroonState();
+}
+
+export function bindConnection() {
+  $("connect-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    showError("connect-error", "");
+    const url = normalizeBridgeUrl(input("bridge-url").value);
+    if (!url) {
+      showError("connect-error", "Enter the bridge URL, e.g. https://signer.example.com");
+      $("bridge-url").focus();
+      return;
+    }
+    const btn = button("connect-btn");
+    busy(btn, true);
+    try {
+      const macaroon = await macaroonFromForm();
+      if (macaroon) {
+        const pass = input("mac-pass").value;
+        if (!pass) {
+          showError("connect-error", "Type the vault passphrase to seal the macaroon into the vault.");
+          $("mac-pass").focus();
+          macaroon.fill(0);
+          return;
+        }
+        $("connect-progress").hidden = false;
+        await nextFrame();
+        await sealMacaroon(macaroon, pass);
+      }
+      update({ bridgeUrl: url });
+      await store.setSetting("bridgeUrl", url);
+      update({ connected: true, lastError: null, attempt: 0 });
+      await call("connect", { bridgeUrl: url, options: connectOptions(state) });
+    } catch (e) {
+      showError("connect-error", errorMessage(e));
+    } finally {
+      $("connect-progress").hidden = true;
+      busy(btn, false);
+      renderStatus();
+    }
+  });
+
+  $("disconnect-btn").addEventListener("click", async () => {
+    await call("disconnect");
+    update({ connected: false });
+    renderStatus();
+  });
+}
+
+/** Redraws the panel every second while connected (ages, countdown). */
+export function startStatusClock() {
+  setInterval(() => {
+    if (state.connected) renderStatus();
+  }, 1000);
+}
