@@ -99,11 +99,20 @@ describe("signing through signer-bridge", () => {
         assert.equal(exit.code, 0, `${SCENARIOS[i]}: watchonly-sim exit code`);
         const stats = sim.proc.output.match(/(\d+) requests sent/);
         sent += Number(stats[1]);
-        if (SCENARIOS[i] === "mixed") {
-          await page.click("#tab-connection");
-          await screenshot(page, "20-connected");
-        }
       }
+
+      // The connected shot while connected: a simulator that stays up and
+      // sends nothing (no workload, no pings), so the counts stay those of
+      // the scenarios. The last one has exited; wait until the page has
+      // seen that, then until it registers with the new one.
+      await page.waitForSelector("#status-card:not([data-state='registered'])", { timeout: 30_000 });
+      sim = await startSim(dir, { accounts: demo.accounts, scenario: "idle", listen: simListen, extra: ["--ping-interval", "0"] });
+      procs.push(sim.proc);
+      await waitStatus(page, "registered", 90_000);
+      await page.click("#tab-connection");
+      assert.match(await page.textContent("#status-title"), /^Connected/);
+      assert.equal(await page.isVisible("#status-error"), false, "no error line while connected");
+      await screenshot(page, "20-connected");
 
       // The activity log saw every request the simulator sent.
       await page.click("#tab-activity");
@@ -284,7 +293,7 @@ describe("signing through signer-bridge", () => {
 describe("connected at 360 px", () => {
   test("status and activity stay readable on a narrow screen", { timeout: 180_000 }, async () => {
     const dir = await tempDir();
-    const sim = await startSim(dir, { accounts: demo.accounts, scenario: "wallet", extra: ["--exit-when-done"] });
+    const sim = await startSim(dir, { accounts: demo.accounts, scenario: "wallet" });
     const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
     let tab = null;
     try {
@@ -293,6 +302,9 @@ describe("connected at 360 px", () => {
       await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
       const summary = await simSummary(sim);
       assert.equal(summary.failed, 0);
+      // The simulator keeps serving after its workload: still connected.
+      await waitStatus(page, "registered");
+      assert.equal(await page.isVisible("#status-error"), false, "no error line while connected");
       await screenshot(page, "m05-connected");
       await page.click("#tab-activity");
       await page.locator("#activity-log li", { hasText: "Sign PSBT" }).first().locator("details summary").click();

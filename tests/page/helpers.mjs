@@ -65,8 +65,14 @@ export async function launch({ viewport = { width: 1000, height: 820 }, colorSch
 export async function screenshot(page, name, { fullPage = true } = {}) {
   await mkdir(SHOTS, { recursive: true });
   const path = join(SHOTS, `${name}.png`);
-  // Transient toasts would float over random content in a full-page shot.
-  if (fullPage) await page.evaluate(() => { const t = document.getElementById("toast"); if (t) t.hidden = true; });
+  // Transient toasts would float over random content (a shot shows its
+  // screen, not the toast of an earlier step); a scrolled page would put
+  // the sticky top bar in the middle of a full-page shot.
+  await page.evaluate((top) => {
+    const t = document.getElementById("toast");
+    if (t) t.hidden = true;
+    if (top) window.scrollTo(0, 0);
+  }, fullPage);
   await page.screenshot({ path, fullPage, animations: "disabled", caret: "hide" });
   return path;
 }

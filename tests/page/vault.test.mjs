@@ -278,6 +278,8 @@ describe("unlocking", () => {
       await importTprv(page, { xprv: TEST_TPRV, passphrase: VAULT_PASS });
       await page.click("#tab-settings");
       await page.selectOption("#autolock", "1");
+      // The setting is saved (its toast shows) before the shot, which hides the toast.
+      await page.waitForFunction(() => /Auto-lock after 1 min/.test(document.getElementById("toast")?.textContent ?? ""));
       await screenshot(page, "13-settings");
       await page.clock.fastForward("00:40");
       assert.equal(await visibleScreen(page), "dashboard", "not idle long enough yet");
