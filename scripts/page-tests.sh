@@ -9,15 +9,22 @@
 #                                signer-bridge, bridge restart, lnd silent (idle
 #                                watchdog), wrong macaroon, bridge unreachable,
 #                                lnd not ready
+#   tests/page/unit/             node --test unit tests of the pure web/lib/
+#                                modules (no browser)
+# Before them: the TypeScript check of every web module (web/tsconfig*.json).
 # Screenshots of every screen go to artifacts/screenshots/.
 #   scripts/page-tests.sh [node --test args, e.g. --test-name-pattern=wipe]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/playwright-core ]; then
+if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/typescript ]; then
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
 fi
 cargo build --release -q -p lnd-web-signer-native --bins
 bash scripts/build-wasm.sh
+# Every web module is `// @ts-check`ed against the generated pkg/*.d.ts.
+npx --no-install tsc -p web/tsconfig.json
+npx --no-install tsc -p web/tsconfig.worker.json
+echo "[page] type check: web/ modules clean against pkg/lnd_web_signer.d.ts" >&2
 rm -rf artifacts/screenshots
 mkdir -p artifacts/screenshots
 node --test "$@" tests/page/
