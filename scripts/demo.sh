@@ -15,15 +15,15 @@
 # Installs what is missing (scripts/setup.sh), builds the release binaries
 # and the wasm signer, and stops every process it started. The demo key is a
 # public test key (lnd's docs example tprv), never a real wallet.
+# The stack itself is started by tests/page/demo.mjs through tests/stack/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-
-log() { printf '[demo] %s\n' "$*" >&2; }
+LOG_TAG=demo
+. scripts/lib.sh
 
 log "checking prerequisites (scripts/setup.sh)"
 bash scripts/setup.sh
-log "building the release binaries"
-cargo build --release -q -p lnd-web-signer-native --bins
+build_release
 log "building the wasm signer (web/pkg)"
 bash scripts/build-wasm.sh
 exec node tests/page/demo.mjs "$@"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end suites of issue 5 (scripts/test.sh runs this as stage `e2e`).
+# End-to-end suites (scripts/test.sh runs this as stage `e2e`; docs/testing.md).
 #
 #   native         `lnd-web-signer connect` <-> `watchonly-sim`: every scenario
 #                  and the faults (cargo test --test e2e_native, debug build).
@@ -22,31 +22,35 @@
 # Each suite ends with `<suite>: N passed, M failed`; the script exits 1 if
 # any check failed. Select suites with E2E_SUITES="native wasm wasm-macaroon".
 # E2E_KEEP=1 keeps the work directory (logs) for inspection.
+#
+# The stack stays in shell (with scripts/lib.sh's helpers) rather than in
+# tests/stack/: the browser here is wasm-bindgen-test-runner's, started by
+# `cargo test` through chromedriver, and each phase SIGKILLs and restarts
+# the simulator or the bridge under the running Rust test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+LOG_TAG=e2e
+. scripts/lib.sh
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
 suites=${E2E_SUITES:-"native wasm wasm-macaroon"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lws-e2e.XXXXXX")
 rel=target/release
-pids=()
 total_failed=0
 
-cleanup() {
-  local p
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  if [ "${E2E_KEEP:-}" = 1 ] || [ "$total_failed" != 0 ]; then
-    echo "[e2e] logs kept in $work" >&2
+# Every process is SIGKILLed at exit; the logs stay on failure or with E2E_KEEP=1.
+LWS_STOP_SIGNAL=KILL
+on_cleanup() {
+  if [ "${E2E_KEEP:-}" = 1 ] || [ "$total_failed" != 0 ] || [ "$1" != 0 ]; then
+    log "logs kept in $work"
   else
     rm -rf "$work"
   fi
 }
-trap cleanup EXIT
+lws_traps
 
 want() { case " $suites " in *" $1 "*) return 0 ;; *) return 1 ;; esac; }
-log() { printf '[e2e] %s\n' "$*" >&2; }
 
 # ---- per-suite check counters
 passed=0; failed=0
@@ -58,67 +62,9 @@ suite_end() {
   passed=0; failed=0
 }
 
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
-# wait_line FILE REGEX SECONDS [PID]: waits for a line matching REGEX (and
-# prints the match); fails after SECONDS or when PID has exited.
-wait_line() {
-  local i
-  for i in $(seq $(( $3 * 10 ))); do
-    if grep -qE "$2" "$1" 2>/dev/null; then grep -m1 -oE "$2" "$1"; return 0; fi
-    if [ -n "${4:-}" ] && ! kill -0 "$4" 2>/dev/null; then
-      grep -qE "$2" "$1" 2>/dev/null && { grep -m1 -oE "$2" "$1"; return 0; }
-      return 1
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-
-# wait_exit PID SECONDS: sets $exit_code (124 after killing it on timeout).
-# Not in a subshell: only this shell can wait for its children.
-exit_code=0
-wait_exit() {
-  local i
-  for i in $(seq $(( $2 * 10 ))); do
-    if ! kill -0 "$1" 2>/dev/null; then
-      exit_code=0
-      wait "$1" || exit_code=$?
-      return 0
-    fi
-    sleep 0.1
-  done
-  kill -KILL "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-  exit_code=124
-}
-
-# count_matches FILE REGEX
-count_matches() { grep -cE "$2" "$1" 2>/dev/null || true; }
-
 # sim_stat FILE WORD: the number before WORD in the simulator's stats line.
 sim_stat() {
   grep 'stats: ' "$1" | tail -1 | tr -d '(' | awk -v w="$2" '{for (i = 2; i <= NF; i++) if ($i == w) {print $(i-1); exit}}'
-}
-
-# The regtest test seed (entropy 4a7611b6979ba7c4bc5c5cd2239b2973, lnd's
-# signer test seed) as a BIP-32 tprv; a public test key.
-test_tprv() {
-  python3 - <<'EOF'
-import hashlib, hmac
-entropy = bytes.fromhex("4a7611b6979ba7c4bc5c5cd2239b2973")
-i = hmac.new(b"Bitcoin seed", entropy, hashlib.sha512).digest()
-raw = bytes.fromhex("04358394") + bytes(9) + i[32:] + b"\x00" + i[:32]
-data = raw + hashlib.sha256(hashlib.sha256(raw).digest()).digest()[:4]
-alphabet = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-n, out = int.from_bytes(data, "big"), ""
-while n:
-    n, r = divmod(n, 58)
-    out = alphabet[r] + out
-print(out)
-EOF
 }
 
 # =====================================================================
@@ -148,9 +94,10 @@ fi
 # =====================================================================
 if want wasm || want wasm-macaroon; then
   t0=$(date +%s)
-  log "building release binaries (watchonly-sim, signer-bridge, lnd-web-signer)"
-  cargo build -q --release -p lnd-web-signer-native --bin watchonly-sim --bin signer-bridge --bin lnd-web-signer
-  tprv=$(test_tprv)
+  build_release
+  # The regtest test seed (entropy E2E_SEED_ENTROPY, lnd's signer test seed)
+  # as a BIP-32 tprv; a public test key.
+  tprv=$(lws_const E2E_TPRV)
   printf '%s\n' "$tprv" >"$work/seed.txt"
   "$rel/lnd-web-signer" accounts --network regtest --seed-file "$work/seed.txt" >"$work/accounts.json"
   sim_port=$(free_port)
@@ -176,7 +123,7 @@ start_sim() {
   sim_out="$work/sim-$sim_n-$name.out"; sim_err="$work/sim-$sim_n-$name.err"
   "$rel/watchonly-sim" --listen "$sim_addr" --tls-dir "$work/tls" --macaroon-out "$work/signer.macaroon" \
     --accounts "$work/accounts.json" --network regtest "$@" >"$sim_out" 2>"$sim_err" &
-  sim_pid=$!; pids+=("$sim_pid")
+  sim_pid=$!; track "$sim_pid"
   if ! wait_line "$sim_out" '^listening on ' 30 "$sim_pid" >/dev/null; then
     cat "$sim_err" >&2
     return 1
@@ -190,7 +137,7 @@ start_bridge() {
   bridge_err="$work/bridge-$bridge_n.err"
   "$rel/signer-bridge" --listen "127.0.0.1:$bridge_port" --lnd-rpchost "$sim_addr" \
     --lnd-tlscertpath "$work/tls/tls.cert" --grpc-web --allow-origin "$origin" >/dev/null 2>"$bridge_err" &
-  bridge_pid=$!; pids+=("$bridge_pid")
+  bridge_pid=$!; track "$bridge_pid"
   wait_line "$bridge_err" 'listening on' 30 "$bridge_pid" >/dev/null || { cat "$bridge_err" >&2; return 1; }
 }
 
@@ -232,7 +179,7 @@ wasm_test() {
   env "$@" LWS_E2E_BRIDGE_URL="$bridge_url" LWS_E2E_NETWORK=regtest LWS_E2E_SEED="$tprv" \
     WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port" \
     cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm_e2e >"$out" 2>&1 &
-  wasm_pid=$!; pids+=("$wasm_pid")
+  wasm_pid=$!; track "$wasm_pid"
 }
 
 scenarios="gossip wallet channel taproot-channel mixed errors burst"
@@ -259,7 +206,7 @@ if want wasm; then
     "$rel/watchonly-sim" --listen 127.0.0.1:0 --tls-dir "$work/tls" --macaroon-out "$work/signer.macaroon" \
       --accounts "$work/accounts.json" --network regtest --scenario "$s" --exit-when-done \
       --startup-timeout 60s $(scenario_args "$s") >"$cal_out" 2>"$work/cal-$s.err" &
-    cal_sim=$!; pids+=("$cal_sim")
+    cal_sim=$!; track "$cal_sim"
     addr=$(wait_line "$cal_out" 'listening on [0-9.:]+' 30 "$cal_sim" | awk '{print $3}') || {
       cat "$work/cal-$s.err" >&2
       exit 1
@@ -267,7 +214,7 @@ if want wasm; then
     "$rel/lnd-web-signer" connect --rpchost "$addr" --tlscertpath "$work/tls/tls.cert" \
       --macaroonpath "$work/signer.macaroon" --network regtest --seed-file "$work/seed.txt" \
       2>"$work/cal-$s.signer" &
-    cal_signer=$!; pids+=("$cal_signer")
+    cal_signer=$!; track "$cal_signer"
     wait_exit "$cal_sim" 120; code=$exit_code
     kill "$cal_signer" 2>/dev/null || true
     wait "$cal_signer" 2>/dev/null || true

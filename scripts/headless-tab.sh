@@ -5,7 +5,7 @@
 #   scripts/headless-tab.sh --url PAGE_URL --bridge BRIDGE_URL --vault V \
 #       --passphrase-file Q [--macaroonpath MAC] [--screenshot-prefix NAME-]
 #
-# PAGE_URL      where web/ is served (e.g. tests/page/server.mjs)
+# PAGE_URL      where web/ is served (e.g. node tests/stack/cli.mjs serve)
 # BRIDGE_URL    signer-bridge's grpc-web URL (its --allow-origin must list PAGE_URL's origin)
 # V             vault file (lnd-web-signer vault seal, or the page's backup)
 # Q             file whose first line is the vault passphrase
@@ -13,14 +13,15 @@
 #
 # stdout: one line per handled request ("#ID KIND [key=F/I] [signed=[..]] LATENCYms");
 # stderr: status changes. Exit 0 on SIGTERM/SIGINT, 1 if unlock or connect failed.
-# Uses /usr/bin/chromium through playwright-core (never downloads a browser).
+# Uses /usr/bin/chromium through playwright-core (never downloads a browser;
+# tests/stack/chromium.mjs).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-if [ ! -d "$root/node_modules/playwright-core" ]; then
-  (cd "$root" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-fi
+LOG_TAG=headless-tab
+. "$root/scripts/lib.sh"
+npm_deps
 if [ ! -f "$root/web/pkg/lnd_web_signer_bg.wasm" ]; then
-  echo "headless-tab: web/pkg is missing; run scripts/build-wasm.sh first" >&2
+  log "web/pkg is missing; run scripts/build-wasm.sh first"
   exit 2
 fi
 exec node "$root/tests/page/headless-tab.mjs" "$@"

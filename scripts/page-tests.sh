@@ -14,18 +14,20 @@
 # Before them: the TypeScript check of every web module (web/tsconfig*.json).
 # Screenshots of every screen go to artifacts/screenshots/.
 #   scripts/page-tests.sh [node --test args, e.g. --test-name-pattern=wipe]
+# The stack (simulator, bridge, static server, Chromium) is started by the
+# tests through tests/stack/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -d node_modules/playwright-core ] || [ ! -d node_modules/typescript ]; then
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
-fi
-cargo build --release -q -p lnd-web-signer-native --bins
+LOG_TAG=page
+. scripts/lib.sh
+npm_deps
+build_release
 bash scripts/build-wasm.sh
 # Every web module is `// @ts-check`ed against the generated pkg/*.d.ts.
 npx --no-install tsc -p web/tsconfig.json
 npx --no-install tsc -p web/tsconfig.worker.json
-echo "[page] type check: web/ modules clean against pkg/lnd_web_signer.d.ts" >&2
+log "type check: web/ modules clean against pkg/lnd_web_signer.d.ts"
 rm -rf artifacts/screenshots
 mkdir -p artifacts/screenshots
 node --test "$@" tests/page/
-echo "[page] screenshots: artifacts/screenshots/" >&2
+log "screenshots: artifacts/screenshots/"

@@ -8,29 +8,20 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import {
-  cleanupTempDirs, connect, downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, tempDir,
-  unlock, waitStatus,
+  connect, downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, unlock, usePageServer, waitStatus,
 } from "./helpers.mjs";
 import { assertNoSecrets } from "./secrets.mjs";
-import { demoVault, DEMO_TPRV, simSummary, startBridge, startSim } from "./stack.mjs";
-import { startServer } from "./server.mjs";
+import { demoVault, DEMO_TPRV, simSummary, startBridge, startSim, tempDir } from "../stack/index.mjs";
 
 const SCENARIOS = ["wallet", "channel", "taproot-channel", "gossip", "mixed", "burst", "errors"];
 
-let server;
-let origin;
+const server = usePageServer();
 let demo;
 
 before(async () => {
-  server = await startServer({});
-  origin = new URL(server.url).origin;
   demo = await demoVault(await tempDir());
-});
-after(async () => {
-  await server?.close();
-  await cleanupTempDirs();
 });
 
 /** A tab with the demo vault restored and unlocked, auto-lock off. */
@@ -81,7 +72,7 @@ describe("signing through signer-bridge", () => {
       let sim = await startSim(dir, { accounts: demo.accounts, scenario: SCENARIOS[0], extra: ["--exit-when-done", "--ping-interval", "2s"] });
       procs.push(sim.proc);
       const simListen = sim.addr;
-      const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+      const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin });
       procs.push(bridge.proc);
       await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
       await waitStatus(page, "registered");
@@ -167,7 +158,7 @@ describe("signing through signer-bridge", () => {
   test("bridge killed and restarted: reconnecting, then registered again", { timeout: 180_000 }, async () => {
     const dir = await tempDir();
     const sim = await startSim(dir, { scenario: "idle" });
-    let bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    let bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin });
     let tab = null;
     try {
       tab = await readyTab();
@@ -181,7 +172,7 @@ describe("signing through signer-bridge", () => {
       assert.match(s.title, /^Reconnecting in \d+ s$/);
       assert.match(s.error, /Bridge unreachable|lnd not ready/);
       await screenshot(page, "22-reconnecting");
-      bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin, listen: bridge.listen });
+      bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin, listen: bridge.listen });
       await waitStatus(page, "registered", 90_000);
       assert.ok(Number(await page.textContent("#st-attempt")) >= 2);
       // Locking disconnects; unlocking resumes the connection.
@@ -206,7 +197,7 @@ describe("signing through signer-bridge", () => {
     // Handshake, then no message at all (no workload, no health pings);
     // the connection itself stays up.
     const sim = await startSim(dir, { scenario: "idle", extra: ["--ping-interval", "0"] });
-    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin });
     let tab = null;
     try {
       tab = await readyTab();
@@ -246,7 +237,7 @@ describe("signing through signer-bridge", () => {
   test("wrong macaroon, unreachable bridge and lnd not running each get a clear message", { timeout: 180_000 }, async () => {
     const dir = await tempDir();
     const sim = await startSim(dir, { scenario: "idle" });
-    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin });
     const wrongMac = join(dir, "wrong.macaroon");
     await writeFile(wrongMac, randomBytes(40));
     let tab = null;
@@ -294,7 +285,7 @@ describe("connected at 360 px", () => {
   test("status and activity stay readable on a narrow screen", { timeout: 180_000 }, async () => {
     const dir = await tempDir();
     const sim = await startSim(dir, { accounts: demo.accounts, scenario: "wallet" });
-    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin });
     let tab = null;
     try {
       tab = await readyTab({ viewport: { width: 360, height: 740 } });

@@ -7,9 +7,9 @@
 import { mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { cleanupTempDirs, ROOT, SHOTS, startProcess, tempDir } from "./helpers.mjs";
-import { demoVault, simSummary, startBridge, startSim } from "./stack.mjs";
-import { startServer } from "./server.mjs";
+import {
+  cleanupTempDirs, demoVault, ROOT, SHOTS, simSummary, startBridge, startProcess, startSim, startStatic, tempDir,
+} from "../stack/index.mjs";
 
 const { values: opt } = parseArgs({
   options: {
@@ -53,7 +53,7 @@ try {
   await mkdir(dir, { recursive: true });
   const demo = await demoVault(dir);
 
-  server = await startServer({ port: Number(opt["page-port"] ?? (headless ? 0 : 8480)) });
+  server = await startStatic({ port: Number(opt["page-port"] ?? (headless ? 0 : 8480)) });
   const origin = new URL(server.url).origin;
 
   const sim = await startSim(dir, {

@@ -1,46 +1,23 @@
-// Shared pieces of the page tests, scripts/headless-tab.sh and the demo:
-// launching Debian's Chromium through playwright-core (never a downloaded
-// browser), serving web/, driving the signer tab's forms, screenshots,
-// and starting/stopping the native binaries.
+// The page tests' driving of the signer tab (also scripts/headless-tab.sh
+// and the demo): a tab in Chromium with its console collected, the
+// tab's forms, screenshots. Starting processes, servers and the browser
+// itself is tests/stack/ (index.mjs).
 
-import { spawn } from "node:child_process";
-import { mkdtemp, mkdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
-
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-export const WEB = join(ROOT, "web");
-export const BIN = join(ROOT, "target/release");
-export const SHOTS = process.env.SCREENSHOT_DIR || join(ROOT, "artifacts/screenshots");
-export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-
-export const CHROME_ARGS = [
-  "--no-sandbox",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-  "--no-first-run",
-  "--disable-quic",
-  "--disable-gpu",
-  "--disable-dev-shm-usage",
-];
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { after, before } from "node:test";
+import { cleanupTempDirs, launchChromium, SHOTS, startStatic } from "../stack/index.mjs";
 
 /** A fresh persistent browser profile (IndexedDB survives reloads within it). */
 export async function launch({ viewport = { width: 1000, height: 820 }, colorScheme = "light" } = {}) {
-  const profile = await mkdtemp(join(tmpdir(), "lws-chromium-"));
-  const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
-    headless: true,
-    // CHROME_EXTRA_ARGS: more switches, space-separated (the interop suite
-    // passes --ignore-certificate-errors-spki-list for its TLS proxy).
-    args: [...CHROME_ARGS, ...(process.env.CHROME_EXTRA_ARGS || "").split(" ").filter(Boolean)],
+  const browser = await launchChromium({
+    args: ["--disable-dev-shm-usage"],
     viewport,
     colorScheme,
     acceptDownloads: true,
     reducedMotion: "reduce",
   });
+  const { context } = browser;
   const page = context.pages()[0] ?? (await context.newPage());
   const logs = [];
   const errors = [];
@@ -55,10 +32,7 @@ export async function launch({ viewport = { width: 1000, height: 820 }, colorSch
     page,
     logs,
     errors,
-    async close() {
-      await context.close().catch(() => {});
-      await rm(profile, { recursive: true, force: true });
-    },
+    close: () => browser.close(),
   };
 }
 
@@ -194,92 +168,21 @@ export async function downloadAccounts(page) {
   return downloadBytes(page, () => page.click("#download-accounts"));
 }
 
-// ---- native processes -------------------------------------------------------------
-
 /**
- * Starts a process; collects its output; `waitFor(re)` resolves with the
- * first match in stdout/stderr. `stop()` sends SIGTERM (then SIGKILL).
+ * The page tests' web/ server: started before the file's tests, closed
+ * (and the temporary directories removed) after them. Its `url` and
+ * `origin` are set once the `before` hook ran.
  */
-export function startProcess(cmd, args, { name = cmd, env = {}, echo = false, cwd = ROOT } = {}) {
-  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let out = "";
-  const waiters = [];
-  const onData = (chunk) => {
-    const text = chunk.toString();
-    out += text;
-    if (echo) for (const line of text.split("\n")) if (line) process.stderr.write(`[${name}] ${line}\n`);
-    for (const w of [...waiters]) {
-      const m = out.match(w.re);
-      if (m) {
-        waiters.splice(waiters.indexOf(w), 1);
-        w.resolve(m);
-      }
-    }
-  };
-  child.stdout.on("data", onData);
-  child.stderr.on("data", onData);
-  const exited = new Promise((r) => child.on("exit", (code, signal) => r({ code, signal })));
-  let exitInfo = null;
-  exited.then((x) => {
-    exitInfo = x;
-    for (const w of waiters.splice(0)) w.reject(new Error(`${name} exited (${x.code ?? x.signal}) before printing ${w.re}:\n${out.slice(-3000)}`));
+export function usePageServer(options = {}) {
+  const served = { url: null, origin: null, server: null };
+  before(async () => {
+    served.server = await startStatic(options);
+    served.url = served.server.url;
+    served.origin = new URL(served.url).origin;
   });
-  return {
-    child,
-    get output() { return out; },
-    get exit() { return exitInfo; },
-    exited,
-    waitFor(re, timeout = 60_000) {
-      const m = out.match(re);
-      if (m) return Promise.resolve(m);
-      if (exitInfo) return Promise.reject(new Error(`${name} already exited:\n${out.slice(-3000)}`));
-      return new Promise((res, rej) => {
-        const w = { re, resolve: res, reject: rej };
-        waiters.push(w);
-        setTimeout(() => {
-          const i = waiters.indexOf(w);
-          if (i >= 0) {
-            waiters.splice(i, 1);
-            rej(new Error(`timed out after ${timeout} ms waiting for ${re} from ${name}:\n${out.slice(-3000)}`));
-          }
-        }, timeout).unref();
-      });
-    },
-    async stop() {
-      if (exitInfo) return exitInfo;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 5000);
-      const x = await exited;
-      clearTimeout(t);
-      return x;
-    },
-  };
-}
-
-/** Runs a command to completion; resolves { code, stdout, stderr }. */
-export function run(cmd, args, { input, cwd = ROOT } = {}) {
-  return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { cwd, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c) => { stdout += c; });
-    child.stderr.on("data", (c) => { stderr += c; });
-    child.on("error", rej);
-    child.on("exit", (code) => res({ code, stdout, stderr }));
-    if (input !== undefined) child.stdin.end(input);
-    else child.stdin.end();
+  after(async () => {
+    await served.server?.close();
+    await cleanupTempDirs();
   });
-}
-
-const tempDirs = [];
-
-/** A new temporary directory, removed by cleanupTempDirs(). */
-export async function tempDir(prefix = "lws-page-") {
-  const d = await mkdtemp(join(tmpdir(), prefix));
-  tempDirs.push(d);
-  return d;
-}
-
-export async function cleanupTempDirs() {
-  for (const d of tempDirs.splice(0)) await rm(d, { recursive: true, force: true });
+  return served;
 }

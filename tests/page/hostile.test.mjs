@@ -5,28 +5,14 @@
 // binaries): node --test tests/page/hostile.test.mjs
 
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
-  cleanupTempDirs, connect, downloadBytes, importTprv, launch, openPage, screenshot, setAutolock, waitStatus,
+  connect, downloadBytes, importTprv, launch, openPage, screenshot, setAutolock, usePageServer, waitStatus,
 } from "./helpers.mjs";
 import { frame, pb, psbt, startFakeBridge } from "./fake-bridge.mjs";
-import { startServer } from "./server.mjs";
+import { DEMO_TPRV as TEST_TPRV, startStatic, TEST_VAULT_PASSPHRASE as VAULT_PASS } from "../stack/index.mjs";
 
-const TEST_TPRV =
-  "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
-const VAULT_PASS = "correct horse battery staple 42";
-
-let server;
-let origin;
-
-before(async () => {
-  server = await startServer({});
-  origin = new URL(server.url).origin;
-});
-after(async () => {
-  await server?.close();
-  await cleanupTempDirs();
-});
+const server = usePageServer();
 
 async function unlockedTab(opts) {
   const tab = await launch(opts);
@@ -56,7 +42,7 @@ describe("hostile bridge", () => {
     const BIG = 2n ** 53n + 1n;
     const MAX = 2n ** 64n - 1n;
     const bridge = await startFakeBridge({
-      origin,
+      origin: server.origin,
       script: (n) => (n === 1
         ? { events: [pb.signPsbt(BIG, psbt({ inputSat: 2n ** 60n, outputSat: 50_000 })), pb.signMessage(MAX), pb.ping(BIG + 1n)] }
         : { status: 503 }),
@@ -100,7 +86,7 @@ describe("hostile bridge", () => {
     // An AttachEvent whose `request` field claims more bytes than follow.
     const garbage = frame(Uint8Array.of(0x12, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x08));
     const bridge = await startFakeBridge({
-      origin,
+      origin: server.origin,
       script: (n) => {
         if (n === 1) return { events: [pb.signMessage(2n)], raw: garbage };
         return recovered ? { events: [pb.signMessage(BigInt(10 + n))] } : { status: 503 };
@@ -141,7 +127,7 @@ describe("hostile bridge", () => {
     const events = [];
     for (let i = 0; i < PINGS; i++) events.push(pb.ping(BigInt(i + 2)));
     for (let i = 0; i < 5; i++) events.push(pb.signMessage(BigInt(PINGS + 2 + i)));
-    const bridge = await startFakeBridge({ origin, script: (n) => (n === 1 ? { events } : { status: 503 }) });
+    const bridge = await startFakeBridge({ origin: server.origin, script: (n) => (n === 1 ? { events } : { status: 503 }) });
     let tab = null;
     try {
       tab = await unlockedTab();
@@ -182,7 +168,7 @@ describe("hosting", () => {
     const allowed = await startFakeBridge({ origin: "*", script });
     const other = await startFakeBridge({ origin: "*", script });
     // The recipe of docs/web.md: the header's connect-src names the bridge.
-    const narrow = await startServer({ connectSrc: `'self' ${allowed.url}` });
+    const narrow = await startStatic({ connectSrc: `'self' ${allowed.url}` });
     let tab = null;
     try {
       assert.match(narrow.headers["Content-Security-Policy"], new RegExp(`; connect-src 'self' ${allowed.url};`));

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { WEB } from "./helpers.mjs";
+import { WEB } from "../stack/index.mjs";
 
 /** Everything readable from the page, as strings. */
 export async function surfaces(page) {

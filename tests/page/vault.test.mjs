@@ -6,30 +6,23 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import {
-  BIN, WEB, cleanupTempDirs, downloadAccounts, importAezeed, importTprv, launch, openPage, restoreVault, run,
-  screenshot, tempDir, unlock, visibleScreen, waitScreen,
+  downloadAccounts, importAezeed, importTprv, launch, openPage, restoreVault, unlock, usePageServer, screenshot,
+  visibleScreen, waitScreen,
 } from "./helpers.mjs";
 import { assertNoSecrets, surfaces } from "./secrets.mjs";
-import { productionHeaders, startServer } from "./server.mjs";
+import {
+  BIN, DEMO_TPRV as TEST_TPRV, productionHeaders, run, tempDir, TEST_VAULT_PASSPHRASE as VAULT_PASS, WEB,
+} from "../stack/index.mjs";
 
-// A public test key (lnd's docs/remote-signing.md example root key): never a real wallet.
-export const TEST_TPRV =
-  "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
-const VAULT_PASS = "correct horse battery staple 42";
 const AEZEED_PASS = "aezeed-test-passphrase";
 
-let server;
+const server = usePageServer();
 let dir;
 
 before(async () => {
-  server = await startServer({});
   dir = await tempDir();
-});
-after(async () => {
-  await server?.close();
-  await cleanupTempDirs();
 });
 
 async function cliAccounts(args) {

@@ -8,29 +8,14 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import {
-  cleanupTempDirs, connect, importTprv, launch, openPage, screenshot, setAutolock, tempDir, unlock, waitScreen,
-  waitStatus,
+  connect, importTprv, launch, openPage, screenshot, setAutolock, unlock, usePageServer, waitScreen, waitStatus,
 } from "./helpers.mjs";
 import { pb, startFakeBridge } from "./fake-bridge.mjs";
-import { startServer } from "./server.mjs";
+import { DEMO_TPRV as TEST_TPRV, tempDir, TEST_VAULT_PASSPHRASE as VAULT_PASS } from "../stack/index.mjs";
 
-const TEST_TPRV =
-  "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
-const VAULT_PASS = "correct horse battery staple 42";
-
-let server;
-let origin;
-
-before(async () => {
-  server = await startServer({});
-  origin = new URL(server.url).origin;
-});
-after(async () => {
-  await server?.close();
-  await cleanupTempDirs();
-});
+const server = usePageServer();
 
 /**
  * A debugger session on the page's dedicated worker (the signer worker):
@@ -119,7 +104,7 @@ describe("secrets in the worker", () => {
     const macPath = join(dir, "signer.macaroon");
     await writeFile(macPath, macaroon);
     const hex = macaroon.toString("hex");
-    const bridge = await startFakeBridge({ origin, script: () => ({ events: [pb.signMessage(2n)] }) });
+    const bridge = await startFakeBridge({ origin: server.origin, script: () => ({ events: [pb.signMessage(2n)] }) });
     const tab = await launch();
     try {
       const { page } = tab;

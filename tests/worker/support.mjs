@@ -1,8 +1,11 @@
 // Shared pieces of the worker tests: the environment written by
-// scripts/worker-tests.sh, bounded waits on the simulator's output, and
-// the "no secret in this text" check.
+// tests/worker/run.mjs (started by scripts/worker-tests.sh), bounded waits
+// on the simulator's output, and the "no secret in this text" check.
 
 import { readFile } from "node:fs/promises";
+import { DEMO_TPRV, sleep } from "../stack/index.mjs";
+
+export { sleep };
 
 const NAMES = [
   "WORKER_A_URL", "WORKER_B_URL", "WORKER_C_URL", "WORKER_D_URL",
@@ -12,20 +15,19 @@ const NAMES = [
   "WORKER_WORKERD", "WORKER_BRIDGE_URL",
 ];
 
-/** The stack's environment; throws (failing every test) when run outside scripts/worker-tests.sh. */
+/** The stack's environment; throws (failing every test) when run outside tests/worker/run.mjs. */
 export function stackEnv() {
   const missing = NAMES.filter((n) => !process.env[n]);
   if (missing.length > 0) {
     throw new Error(
-      `worker tests need the stack of scripts/worker-tests.sh (missing ${missing.join(", ")}); run: bash scripts/worker-tests.sh`,
+      `worker tests need the stack of tests/worker/run.mjs (missing ${missing.join(", ")}); run: bash scripts/worker-tests.sh`,
     );
   }
   return Object.fromEntries(NAMES.map((n) => [n, process.env[n]]));
 }
 
-/** The test key of scripts/worker-tests.sh (public; must never be echoed either). */
-export const TEST_TPRV =
-  "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+/** The test key of tests/worker/run.mjs (public; must never be echoed either). */
+export const TEST_TPRV = DEMO_TPRV;
 
 /** Every secret value of the stack, as they could appear in text. */
 export function secretValues(env) {
@@ -52,8 +54,6 @@ export function assertNoSecrets(text, env, where) {
     }
   }
 }
-
-export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** Waits (bounded) until `file` matches `regex`; returns the match. */
 export async function waitForMatch(file, regex, timeoutMs, what) {

@@ -1,20 +1,18 @@
 // The signer worker in workerd against watchonly-sim through signer-bridge
-// (stack started by scripts/worker-tests.sh; see that script for A-D).
+// (stack started by tests/worker/run.mjs; see there for A-D).
 // Tests run in order: the sim serves one signer at a time, and the first
 // tests check that refused requests never reach it.
 
 import assert from "node:assert/strict";
-import { execFile, spawn } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, openSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { readdir, readFile } from "node:fs/promises";
-import { createServer } from "node:net";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import {
   assertNoSecrets, controlStatus, countMatches, health, signSession, sleep, stackEnv, waitForMatch,
 } from "./support.mjs";
+import { freePort, startWorkerd, waitUntil } from "../stack/index.mjs";
 
 const env = stackEnv();
 const A = env.WORKER_A_URL; // good vault, MACAROON_HEX binding
@@ -25,7 +23,6 @@ const TOKEN = env.WORKER_CONTROL_TOKEN;
 // Long enough for the mixed workload (a few seconds) on a loaded 2-core machine.
 const SESSION_SECONDS = 15;
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const opened = () => countMatches(env.WORKER_SIM_ERR, /signer stream \d+ opened/g);
 
 async function cliVersion() {
@@ -224,28 +221,6 @@ test("wrong vault passphrase: a clear error, no secret echoed, nothing reaches t
   assert.equal(await opened(), before);
 });
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const srv = createServer();
-    srv.on("error", rej);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => res(port));
-    });
-  });
-}
-
-async function waitUntil(check, timeoutMs, what) {
-  const end = Date.now() + timeoutMs;
-  let last;
-  for (;;) {
-    last = await check().catch((e) => ({ error: String(e) }));
-    if (last && last.done) return last.value;
-    if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last: ${JSON.stringify(last)}`);
-    await sleep(200);
-  }
-}
-
 async function getJson(url, opts = {}) {
   const res = await fetch(url, { ...opts, signal: AbortSignal.timeout(30_000) });
   const text = await res.text();
@@ -281,25 +256,14 @@ test("failed control-token attempts are throttled per source: 429 with Retry-Aft
   assert.equal(await opened(), before, "a throttled request reached the node");
 });
 
-async function spawnWorkerd(name, bindings) {
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  const storage = join(env.WORKER_TMP, `do-${name}`);
-  mkdirSync(storage, { recursive: true });
-  const log = openSync(join(env.WORKER_TMP, `workerd-${name}.log`), "a");
-  const proc = spawn(env.WORKER_WORKERD, [
-    "serve", "worker/config.capnp", "--socket-addr", `http=127.0.0.1:${port}`, "-d", `do-storage=${storage}`,
-  ], { cwd: ROOT, stdio: ["ignore", log, log], env: { PATH: process.env.PATH, ...bindings } });
-  closeSync(log);
-  appendFileSync(join(env.WORKER_TMP, "extra.pids"), `${proc.pid}\n`);
-  await waitUntil(async () => ({ done: (await fetch(`${url}/health`)).ok }), 30_000, `workerd ${name} to serve`);
-  const stop = async () => {
-    if (proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill("SIGTERM");
-    await exited;
-  };
-  return { url, stop };
+/** A workerd started by a test (tests/stack); run.mjs kills it too if the test file dies. */
+function spawnWorkerd(name, bindings, port) {
+  return startWorkerd({
+    name, bindings, port, timeout: 30_000,
+    storage: join(env.WORKER_TMP, `do-${name}`),
+    log: join(env.WORKER_TMP, `workerd-${name}.log`),
+    pidFile: join(env.WORKER_TMP, "extra.pids"),
+  });
 }
 
 test("BRIDGE_URL over plain http: is refused unless it is loopback; nothing is dialed", async (t) => {
@@ -313,7 +277,7 @@ test("BRIDGE_URL over plain http: is refused unless it is loopback; nothing is d
     BRIDGE_URL: "http://bridge.invalid:8090",
     MACAROON_HEX: env.WORKER_MACAROON_HEX,
   });
-  t.after(() => f.stop());
+  t.after(() => f.proc.kill("SIGTERM"));
   const r = await signSession(f.url, { seconds: 2, token: TOKEN });
   assert.equal(r.status, 503, r.text);
   assert.match(r.json.error, /^BRIDGE_URL must be an https: URL: plain http: is refused except for loopback/);
@@ -331,35 +295,19 @@ test("always-on mode: a Durable Object keeps the signer connected with alarms, r
   const KEEPALIVE = 2;
   const port = await freePort();
   const E = `http://127.0.0.1:${port}`;
-  const storage = join(env.WORKER_TMP, "do-E");
-  mkdirSync(storage, { recursive: true });
   let proc = null;
   const startE = async () => {
-    const log = openSync(join(env.WORKER_TMP, "workerd-E.log"), "a");
-    proc = spawn(env.WORKER_WORKERD, [
-      "serve", "worker/config.capnp", "--socket-addr", `http=127.0.0.1:${port}`, "-d", `do-storage=${storage}`,
-    ], {
-      cwd: ROOT,
-      stdio: ["ignore", log, log],
-      env: {
-        PATH: process.env.PATH,
-        VAULT: env.WORKER_VAULT_B64,
-        VAULT_PASSPHRASE: env.WORKER_PASSPHRASE,
-        CONTROL_TOKEN: TOKEN,
-        BRIDGE_URL: env.WORKER_BRIDGE_URL,
-        MACAROON_HEX: env.WORKER_MACAROON_HEX,
-        KEEPALIVE_SECONDS: String(KEEPALIVE),
-      },
-    });
-    closeSync(log);
-    appendFileSync(join(env.WORKER_TMP, "extra.pids"), `${proc.pid}\n`);
-    await waitUntil(async () => ({ done: (await fetch(`${E}/health`)).ok }), 30_000, "workerd E to serve");
+    ({ proc } = await spawnWorkerd("E", {
+      VAULT: env.WORKER_VAULT_B64,
+      VAULT_PASSPHRASE: env.WORKER_PASSPHRASE,
+      CONTROL_TOKEN: TOKEN,
+      BRIDGE_URL: env.WORKER_BRIDGE_URL,
+      MACAROON_HEX: env.WORKER_MACAROON_HEX,
+      KEEPALIVE_SECONDS: String(KEEPALIVE),
+    }, port));
   };
   const killE = async (signal) => {
-    if (!proc || proc.exitCode !== null) return;
-    const exited = new Promise((r) => proc.once("exit", r));
-    proc.kill(signal);
-    await exited;
+    if (proc) await proc.kill(signal);
   };
   t.after(() => killE("SIGTERM"));
   const auth = { authorization: `Bearer ${TOKEN}` };

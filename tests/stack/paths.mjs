@@ -1,0 +1,10 @@
+// Where things are: the checkout, web/, the release binaries, screenshots.
+
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+export const WEB = join(ROOT, "web");
+export const BIN = join(ROOT, "target/release");
+export const SHOTS = process.env.SCREENSHOT_DIR || join(ROOT, "artifacts/screenshots");
+export const WORKERD = join(ROOT, "node_modules/.bin/workerd");
