@@ -17,6 +17,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+LOG_TAG=bench-stream
+. scripts/lib.sh
 out=${BENCH_STREAM_OUT:-target/bench-stream}
 mkdir -p "$out"
 pings=${PINGS:-2000}
@@ -26,9 +28,8 @@ sustain=${SUSTAIN_SECS:-5}
 rel=target/release
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
-  echo "[bench-stream] building (release) lws-stream-bench, lnd-web-signer, signer-bridge" >&2
-  cargo build -q --release -p lnd-web-signer-native --bin lws-stream-bench --bin lnd-web-signer --bin signer-bridge
-  echo "[bench-stream] building the wasm signer (wasm-release)" >&2
+  build_release
+  log "building the wasm signer (wasm-release)"
   rm -rf "$out/web" && mkdir -p "$out/web"
   # WASM_OPT=0: binaryen's wasm-opt currently yields a module that fails to
   # load (WebAssembly.Table.set on the externref table, see scripts/demo.sh).
@@ -36,31 +37,14 @@ if [ "${SKIP_BUILD:-}" != 1 ]; then
 fi
 cp scripts/bench-stream/index.html scripts/bench-stream/signer.js "$out/web/"
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-
-# wait_for FILE REGEX SECONDS: prints the first match.
-wait_for() {
-  local i
-  for i in $(seq $(( $3 * 10 ))); do
-    if grep -qE "$2" "$1" 2>/dev/null; then grep -m1 -oE "$2" "$1"; return 0; fi
-    sleep 0.1
-  done
-  echo "[bench-stream] timed out waiting for /$2/ in $1:" >&2
-  tail -20 "$1" >&2
-  return 1
-}
+lws_traps
 
 # wait_bench BENCH_PID HELPER_PID NAME: waits for the bench; fails at once if
 # the helper process (signer or browser) dies first.
 wait_bench() {
   while kill -0 "$1" 2>/dev/null; do
     if ! kill -0 "$2" 2>/dev/null; then
-      echo "[bench-stream] $3 exited before the benchmark finished" >&2
+      log "$3 exited before the benchmark finished"
       return 1
     fi
     sleep 0.2
@@ -71,62 +55,62 @@ wait_bench() {
 bench_args=(--pings "$pings" --psbts "$psbts" --window "$window" --sustain-secs "$sustain")
 
 # ---- 1. native signer, direct
-echo "[bench-stream] native signer -> node (direct, TLS)" >&2
+log "native signer -> node (direct, TLS)"
 d="$out/native"; rm -rf "$d"; mkdir -p "$d"
 "$rel/lws-stream-bench" --tls-dir "$d" --label "native, direct" "${bench_args[@]}" >"$d/bench.out" 2>"$d/bench.err" &
-bench=$!; pids+=("$bench")
-addr=$(wait_for "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
+bench=$!; track "$bench"
+addr=$(wait_line "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
 "$rel/lnd-web-signer" connect --rpchost "$addr" --tlscertpath "$d/tls.cert" \
   --macaroonpath "$d/signer.macaroon" --network regtest --seed-file "$d/bench-seed.txt" \
   2>"$d/signer.err" &
-signer=$!; pids+=("$signer")
+signer=$!; track "$signer"
 wait_bench "$bench" "$signer" "lnd-web-signer connect" || { tail -20 "$d/signer.err" >&2; exit 1; }
 kill "$signer" 2>/dev/null || true
 tail -1 "$d/bench.out" >"$out/native.json"
 grep -v '^watchonly-sim:' "$d/bench.err" >&2 || true
 
 # ---- baseline: native signer behind signer-bridge (gRPC, no browser)
-echo "[bench-stream] native signer -> signer-bridge (gRPC) -> node" >&2
+log "native signer -> signer-bridge (gRPC) -> node"
 d="$out/bridge-native"; rm -rf "$d"; mkdir -p "$d"
 "$rel/lws-stream-bench" --tls-dir "$d" --label "native, via signer-bridge gRPC" "${bench_args[@]}" >"$d/bench.out" 2>"$d/bench.err" &
-bench=$!; pids+=("$bench")
-addr=$(wait_for "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
+bench=$!; track "$bench"
+addr=$(wait_line "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
 "$rel/signer-bridge" --listen 127.0.0.1:0 --lnd-rpchost "$addr" --lnd-tlscertpath "$d/tls.cert" \
   2>"$d/bridge.err" &
-bridge=$!; pids+=("$bridge")
-bridge_addr=$(wait_for "$d/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
+bridge=$!; track "$bridge"
+bridge_addr=$(wait_line "$d/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
 "$rel/lws-stream-bench" --tls-dir "$d" --bridge-signer "http://$bridge_addr" 2>"$d/signer.err" &
-signer=$!; pids+=("$signer")
+signer=$!; track "$signer"
 wait_bench "$bench" "$signer" "the native bridge signer" || { tail -20 "$d/signer.err" >&2; exit 1; }
 kill "$signer" "$bridge" 2>/dev/null || true
 tail -1 "$d/bench.out" >"$out/bridge-native.json"
 grep -v '^watchonly-sim:' "$d/bench.err" >&2 || true
 
 # ---- 2. wasm signer in Chromium, via signer-bridge --grpc-web
-echo "[bench-stream] wasm signer (Chromium) -> signer-bridge --grpc-web -> node" >&2
+log "wasm signer (Chromium) -> signer-bridge --grpc-web -> node"
 d="$out/wasm"; rm -rf "$d"; mkdir -p "$d"
-node scripts/bench/serve.mjs "$out/web" 0 >"$d/serve.out" &
-pids+=("$!")
-page=$(wait_for "$d/serve.out" 'http://127\.0\.0\.1:[0-9]+' 30)
+node tests/stack/cli.mjs serve --root "$out/web" --bench-csp >"$d/serve.out" &
+track "$!"
+page=$(wait_line "$d/serve.out" 'http://127\.0\.0\.1:[0-9]+' 30)
 "$rel/lws-stream-bench" --tls-dir "$d" --label "wasm (Chromium), via signer-bridge grpc-web" "${bench_args[@]}" >"$d/bench.out" 2>"$d/bench.err" &
-bench=$!; pids+=("$bench")
-addr=$(wait_for "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
+bench=$!; track "$bench"
+addr=$(wait_line "$d/bench.out" 'listening on [0-9.:]+' 30 | awk '{print $3}')
 "$rel/signer-bridge" --listen 127.0.0.1:0 --lnd-rpchost "$addr" --lnd-tlscertpath "$d/tls.cert" \
   --grpc-web --allow-origin "$page" 2>"$d/bridge.err" &
-pids+=("$!")
-bridge_addr=$(wait_for "$d/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
+track "$!"
+bridge_addr=$(wait_line "$d/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
 mac=$(od -An -v -tx1 "$d/signer.macaroon" | tr -d ' \n')
 tprv=$(head -1 "$d/bench-seed.txt")
 node scripts/bench-stream/run-signer.mjs \
   "$page/?bridge=http://$bridge_addr&macaroon=$mac&xprv=$tprv&network=regtest" \
   >"$d/page.json" 2>"$d/page.err" &
-runner=$!; pids+=("$runner")
+runner=$!; track "$runner"
 wait_bench "$bench" "$runner" "the browser runner" || { tail -20 "$d/page.err" >&2; exit 1; }
 kill -TERM "$runner" 2>/dev/null || true
 wait "$runner" 2>/dev/null || true
 tail -1 "$d/bench.out" >"$out/wasm.json"
 grep -v '^watchonly-sim:' "$d/bench.err" >&2 || true
-echo "[bench-stream] page status: $(cat "$d/page.json")" >&2
+log "page status: $(cat "$d/page.json")"
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 chromium_version=$(chromium --version 2>/dev/null | head -1 || true)

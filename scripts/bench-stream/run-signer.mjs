@@ -1,27 +1,15 @@
-// Opens the bench-stream page in headless Chromium (Debian's
-// /usr/bin/chromium, never a downloaded browser) and keeps the wasm signer
+// Opens the bench-stream page in headless Chromium (tests/stack's launcher:
+// Debian's /usr/bin/chromium, never a downloaded browser) and keeps the wasm signer
 // running until this process gets SIGTERM/SIGINT; then prints the page's
 // status counts as JSON on stdout. Usage: node run-signer.mjs URL
-import { chromium } from "playwright-core";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { launchChromium } from "../../tests/stack/index.mjs";
 
 const url = process.argv[2];
-const ctx = await chromium.launchPersistentContext(mkdtempSync(join(tmpdir(), "lws-bench-stream-")), {
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  headless: true,
-  // This script decides when the browser closes (after reading the page).
-  handleSIGTERM: false,
-  handleSIGINT: false,
-  handleSIGHUP: false,
-  args: ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic", "--disable-gpu",
-    // The page sits in a background tab of a headless browser for minutes:
-    // keep its timers and fetches at full speed.
-    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows"],
-});
+// This script decides when the browser closes (after reading the page);
+// the page sits in a background tab of a headless browser for minutes:
+// keep its timers and fetches at full speed.
+const browser = await launchChromium({ keepAwake: true, handleSignals: false });
+const ctx = browser.context;
 const page = await ctx.newPage();
 page.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
 let stopping = false;
@@ -34,7 +22,7 @@ const stop = async () => {
   } catch (e) {
     process.stderr.write(`[run-signer] cannot read the page status: ${e}\n`);
   }
-  await ctx.close();
+  await browser.close();
   process.exit(0);
 };
 process.on("SIGTERM", stop);
@@ -44,7 +32,7 @@ await page.waitForFunction(() => window.streamSigner || window.streamError, null
 const err = await page.evaluate(() => window.streamError || null);
 if (err) {
   process.stderr.write(`[run-signer] page error: ${err}\n`);
-  await ctx.close();
+  await browser.close();
   process.exit(1);
 }
 process.stderr.write("[run-signer] wasm signer running\n");
