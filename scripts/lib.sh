@@ -6,6 +6,7 @@
 # constants of tests/stack/constants.mjs (one definition for JS and shell).
 # The JS side of the test stack is tests/stack/ (docs/testing.md).
 # shellcheck shell=bash
+set -euo pipefail
 
 LWS_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 LOG_TAG=${LOG_TAG:-lws}
