@@ -215,6 +215,10 @@ pub fn init_logging() {
 /// [`ConnectOpts::config`].
 pub async fn run_connect(config: ConnectConfig, root: RootKey) -> Result<(), ConnectError> {
     let signer = Signer::new(root, Box::new(OsEntropy));
+    // Evictions are how the MuSig2 session table stays bounded (lnd never
+    // cleans up the sessions of the remote commitments it signs): one info
+    // line each, like the per-request lines.
+    signer.set_musig2_logger(Box::new(|line: &str| tracing::info!("{line}")));
     let off = || "off".to_string();
     tracing::info!(
         network = %signer.network(),
