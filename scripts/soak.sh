@@ -18,6 +18,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
+LOG_TAG=soak
+. scripts/lib.sh
 minutes=${1:-60}
 interval=${SOAK_ROUND_INTERVAL:-200ms}
 every=${SOAK_SAMPLE_SECONDS:-30}
@@ -25,40 +27,18 @@ out=${SOAK_OUT:-target/soak}
 rel=target/release
 rm -rf "$out/run" && mkdir -p "$out/run"
 run="$out/run"
-log() { printf '[soak] %s\n' "$*" >&2; }
 
 if [ "${SKIP_BUILD:-}" != 1 ]; then
-  log "building (release) watchonly-sim, signer-bridge, lnd-web-signer"
-  cargo build -q --release -p lnd-web-signer-native --bin watchonly-sim --bin signer-bridge --bin lnd-web-signer
+  build_release
   log "building the wasm signer (wasm-release)"
   rm -rf "$out/web" && mkdir -p "$out/web"
   WASM_OPT=0 WASM_OUT="$out/web/pkg" bash scripts/build-wasm.sh
 fi
 mkdir -p "$out/web"
 cp scripts/soak/index.html scripts/soak/soak.js "$out/web/"
-[ -x node_modules/.bin/playwright ] || [ -d node_modules/playwright-core ] || {
-  log "installing npm devDependencies (npm ci)"
-  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error
-}
+npm_deps
 
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-wait_for() {
-  local i
-  for i in $(seq $(( $3 * 10 ))); do
-    if grep -qE "$2" "$1" 2>/dev/null; then grep -m1 -oE "$2" "$1"; return 0; fi
-    sleep 0.1
-  done
-  log "timed out waiting for /$2/ in $1:"
-  tail -20 "$1" >&2
-  return 1
-}
+lws_traps
 
 # RSS in KiB of PID, and of PID with all its descendants.
 rss() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null || echo 0; }
@@ -81,7 +61,7 @@ renderer_rss() {
 }
 
 # Test key: lnd's docs/remote-signing.md example tprv (public, never a wallet).
-printf '%s\n' tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg >"$run/seed"
+lws_const DEMO_TPRV >"$run/seed"
 "$rel/lnd-web-signer" accounts --network regtest --seed-file "$run/seed" >"$run/accounts.json"
 tprv=$(head -1 "$run/seed")
 
@@ -90,34 +70,34 @@ start_sim() { # NAME
     --accounts "$run/accounts.json" --network regtest --scenario mixed --rounds 0 \
     --round-interval "$interval" --ping-interval 10s --startup-timeout 300s --quiet \
     >"$run/$1-sim.out" 2>"$run/$1-sim.err" &
-  pids+=("$!")
+  track "$!"
 }
 
 log "starting the native side: watchonly-sim + lnd-web-signer connect"
 start_sim native
 sim_native=${pids[-1]}
-native_addr=$(wait_for "$run/native-sim.out" 'listening on [0-9.]+:[0-9]+' 30 | awk '{print $3}')
+native_addr=$(wait_line "$run/native-sim.out" 'listening on [0-9.]+:[0-9]+' 30 | awk '{print $3}')
 "$rel/lnd-web-signer" connect --rpchost "$native_addr" --tlscertpath "$run/native-tls/tls.cert" \
   --macaroonpath "$run/native.macaroon" --network regtest --seed-file "$run/seed" 2>"$run/native-signer.err" &
-native_signer=$!; pids+=("$native_signer")
+native_signer=$!; track "$native_signer"
 
 log "starting the wasm side: watchonly-sim + signer-bridge --grpc-web + Chromium"
 start_sim wasm
 sim_wasm=${pids[-1]}
-wasm_addr=$(wait_for "$run/wasm-sim.out" 'listening on [0-9.]+:[0-9]+' 30 | awk '{print $3}')
-node scripts/bench/serve.mjs "$out/web" 0 >"$run/serve.out" 2>&1 &
-pids+=("$!")
-page=$(wait_for "$run/serve.out" 'http://127\.0\.0\.1:[0-9]+' 30)
+wasm_addr=$(wait_line "$run/wasm-sim.out" 'listening on [0-9.]+:[0-9]+' 30 | awk '{print $3}')
+node tests/stack/cli.mjs serve --root "$out/web" --bench-csp >"$run/serve.out" 2>&1 &
+track "$!"
+page=$(wait_line "$run/serve.out" 'http://127\.0\.0\.1:[0-9]+' 30)
 "$rel/signer-bridge" --listen 127.0.0.1:0 --lnd-rpchost "$wasm_addr" --lnd-tlscertpath "$run/wasm-tls/tls.cert" \
   --grpc-web --allow-origin "$page" 2>"$run/bridge.err" &
-bridge=$!; pids+=("$bridge")
-bridge_addr=$(wait_for "$run/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
+bridge=$!; track "$bridge"
+bridge_addr=$(wait_line "$run/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
 mac=$(od -An -v -tx1 "$run/wasm.macaroon" | tr -d ' \n')
 SOAK_SAMPLE_SECONDS=$every node scripts/soak/run.mjs \
   "$page/?bridge=http://$bridge_addr&macaroon=$mac&xprv=$tprv&network=regtest" \
   >"$run/page.jsonl" 2>"$run/page.err" &
-runner=$!; pids+=("$runner")
-wait_for "$run/page.err" 'wasm signer running' 120 >/dev/null
+runner=$!; track "$runner"
+wait_line "$run/page.err" 'wasm signer running' 120 >/dev/null
 
 log "running for $minutes min (samples every ${every}s in $run/)"
 t0=$(date +%s)

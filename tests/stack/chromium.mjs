@@ -63,3 +63,36 @@ export async function launchChromium({ args = [], keepAwake = false, jsFlags, ha
     },
   };
 }
+
+/**
+ * A page that runs until this process is signalled (the stream bench's and
+ * the soak's runners): Chromium with KEEP_AWAKE_ARGS (+ `args`), `url` in a
+ * new tab with its console copied to stderr, then a bounded wait until the
+ * page sets `window[ready]` or `window[error]`; with the error it says so
+ * (as `[tag] page error: …`) and exits 1. On SIGTERM/SIGINT: `onStop(page)`
+ * (its last words), the browser closed, exit 0. Resolves the page.
+ */
+export async function runPageUntilSignalled({ url, ready, error, tag, args = [], onStop = async () => {}, timeout = 120_000 }) {
+  const browser = await launchChromium({ keepAwake: true, handleSignals: false, args });
+  const page = await browser.context.newPage();
+  page.on("console", (m) => process.stderr.write(`[page] ${m.text()}\n`));
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await onStop(page).catch((e) => process.stderr.write(`[${tag}] ${e}\n`));
+    await browser.close();
+    process.exit(0);
+  };
+  process.on("SIGTERM", stop);
+  process.on("SIGINT", stop);
+  await page.goto(url);
+  await page.waitForFunction(([r, e]) => window[r] || window[e], [ready, error], { timeout });
+  const err = await page.evaluate((e) => window[e] || null, error);
+  if (err) {
+    process.stderr.write(`[${tag}] page error: ${err}\n`);
+    await browser.close();
+    process.exit(1);
+  }
+  return page;
+}
