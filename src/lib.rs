@@ -12,6 +12,7 @@ pub mod bench;
 pub mod bundle;
 pub mod entropy;
 pub mod grpcweb;
+#[cfg(feature = "json")]
 pub mod json;
 pub mod keys;
 pub mod macaroon;

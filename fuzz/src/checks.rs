@@ -348,7 +348,7 @@ pub fn vault_open(data: &[u8]) {
 pub fn handle_line(data: &[u8]) {
     let signer = test_signer();
     if let Some(resp) = lnd_web_signer_native::cli::handle::handle_line(&signer, 1, data) {
-        let json = lnd_web_signer::json::response_to_json(&resp);
+        let json = lnd_web_signer::json::response_to_json(&resp).expect("the response encodes");
         let v: serde_json::Value = serde_json::from_str(&json).expect("the response is JSON");
         assert!(v.is_object());
     }

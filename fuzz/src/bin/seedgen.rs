@@ -215,7 +215,7 @@ fn main() {
             &format!("req-{i:04}"),
             &encode_requests([&raw[..]]),
         );
-        let mut line = request_to_json(&req).into_bytes();
+        let mut line = request_to_json(&req).expect("encodes").into_bytes();
         line.push(b'\n');
         write(&dir("handle_line"), &format!("req-{i:04}"), &line);
         let resp = session::respond(req.clone(), |work| signer.handle(work));

@@ -92,7 +92,17 @@ pub fn handle_lines(
         let Some(resp) = handle_line(signer, line_no, &buf) else {
             continue;
         };
-        let mut line = response_to_json(&resp);
+        let mut line = response_to_json(&resp).unwrap_or_else(|e| {
+            // Only an enum value outside its enum has no protojson form;
+            // the signer never answers with one.
+            let error = SignCoordinatorResponse {
+                ref_request_id: resp.ref_request_id,
+                sign_response_type: Some(SignResponseType::SignerError(SignerError {
+                    error: format!("cannot encode the response: {e}"),
+                })),
+            };
+            response_to_json(&error).unwrap_or_default()
+        });
         line.push('\n');
         match out.write_all(line.as_bytes()).and_then(|()| out.flush()) {
             Ok(()) => {}
