@@ -145,6 +145,7 @@ pub struct VaultHeader {
 
 /// Errors of sealing and opening a vault.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VaultError {
     /// Does not start with the vault magic bytes.
     #[error("not an lnd-web-signer vault (bad magic bytes)")]
