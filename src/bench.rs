@@ -3,11 +3,13 @@
 //! not part of the shipped signer). The caller passes a clock in
 //! milliseconds (`Instant` natively, `performance.now()` in a browser).
 
+use crate::entropy::Entropy;
 use crate::keys::aezeed::CipherSeed;
 use crate::keys::{accounts_json, Network, RootKey, SeedInput};
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+use crate::request::Work;
 use crate::secret::SecretString;
-use crate::signer::{Entropy, Signer};
+use crate::signer::Signer;
 use crate::signing::fixtures::bench_requests;
 use crate::vault::{self, KdfParams};
 
@@ -175,20 +177,14 @@ pub fn run_matching(
                 mnemonic: SecretString::from_str(&phrase),
                 passphrase: SecretString::from_str(""),
             };
-            let mut counter = 0u8;
-            let mut rng = |buf: &mut [u8]| {
-                for b in buf.iter_mut() {
-                    counter = counter.wrapping_add(1);
-                    *b = counter;
-                }
-            };
+            let rng = CountingEntropy(std::sync::atomic::AtomicU64::new(1));
             let blob = vault::seal(
                 &input,
                 Network::Regtest,
                 None,
                 b"bench passphrase",
                 KdfParams::DEFAULT,
-                &mut rng,
+                &rng,
             )
             .map_err(|e| setup(&e))?;
             out.extend(t.time("vault_open", 20, || {
@@ -214,7 +210,14 @@ pub fn run_matching(
     // Signing through the same dispatcher lnd's requests go through.
     let root =
         RootKey::from_seed_entropy(&BENCH_ENTROPY, Network::Regtest).map_err(|e| setup(&e))?;
-    let requests = bench_requests(&root);
+    let requests = bench_requests(&root)
+        .into_iter()
+        .map(|(name, req)| {
+            Work::try_from(req)
+                .map(|w| (name, w))
+                .map_err(|e| setup(&e))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let signer = Signer::new(
         root,
         Box::new(CountingEntropy(std::sync::atomic::AtomicU64::new(1))),

@@ -3,19 +3,22 @@
 //! natively; hosts inject clock, entropy, storage and transport.
 //!
 //! Pipeline (see docs/ARCHITECTURE.md): [`keys`] → [`signing`] / [`musig2`]
-//! → [`signer`] (request dispatch) → [`session`] (stream protocol) → hosts
+//! → [`signer`] (signing work) → [`session`] (stream protocol) → hosts
 //! (`native/` crate, [`wasm`] API, `web/`, `worker/`).
 #![forbid(unsafe_code)]
 
 #[doc(hidden)]
 pub mod bench;
 pub mod bundle;
+pub mod entropy;
 pub mod grpcweb;
+#[cfg(feature = "json")]
 pub mod json;
 pub mod keys;
 pub mod macaroon;
 pub mod musig2;
 pub mod proto;
+pub mod request;
 pub mod secret;
 pub mod session;
 pub mod signer;

@@ -1,5 +1,7 @@
-//! Wire types generated from `proto/` (lnd's package and field numbering).
+//! Wire types generated from `proto/` (lnd's package and field numbering);
+//! with the `json` feature also their protojson `serde` impls (pbjson-build).
 #![allow(
+    deprecated,
     missing_docs,
     missing_debug_implementations,
     clippy::all,
@@ -9,6 +11,8 @@
 /// `signrpc` messages embedded in the stream.
 pub mod signrpc {
     tonic::include_proto!("signrpc");
+    #[cfg(feature = "json")]
+    include!(concat!(env!("OUT_DIR"), "/signrpc.serde.rs"));
 
     use core::fmt;
 
@@ -72,11 +76,15 @@ pub mod signrpc {
 /// `walletrpc` messages embedded in the stream.
 pub mod walletrpc {
     tonic::include_proto!("walletrpc");
+    #[cfg(feature = "json")]
+    include!(concat!(env!("OUT_DIR"), "/walletrpc.serde.rs"));
 }
 
 /// The `watchonlyrpc.WatchOnly` stream messages.
 pub mod watchonlyrpc {
     tonic::include_proto!("watchonlyrpc");
+    #[cfg(feature = "json")]
+    include!(concat!(env!("OUT_DIR"), "/watchonlyrpc.serde.rs"));
 }
 
 /// Our signer-bridge service (Attach + Reply).
@@ -95,7 +103,7 @@ mod tests {
     fn secret_fields_never_reach_debug_output() {
         // A pre-generated MuSig2 secret nonce (lnd sends it for
         // deterministic sessions) and an ECDH shared key: the derived Debug
-        // printed them as byte lists (issue 11, finding 6).
+        // printed them as byte lists.
         let nonce = MuSig2SessionRequest {
             key_loc: Some(KeyLocator {
                 key_family: 6,

@@ -1,46 +1,22 @@
-//! The request dispatcher: one `SignCoordinatorRequest` in, one
-//! `SignCoordinatorResponse` out, as lnd's outbound remote signer answers
+//! The signing dispatcher: one [`Work`] in, one `SignCoordinatorResponse`
+//! out, as lnd's outbound remote signer answers
 //! (lnd `lnwallet/rpcwallet/remote_signer_client.go`, spec/protocol.md §2).
 //!
-//! The registration handshake is the session layer's job; everything else is
-//! answered here. Failures become a `signer_error` whose text is what lnd's
-//! signer sends: `error processing the request in the remote signer: ` followed
-//! by the operation's error.
+//! The registration handshake, pings and members that are not signing work
+//! are the session's job ([`crate::session::route`]); the signer is only
+//! given [`Work`]. Failures become a `signer_error` whose text is what lnd's
+//! signer sends: [`crate::request::ERROR_PREFIX`] followed by the
+//! operation's error.
 
 use core::fmt;
 
+use crate::entropy::Entropy;
 use crate::keys::{Network, RootKey};
 use crate::proto::walletrpc;
-use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
-use crate::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse, SignerError};
+use crate::proto::watchonlyrpc::SignCoordinatorResponse;
+use crate::request::{signer_error, Op, Work};
 use crate::signing::{ecdh, message, psbt};
-
-/// Prefix lnd's signer puts in front of every error it returns.
-pub const ERROR_PREFIX: &str = "error processing the request in the remote signer: ";
-
-/// lnd's answer to a request type it does not handle (or no member set).
-pub const UNIMPLEMENTED: &str = "unimplemented request by watch-only node";
-
-/// Source of randomness (BIP-340 auxiliary randomness, MuSig2 nonces).
-pub trait Entropy: Send + Sync {
-    /// Fills `dest` with random bytes.
-    fn fill_bytes(&self, dest: &mut [u8]);
-}
-
-/// Operating-system randomness (`getrandom`; `crypto.getRandomValues` in wasm).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct OsEntropy;
-
-impl Entropy for OsEntropy {
-    fn fill_bytes(&self, dest: &mut [u8]) {
-        // Without randomness MuSig2 nonces would be unsafe: stopping is the only
-        // correct reaction, and no input can cause this.
-        if let Err(e) = getrandom::getrandom(dest) {
-            panic!("operating-system randomness unavailable: {e}");
-        }
-    }
-}
 
 /// Answers signing requests for one root key.
 pub struct Signer {
@@ -57,35 +33,6 @@ impl fmt::Debug for Signer {
             "Signer {{ network: {}, key: [redacted] }}",
             self.root.network()
         )
-    }
-}
-
-/// Short name of a request kind, for logs and the UI.
-pub fn request_kind(req: &SignCoordinatorRequest) -> &'static str {
-    match &req.sign_request_type {
-        None => "none",
-        Some(Req::RegistrationResponse(_)) => "registration_response",
-        Some(Req::Ping(_)) => "ping",
-        Some(Req::SharedKeyRequest(_)) => "shared_key",
-        Some(Req::SignMessageReq(_)) => "sign_message",
-        Some(Req::MuSig2SessionRequest(_)) => "musig2_create_session",
-        Some(Req::MuSig2RegisterNoncesRequest(_)) => "musig2_register_nonces",
-        Some(Req::MuSig2CombinedNoncesReq(_)) => "musig2_register_combined_nonce",
-        Some(Req::MuSig2GetCombinedNoncesReq(_)) => "musig2_get_combined_nonce",
-        Some(Req::MuSig2SignRequest(_)) => "musig2_sign",
-        Some(Req::MuSig2CombineSigRequest(_)) => "musig2_combine_sig",
-        Some(Req::MuSig2CleanupRequest(_)) => "musig2_cleanup",
-        Some(Req::SignPsbtRequest(_)) => "sign_psbt",
-    }
-}
-
-/// A `signer_error` response with lnd's prefix.
-pub fn error_response(ref_request_id: u64, error: impl fmt::Display) -> SignCoordinatorResponse {
-    SignCoordinatorResponse {
-        ref_request_id,
-        sign_response_type: Some(Resp::SignerError(SignerError {
-            error: format!("{ERROR_PREFIX}{error}"),
-        })),
     }
 }
 
@@ -122,40 +69,66 @@ impl Signer {
         &self.root
     }
 
-    /// Short name of a request kind (see [`request_kind`]).
-    pub fn request_kind(req: &SignCoordinatorRequest) -> &'static str {
-        request_kind(req)
-    }
-
-    /// Answers one request (everything except the registration handshake).
-    pub fn handle(&self, req: &SignCoordinatorRequest) -> SignCoordinatorResponse {
-        let id = req.request_id;
-        let result: Result<Resp, String> = match &req.sign_request_type {
-            Some(Req::Ping(_)) => Ok(Resp::Pong(true)),
-            Some(Req::SharedKeyRequest(r)) => ecdh::derive_shared_key(&self.root, r)
+    /// Answers one request of signing work: its member, or a `signer_error`.
+    pub fn handle(&self, work: &Work) -> SignCoordinatorResponse {
+        let e = |e: crate::musig2::MuSig2Error| e.to_string();
+        let result: Result<Resp, String> = match &work.op {
+            Op::SharedKey(r) => ecdh::derive_shared_key(&self.root, r)
                 .map(Resp::SharedKeyResponse)
                 .map_err(|e| e.to_string()),
-            Some(Req::SignMessageReq(r)) => message::sign_message(&self.root, &*self.entropy, r)
+            Op::SignMessage(r) => message::sign_message(&self.root, &*self.entropy, r)
                 .map(Resp::SignMessageResp)
                 .map_err(|e| e.to_string()),
-            Some(Req::SignPsbtRequest(r)) => self.sign_psbt(r).map(Resp::SignPsbtResponse),
-            Some(
-                Req::MuSig2SessionRequest(_)
-                | Req::MuSig2RegisterNoncesRequest(_)
-                | Req::MuSig2CombinedNoncesReq(_)
-                | Req::MuSig2GetCombinedNoncesReq(_)
-                | Req::MuSig2SignRequest(_)
-                | Req::MuSig2CombineSigRequest(_)
-                | Req::MuSig2CleanupRequest(_),
-            ) => self.handle_musig2(req),
-            Some(Req::RegistrationResponse(_)) | None => Err(UNIMPLEMENTED.to_owned()),
+            Op::SignPsbt(r) => self.sign_psbt(r).map(Resp::SignPsbtResponse),
+            // MuSig2 (spec/signing.md §4), answered by the signer-owned
+            // [`crate::musig2::SessionManager`].
+            Op::MuSig2Session(r) => {
+                let derive = |family: u32, index: u32| {
+                    crate::signing::keyloc::locator_key(&self.root, family, index)
+                        .map_err(|e| e.to_string())
+                };
+                self.musig2_sessions()
+                    .create_session_with(&derive, r, &*self.entropy)
+                    .map(Resp::MuSig2SessionResponse)
+                    .map_err(e)
+            }
+            Op::MuSig2RegisterNonces(r) => self
+                .musig2_sessions()
+                .register_nonces(r)
+                .map(Resp::MuSig2RegisterNoncesResponse)
+                .map_err(e),
+            Op::MuSig2RegisterCombinedNonce(r) => self
+                .musig2_sessions()
+                .register_combined_nonce(r)
+                .map(Resp::MuSig2CombNoncesResp)
+                .map_err(e),
+            Op::MuSig2GetCombinedNonce(r) => self
+                .musig2_sessions()
+                .get_combined_nonce(r)
+                .map(Resp::MuSig2GetCombNoncesResp)
+                .map_err(e),
+            Op::MuSig2Sign(r) => self
+                .musig2_sessions()
+                .sign(r)
+                .map(Resp::MuSig2SignResponse)
+                .map_err(e),
+            Op::MuSig2CombineSig(r) => self
+                .musig2_sessions()
+                .combine_sig(r)
+                .map(Resp::MuSig2CombineSigResponse)
+                .map_err(e),
+            Op::MuSig2Cleanup(r) => self
+                .musig2_sessions()
+                .cleanup(r)
+                .map(Resp::MuSig2CleanupResponse)
+                .map_err(e),
         };
         match result {
             Ok(member) => SignCoordinatorResponse {
-                ref_request_id: id,
+                ref_request_id: work.id,
                 sign_response_type: Some(member),
             },
-            Err(e) => error_response(id, e),
+            Err(e) => signer_error(work.id, e),
         }
     }
 
@@ -170,106 +143,36 @@ impl Signer {
             signed_inputs: signed.signed_inputs,
         })
     }
-
-    /// MuSig2 requests (spec/signing.md §4), answered by the signer-owned
-    /// [`crate::musig2::SessionManager`].
-    fn handle_musig2(&self, req: &SignCoordinatorRequest) -> Result<Resp, String> {
-        let e = |e: crate::musig2::MuSig2Error| e.to_string();
-        match &req.sign_request_type {
-            Some(Req::MuSig2SessionRequest(r)) => {
-                let mut rand = [0u8; 32];
-                self.entropy.fill_bytes(&mut rand);
-                let derive = |family: u32, index: u32| {
-                    crate::signing::keyloc::locator_key(&self.root, family, index)
-                        .map_err(|e| e.to_string())
-                };
-                self.musig2_sessions()
-                    .create_session_with(&derive, r, rand)
-                    .map(Resp::MuSig2SessionResponse)
-                    .map_err(e)
-            }
-            Some(Req::MuSig2RegisterNoncesRequest(r)) => self
-                .musig2_sessions()
-                .register_nonces(r)
-                .map(Resp::MuSig2RegisterNoncesResponse)
-                .map_err(e),
-            Some(Req::MuSig2CombinedNoncesReq(r)) => self
-                .musig2_sessions()
-                .register_combined_nonce(r)
-                .map(Resp::MuSig2CombNoncesResp)
-                .map_err(e),
-            Some(Req::MuSig2GetCombinedNoncesReq(r)) => self
-                .musig2_sessions()
-                .get_combined_nonce(r)
-                .map(Resp::MuSig2GetCombNoncesResp)
-                .map_err(e),
-            Some(Req::MuSig2SignRequest(r)) => self
-                .musig2_sessions()
-                .sign(r)
-                .map(Resp::MuSig2SignResponse)
-                .map_err(e),
-            Some(Req::MuSig2CombineSigRequest(r)) => self
-                .musig2_sessions()
-                .combine_sig(r)
-                .map(Resp::MuSig2CombineSigResponse)
-                .map_err(e),
-            Some(Req::MuSig2CleanupRequest(r)) => self
-                .musig2_sessions()
-                .cleanup(r)
-                .map(Resp::MuSig2CleanupResponse)
-                .map_err(e),
-            _ => Err(UNIMPLEMENTED.to_owned()),
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::proto::signrpc;
+    use crate::request::ERROR_PREFIX;
 
-    struct Fixed;
+    /// Every byte `.0`.
+    struct Fixed(u8);
     impl Entropy for Fixed {
         fn fill_bytes(&self, dest: &mut [u8]) {
-            dest.fill(7);
+            dest.fill(self.0);
         }
     }
 
     fn signer() -> Signer {
         let root = RootKey::from_seed_entropy(&[1u8; 16], Network::Regtest).expect("root");
-        Signer::new(root, Box::new(Fixed))
-    }
-
-    #[test]
-    fn ping_pong_and_unset() {
-        let s = signer();
-        let resp = s.handle(&SignCoordinatorRequest {
-            request_id: 9,
-            sign_request_type: Some(Req::Ping(true)),
-        });
-        assert_eq!(resp.ref_request_id, 9);
-        assert_eq!(resp.sign_response_type, Some(Resp::Pong(true)));
-        let resp = s.handle(&SignCoordinatorRequest {
-            request_id: 10,
-            sign_request_type: None,
-        });
-        assert_eq!(
-            resp.sign_response_type,
-            Some(Resp::SignerError(SignerError {
-                error: format!("{ERROR_PREFIX}{UNIMPLEMENTED}")
-            }))
-        );
+        Signer::new(root, Box::new(Fixed(7)))
     }
 
     #[test]
     fn musig2_is_answered_by_the_session_manager() {
         let s = signer();
         // Unknown session: lnd's error, with lnd's prefix.
-        let resp = s.handle(&SignCoordinatorRequest {
-            request_id: 3,
-            sign_request_type: Some(Req::MuSig2CleanupRequest(signrpc::MuSig2CleanupRequest {
+        let resp = s.handle(&Work {
+            id: 3,
+            op: Op::MuSig2Cleanup(signrpc::MuSig2CleanupRequest {
                 session_id: vec![1; 32],
-            })),
+            }),
         });
         match resp.sign_response_type {
             Some(Resp::SignerError(e)) => {
@@ -286,9 +189,9 @@ mod tests {
             .public_key(secp256k1::SECP256K1)
             .serialize()
             .to_vec();
-        let resp = s.handle(&SignCoordinatorRequest {
-            request_id: 4,
-            sign_request_type: Some(Req::MuSig2SessionRequest(signrpc::MuSig2SessionRequest {
+        let resp = s.handle(&Work {
+            id: 4,
+            op: Op::MuSig2Session(signrpc::MuSig2SessionRequest {
                 key_loc: Some(signrpc::KeyLocator {
                     key_family: 0,
                     key_index: 0,
@@ -300,7 +203,7 @@ mod tests {
                 }),
                 version: signrpc::MuSig2Version::Musig2VersionV100rc2 as i32,
                 ..Default::default()
-            })),
+            }),
         });
         let session_id = match resp.sign_response_type {
             Some(Resp::MuSig2SessionResponse(r)) => {
@@ -312,13 +215,13 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         };
-        let resp = s.handle(&SignCoordinatorRequest {
-            request_id: 5,
-            sign_request_type: Some(Req::MuSig2SignRequest(signrpc::MuSig2SignRequest {
+        let resp = s.handle(&Work {
+            id: 5,
+            op: Op::MuSig2Sign(signrpc::MuSig2SignRequest {
                 session_id: session_id.clone(),
                 message_digest: vec![0; 32],
                 cleanup: false,
-            })),
+            }),
         });
         match resp.sign_response_type {
             Some(Resp::SignerError(e)) => {
@@ -330,11 +233,9 @@ mod tests {
             }
             other => panic!("unexpected {other:?}"),
         }
-        let resp = s.handle(&SignCoordinatorRequest {
-            request_id: 6,
-            sign_request_type: Some(Req::MuSig2CleanupRequest(signrpc::MuSig2CleanupRequest {
-                session_id,
-            })),
+        let resp = s.handle(&Work {
+            id: 6,
+            op: Op::MuSig2Cleanup(signrpc::MuSig2CleanupRequest { session_id }),
         });
         assert!(
             matches!(
@@ -349,5 +250,25 @@ mod tests {
     fn debug_is_redacted() {
         let text = format!("{:?}", signer());
         assert!(text.contains("[redacted]"));
+    }
+
+    #[test]
+    fn bench_requests_are_answered() {
+        let root = RootKey::from_seed_entropy(&[9u8; 16], Network::Regtest).expect("root");
+        let reqs = crate::signing::fixtures::bench_requests(&root);
+        let signer = Signer::new(root, Box::new(Fixed(3)));
+        assert_eq!(reqs.len(), 6);
+        for (name, req) in reqs {
+            let resp = signer.handle(&Work::try_from(req).expect("signing work"));
+            match resp.sign_response_type {
+                Some(Resp::SignPsbtResponse(r)) => {
+                    let n = if name == "sign_psbt_mixed_10" { 10 } else { 1 };
+                    assert_eq!(r.signed_inputs, (0..n).collect::<Vec<u32>>(), "{name}");
+                }
+                Some(Resp::SignerError(e)) => panic!("{name}: {}", e.error),
+                Some(_) => {}
+                None => panic!("{name}: no response member"),
+            }
+        }
     }
 }

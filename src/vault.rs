@@ -8,7 +8,7 @@
 //! corruption and plain modification before any passphrase work. Layout,
 //! parameters and threat notes: `docs/vault-format.md`.
 //!
-//! Sans-IO: entropy is injected (`rng`), nothing touches storage.
+//! Sans-IO: entropy is injected ([`crate::entropy::Entropy`]), nothing touches storage.
 
 use core::fmt;
 
@@ -18,6 +18,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use bitcoin::hashes::{hmac, sha256, Hash, HashEngine};
 use zeroize::{Zeroize, Zeroizing};
 
+use crate::entropy::{Entropy, OsEntropy};
 use crate::keys::seed::{SeedError, SeedInput};
 use crate::keys::{Network, RootKey};
 use crate::secret::{SecretBytes, SecretString};
@@ -144,6 +145,7 @@ pub struct VaultHeader {
 
 /// Errors of sealing and opening a vault.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum VaultError {
     /// Does not start with the vault magic bytes.
     #[error("not an lnd-web-signer vault (bad magic bytes)")]
@@ -399,11 +401,11 @@ pub mod test_only_weak_kdf {
         macaroon: Option<&SecretBytes>,
         passphrase: &[u8],
         params: KdfParams,
-        rng: &mut dyn FnMut(&mut [u8]),
+        entropy: &dyn Entropy,
     ) -> Result<Vec<u8>, VaultError> {
         let (root, birthday) = seed.to_root(network)?;
         seal_parts(
-            seed, network, birthday, &root, macaroon, passphrase, params, rng,
+            seed, network, birthday, &root, macaroon, passphrase, params, entropy,
         )
     }
 
@@ -412,7 +414,7 @@ pub mod test_only_weak_kdf {
         vault: &OpenedVault,
         passphrase: &[u8],
         params: KdfParams,
-        rng: &mut dyn FnMut(&mut [u8]),
+        entropy: &dyn Entropy,
     ) -> Result<Vec<u8>, VaultError> {
         seal_parts(
             &vault.seed,
@@ -422,7 +424,7 @@ pub mod test_only_weak_kdf {
             vault.macaroon.as_ref(),
             passphrase,
             params,
-            rng,
+            entropy,
         )
     }
 }
@@ -447,7 +449,7 @@ fn seal_parts(
     macaroon: Option<&SecretBytes>,
     passphrase: &[u8],
     params: KdfParams,
-    rng: &mut dyn FnMut(&mut [u8]),
+    entropy: &dyn Entropy,
 ) -> Result<Vec<u8>, VaultError> {
     if !params.is_acceptable() {
         return Err(VaultError::KdfParamsOutOfBounds(params));
@@ -455,9 +457,9 @@ fn seal_parts(
     let mut plaintext = encode_plaintext(seed, network, birthday_unix, root, macaroon)?;
 
     let mut salt = [0u8; SALT_LEN];
-    rng(&mut salt);
+    fill(entropy, &mut salt)?;
     let mut nonce = [0u8; NONCE_LEN];
-    rng(&mut nonce);
+    fill(entropy, &mut nonce)?;
 
     let mut blob = Vec::with_capacity(HEADER_LEN + plaintext.len() + TAG_LEN + CHECKSUM_LEN);
     blob.extend_from_slice(&MAGIC);
@@ -495,7 +497,7 @@ fn seal_parts(
 
 /// Seals `seed` for `network` (checked first: the seed must decode and give a
 /// root key, which costs one aezeed scrypt) with an optional `macaroon`
-/// under `passphrase`. `rng` fills the salt and nonce. `params` must meet
+/// under `passphrase`. `entropy` fills the salt and nonce. `params` must meet
 /// [`KdfParams::SEAL_FLOOR`] ([`VaultError::KdfBelowFloor`] otherwise).
 pub fn seal(
     seed: &SeedInput,
@@ -503,10 +505,10 @@ pub fn seal(
     macaroon: Option<&SecretBytes>,
     passphrase: &[u8],
     params: KdfParams,
-    rng: &mut dyn FnMut(&mut [u8]),
+    entropy: &dyn Entropy,
 ) -> Result<Vec<u8>, VaultError> {
     check_seal_floor(params)?;
-    test_only_weak_kdf::seal(seed, network, macaroon, passphrase, params, rng)
+    test_only_weak_kdf::seal(seed, network, macaroon, passphrase, params, entropy)
 }
 
 /// Seals an opened vault again (e.g. with a new macaroon or passphrase)
@@ -517,18 +519,26 @@ pub fn reseal(
     vault: &OpenedVault,
     passphrase: &[u8],
     params: KdfParams,
-    rng: &mut dyn FnMut(&mut [u8]),
+    entropy: &dyn Entropy,
 ) -> Result<Vec<u8>, VaultError> {
     check_seal_floor(params)?;
-    test_only_weak_kdf::reseal(vault, passphrase, params, rng)
+    test_only_weak_kdf::reseal(vault, passphrase, params, entropy)
 }
 
-/// Fills `buf` from the operating system / browser (`crypto.getRandomValues`).
+/// Fills `buf` from `entropy`; a failing source is [`VaultError::Randomness`].
+fn fill(entropy: &dyn Entropy, buf: &mut [u8]) -> Result<(), VaultError> {
+    entropy
+        .try_fill_bytes(buf)
+        .map_err(|e| VaultError::Randomness(e.0))
+}
+
+/// Fills `buf` from the operating system / browser (`crypto.getRandomValues`,
+/// [`OsEntropy`]).
 pub fn os_random(buf: &mut [u8]) -> Result<(), VaultError> {
-    getrandom::getrandom(buf).map_err(|e| VaultError::Randomness(e.to_string()))
+    fill(&OsEntropy, buf)
 }
 
-/// [`seal`] with salt and nonce from [`os_random`].
+/// [`seal`] with salt and nonce from [`OsEntropy`].
 pub fn seal_with_os_rng(
     seed: &SeedInput,
     network: Network,
@@ -536,14 +546,7 @@ pub fn seal_with_os_rng(
     passphrase: &[u8],
     params: KdfParams,
 ) -> Result<Vec<u8>, VaultError> {
-    let mut random = [0u8; SALT_LEN + NONCE_LEN];
-    os_random(&mut random)?;
-    let mut offset = 0;
-    let mut rng = |buf: &mut [u8]| {
-        buf.copy_from_slice(&random[offset..offset + buf.len()]);
-        offset += buf.len();
-    };
-    seal(seed, network, macaroon, passphrase, params, &mut rng)
+    seal(seed, network, macaroon, passphrase, params, &OsEntropy)
 }
 
 /// Checks length, magic, version and checksum; returns the header and the
@@ -659,14 +662,22 @@ mod tests {
         p_cost: 1,
     };
 
-    fn counter_rng() -> impl FnMut(&mut [u8]) {
-        let mut n = 0u8;
-        move |buf: &mut [u8]| {
+    /// 1, 2, 3, … across draws.
+    struct Counter(std::sync::atomic::AtomicU8);
+
+    impl Entropy for Counter {
+        fn fill_bytes(&self, buf: &mut [u8]) {
             for b in buf {
-                n = n.wrapping_add(1);
-                *b = n;
+                *b = self
+                    .0
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                    .wrapping_add(1);
             }
         }
+    }
+
+    fn counter_rng() -> Counter {
+        Counter(0.into())
     }
 
     fn xprv_seed() -> SeedInput {
@@ -680,7 +691,7 @@ mod tests {
             mac,
             b"pw",
             FAST,
-            &mut counter_rng(),
+            &counter_rng(),
         )
         .expect("seal")
     }
@@ -727,8 +738,7 @@ mod tests {
         let mut v = open(&sealed(None), b"pw").expect("open");
         assert!(v.macaroon.is_none());
         v.macaroon = Some(SecretBytes::from_slice(b"mac"));
-        let blob =
-            test_only_weak_kdf::reseal(&v, b"new", FAST, &mut counter_rng()).expect("reseal");
+        let blob = test_only_weak_kdf::reseal(&v, b"new", FAST, &counter_rng()).expect("reseal");
         assert!(matches!(
             open(&blob, b"pw"),
             Err(VaultError::WrongPassphrase)
@@ -868,7 +878,7 @@ mod tests {
                 None,
                 b"pw",
                 p,
-                &mut counter_rng()
+                &counter_rng()
             ),
             Err(VaultError::KdfParamsOutOfBounds(_))
         ));
@@ -882,7 +892,7 @@ mod tests {
             None,
             b"pw",
             FAST,
-            &mut counter_rng(),
+            &counter_rng(),
         )
         .expect_err("network mismatch");
         assert_eq!(
@@ -897,7 +907,7 @@ mod tests {
                 Some(&big),
                 b"pw",
                 FAST,
-                &mut counter_rng()
+                &counter_rng()
             ),
             Err(VaultError::MacaroonTooLarge(_))
         ));
@@ -927,7 +937,7 @@ mod tests {
             None,
             "pässword".as_bytes(),
             FAST,
-            &mut counter_rng(),
+            &counter_rng(),
         )
         .expect("seal");
         let v = open(&blob, "pässword".as_bytes()).expect("open");
@@ -955,7 +965,7 @@ mod tests {
             None,
             b"pw",
             KdfParams::DEFAULT,
-            &mut counter_rng(),
+            &counter_rng(),
         )
         .expect("seal");
         assert_eq!(read_header(&blob).expect("header").kdf, KdfParams::DEFAULT);
@@ -989,7 +999,7 @@ mod tests {
                 None,
                 b"pw",
                 weak,
-                &mut counter_rng(),
+                &counter_rng(),
             )
             .expect_err("below the floor");
             assert!(
@@ -1007,7 +1017,7 @@ mod tests {
             None,
             b"pw",
             FAST,
-            &mut counter_rng(),
+            &counter_rng(),
         )
         .expect_err("weak");
         assert_eq!(
@@ -1017,7 +1027,7 @@ mod tests {
         // Re-sealing too; a weak vault still opens and re-seals at the default.
         let weak_vault = open(&sealed(None), b"pw").expect("a cheap old vault opens");
         assert!(matches!(
-            reseal(&weak_vault, b"pw", FAST, &mut counter_rng()),
+            reseal(&weak_vault, b"pw", FAST, &counter_rng()),
             Err(VaultError::KdfBelowFloor(_))
         ));
         assert_eq!(FAST.for_reseal(), KdfParams::DEFAULT);
@@ -1034,7 +1044,7 @@ mod tests {
                 None,
                 b"pw",
                 huge,
-                &mut counter_rng()
+                &counter_rng()
             ),
             Err(VaultError::KdfParamsOutOfBounds(_))
         ));
@@ -1045,12 +1055,12 @@ mod tests {
             None,
             b"pw",
             floor,
-            &mut counter_rng(),
+            &counter_rng(),
         )
         .expect("the floor itself is accepted");
         assert_eq!(read_header(&blob).expect("header").kdf, floor);
         let v = open(&blob, b"pw").expect("open");
-        let again = reseal(&v, b"pw2", floor, &mut counter_rng()).expect("reseal at the floor");
+        let again = reseal(&v, b"pw2", floor, &counter_rng()).expect("reseal at the floor");
         assert!(open(&again, b"pw2").is_ok());
         assert!(KdfParams::DEFAULT.meets_seal_floor());
     }

@@ -8,6 +8,7 @@
 use std::sync::{Arc, Mutex};
 
 use bitcoin::secp256k1::SecretKey;
+use lnd_web_signer::entropy::FixedEntropy;
 use lnd_web_signer::musig2::bip327::verify_bip340;
 use lnd_web_signer::musig2::{Limits, MuSig2Error, SessionManager};
 use lnd_web_signer::proto::signrpc;
@@ -983,7 +984,7 @@ fn error_order_follows_lnd() {
     let failing = |_: u32, _: u32| -> Result<SecretKey, String> { Err("no such key".into()) };
     let mut req = request(&[point(2), point(3)], vec![vec![0; 65]], &TestTweak::None);
     let e = SessionManager::default()
-        .create_session_with(&failing, &req, [0; 32])
+        .create_session_with(&failing, &req, &FixedEntropy([0; 32]))
         .expect_err("order");
     assert_eq!(e, MuSig2Error::NonceLength { index: 0, len: 65 });
     req.other_signer_public_nonces.clear();
@@ -992,12 +993,12 @@ fn error_order_follows_lnd() {
         is_x_only: false,
     }];
     let e = SessionManager::default()
-        .create_session_with(&failing, &req, [0; 32])
+        .create_session_with(&failing, &req, &FixedEntropy([0; 32]))
         .expect_err("order");
     assert_eq!(e, MuSig2Error::Tweak("tweak cannot be empty"));
     req.tweaks.clear();
     let e = SessionManager::default()
-        .create_session_with(&failing, &req, [0; 32])
+        .create_session_with(&failing, &req, &FixedEntropy([0; 32]))
         .expect_err("order");
     assert_eq!(e, MuSig2Error::KeyDerivation("no such key".into()));
     // key_loc is passed through as (family, index).
@@ -1008,7 +1009,7 @@ fn error_order_follows_lnd() {
     };
     let req = request(&[point(1), point(2)], vec![], &TestTweak::None);
     SessionManager::default()
-        .create_session_with(&record, &req, [0; 32])
+        .create_session_with(&record, &req, &FixedEntropy([0; 32]))
         .expect("create");
     assert_eq!(*seen.lock().expect("lock"), Some((0, 7)));
     // Sign: digest length before the session lookup.

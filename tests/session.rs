@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use bitcoin::secp256k1::{PublicKey, SecretKey, SECP256K1};
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::{Network, RootKey};
 use lnd_web_signer::proto::signrpc::{
     KeyLocator, MuSig2CleanupRequest, MuSig2RegisterNoncesRequest, MuSig2SessionRequest,
@@ -19,9 +20,9 @@ use lnd_web_signer::proto::watchonlyrpc::{
     RegistrationComplete, RegistrationResponse, SignCoordinatorRequest, SignCoordinatorResponse,
 };
 use lnd_web_signer::session::{
-    answer, Backoff, Event, Session, SessionConfig, SessionError, SessionState,
+    answer, respond, Backoff, Event, Session, SessionConfig, SessionError, SessionState,
 };
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::signer::Signer;
 
 fn request(id: u64, member: SignRequestType) -> SignCoordinatorRequest {
     SignCoordinatorRequest {
@@ -93,7 +94,7 @@ impl<'a> Stream<'a> {
         let id = req.request_id;
         let resp = match self.session.on_request(req, self.now).expect("request") {
             Event::Reply(resp) => resp,
-            Event::Handle(req) => answer(&req, |r| {
+            Event::Handle(work) => answer(&work, |r| {
                 self.signer_calls.fetch_add(1, Ordering::SeqCst);
                 self.signer.handle(r)
             }),
@@ -251,7 +252,7 @@ fn real_signer_answers_pass_finish_unchanged() {
             ..Default::default()
         }),
     );
-    let direct = signer.handle(&req);
+    let direct = respond(req.clone(), |w| signer.handle(w));
     let via_session = s.ask(req);
     // Plain ECDSA over a deterministic nonce: identical answers.
     assert_eq!(direct, via_session);
@@ -264,6 +265,6 @@ fn real_signer_answers_pass_finish_unchanged() {
         3,
         SignRequestType::SignMessageReq(lnd_web_signer::proto::signrpc::SignMessageReq::default()),
     );
-    let direct = signer.handle(&bad);
+    let direct = respond(bad.clone(), |w| signer.handle(w));
     assert_eq!(s.ask(bad), direct);
 }

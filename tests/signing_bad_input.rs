@@ -3,6 +3,7 @@
 //! and nothing is signed that should not be.
 #![cfg(not(target_arch = "wasm32"))]
 
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::bitcoin::bip32::{ChildNumber, DerivationPath};
 use lnd_web_signer::keys::bitcoin::psbt::{raw, Psbt};
 use lnd_web_signer::keys::bitcoin::secp256k1::{SecretKey, XOnlyPublicKey, SECP256K1};
@@ -18,7 +19,8 @@ use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
-use lnd_web_signer::signer::{OsEntropy, Signer, ERROR_PREFIX};
+use lnd_web_signer::request::{Work, ERROR_PREFIX};
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer::signing::fixtures::{build_psbt, FixtureInput, InputKind};
 use lnd_web_signer::signing::psbt::wire_scan;
 
@@ -31,10 +33,13 @@ fn signer() -> Signer {
 }
 
 fn handle(req: Req) -> Resp {
-    let resp = signer().handle(&SignCoordinatorRequest {
-        request_id: 77,
-        sign_request_type: Some(req),
-    });
+    let resp = signer().handle(
+        &Work::try_from(SignCoordinatorRequest {
+            request_id: 77,
+            sign_request_type: Some(req),
+        })
+        .expect("signing work"),
+    );
     assert_eq!(resp.ref_request_id, 77);
     resp.sign_response_type.expect("response member")
 }

@@ -6,6 +6,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 use bitcoinconsensus::{verify_with_flags, Utxo, VERIFY_ALL_PRE_TAPROOT, VERIFY_TAPROOT};
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::bitcoin::script::PushBytesBuf;
 use lnd_web_signer::keys::bitcoin::{consensus, ScriptBuf, Transaction, Witness};
 use lnd_web_signer::keys::{Network, RootKey};
@@ -13,7 +14,8 @@ use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::request::Work;
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer::signing::fixtures::{build_psbt, BuiltPsbt, FixtureInput, InputKind};
 use lnd_web_signer::signing::psbt::wire_scan;
 
@@ -74,12 +76,15 @@ fn input_sigs(raw: &[u8], inputs: usize) -> Vec<InputSigs> {
 }
 
 fn sign(signer: &Signer, built: &BuiltPsbt) -> (Vec<u8>, Vec<u32>) {
-    let resp = signer.handle(&SignCoordinatorRequest {
-        request_id: 1,
-        sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
-            funded_psbt: built.psbt.serialize(),
-        })),
-    });
+    let resp = signer.handle(
+        &Work::try_from(SignCoordinatorRequest {
+            request_id: 1,
+            sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                funded_psbt: built.psbt.serialize(),
+            })),
+        })
+        .expect("signing work"),
+    );
     match resp.sign_response_type {
         Some(Resp::SignPsbtResponse(r)) => (r.signed_psbt, r.signed_inputs),
         other => panic!("unexpected response {other:?}"),

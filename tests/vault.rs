@@ -3,6 +3,7 @@
 //! passphrase/tamper distinction.
 #![cfg(not(target_arch = "wasm32"))]
 
+use lnd_web_signer::entropy::Entropy;
 use lnd_web_signer::keys::bitcoin::hashes::{sha256, Hash};
 use lnd_web_signer::keys::{Network, SeedInput};
 use lnd_web_signer::secret::{SecretBytes, SecretString};
@@ -20,13 +21,25 @@ fn seed() -> SeedInput {
     SeedInput::Xprv(SecretString::from(DOCS_TPRV))
 }
 
-fn rng_from(bytes: Vec<u8>) -> impl FnMut(&mut [u8]) {
-    let mut pos = 0usize;
-    move |buf: &mut [u8]| {
+/// `bytes` over and over, across draws.
+struct Cycle {
+    bytes: Vec<u8>,
+    pos: std::sync::atomic::AtomicUsize,
+}
+
+impl Entropy for Cycle {
+    fn fill_bytes(&self, buf: &mut [u8]) {
         for b in buf {
-            *b = bytes[pos % bytes.len()];
-            pos += 1;
+            let pos = self.pos.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            *b = self.bytes[pos % self.bytes.len()];
         }
+    }
+}
+
+fn rng_from(bytes: Vec<u8>) -> Cycle {
+    Cycle {
+        bytes,
+        pos: 0.into(),
     }
 }
 
@@ -39,7 +52,7 @@ fn seal(passphrase: &[u8], macaroon: Option<&SecretBytes>, random: Vec<u8>) -> V
         macaroon,
         passphrase,
         FAST,
-        &mut rng_from(random),
+        &rng_from(random),
     )
     .expect("seal")
 }

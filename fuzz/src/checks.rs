@@ -5,13 +5,15 @@
 //! kept input of `fuzz/regressions/<target>/` through the same function,
 //! so this file uses only crates the native crate has as well.
 
+use lnd_web_signer::entropy::Entropy;
 use lnd_web_signer::grpcweb::{self, DecodeError, Decoder, Frame, FRAME_HEADER_LEN};
 use lnd_web_signer::keys::aezeed::{CipherSeed, Mnemonic, ScryptParams, ENCIPHERED_LEN};
 use lnd_web_signer::keys::bitcoin::hashes::{sha256, Hash};
 use lnd_web_signer::keys::{Network, RootKey};
 use lnd_web_signer::proto::signerbridge::{ReplyBatchRequest, ReplyRequest};
 use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
-use lnd_web_signer::signer::{Entropy, Signer};
+use lnd_web_signer::session;
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer_native::bridge::raw::{
     leading_token, split_batch, split_reply, BatchError, Leading,
 };
@@ -221,7 +223,7 @@ pub fn signer_handle(data: &[u8]) {
         let Ok(req) = SignCoordinatorRequest::decode(raw) else {
             continue;
         };
-        let resp = signer.handle(&req);
+        let resp = session::respond(req.clone(), |work| signer.handle(work));
         assert_eq!(resp.ref_request_id, req.request_id, "answer for another id");
         assert!(resp.sign_response_type.is_some(), "answer without a member");
         let out = resp.encoded_len();
@@ -346,7 +348,7 @@ pub fn vault_open(data: &[u8]) {
 pub fn handle_line(data: &[u8]) {
     let signer = test_signer();
     if let Some(resp) = lnd_web_signer_native::cli::handle::handle_line(&signer, 1, data) {
-        let json = lnd_web_signer::json::response_to_json(&resp);
+        let json = lnd_web_signer::json::response_to_json(&resp).expect("the response encodes");
         let v: serde_json::Value = serde_json::from_str(&json).expect("the response is JSON");
         assert!(v.is_object());
     }

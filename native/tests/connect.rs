@@ -12,6 +12,7 @@ use lnd_web_signer::proto::watchonlyrpc::registration_response::RegistrationResp
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
 use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
+use lnd_web_signer::request::{Op, Work};
 use lnd_web_signer::session::{Backoff, SessionError};
 use lnd_web_signer_native::connect::{self, ConnectConfig, ConnectError, Handler};
 use lnd_web_signer_native::tls::DialError;
@@ -24,25 +25,21 @@ use connect_support::*;
 
 /// Stand-in signing core: "signs" a message by reversing it, echoes PSBT sizes.
 fn echo_handler() -> Handler {
-    Arc::new(|req: &SignCoordinatorRequest| {
-        let member = match &req.sign_request_type {
-            Some(SignRequestType::SignMessageReq(m)) => {
-                SignResponseType::SignMessageResp(SignMessageResp {
-                    signature: m.msg.iter().rev().copied().collect(),
-                })
-            }
-            Some(SignRequestType::SignPsbtRequest(p)) => {
-                SignResponseType::SignPsbtResponse(SignPsbtResponse {
-                    signed_psbt: (p.funded_psbt.len() as u64).to_be_bytes().to_vec(),
-                    signed_inputs: vec![],
-                })
-            }
+    Arc::new(|work: &Work| {
+        let member = match &work.op {
+            Op::SignMessage(m) => SignResponseType::SignMessageResp(SignMessageResp {
+                signature: m.msg.iter().rev().copied().collect(),
+            }),
+            Op::SignPsbt(p) => SignResponseType::SignPsbtResponse(SignPsbtResponse {
+                signed_psbt: (p.funded_psbt.len() as u64).to_be_bytes().to_vec(),
+                signed_inputs: vec![],
+            }),
             _ => SignResponseType::SignerError(lnd_web_signer::proto::watchonlyrpc::SignerError {
                 error: "not supported by the test handler".into(),
             }),
         };
         SignCoordinatorResponse {
-            ref_request_id: req.request_id,
+            ref_request_id: work.id,
             sign_response_type: Some(member),
         }
     })
@@ -193,9 +190,9 @@ async fn pings_and_requests_are_not_blocked_by_slow_signing() {
     let gate = Arc::new(Gate::default());
     let inner = echo_handler();
     let g = Arc::clone(&gate);
-    let handler: Handler = Arc::new(move |req: &SignCoordinatorRequest| {
+    let handler: Handler = Arc::new(move |work: &Work| {
         g.wait();
-        inner(req)
+        inner(work)
     });
     let (stop, task) = spawn_signer(config(&node, &tls), handler);
     let mut conn = node.accept().await;
@@ -227,10 +224,10 @@ async fn reconnects_after_the_node_drops_the_stream_and_keeps_handler_state() {
     // State that must survive reconnects (like MuSig2 sessions): a counter.
     let calls = Arc::new(AtomicU32::new(0));
     let c = Arc::clone(&calls);
-    let handler: Handler = Arc::new(move |req: &SignCoordinatorRequest| {
+    let handler: Handler = Arc::new(move |work: &Work| {
         let n = c.fetch_add(1, Ordering::SeqCst) + 1;
         SignCoordinatorResponse {
-            ref_request_id: req.request_id,
+            ref_request_id: work.id,
             sign_response_type: Some(SignResponseType::SignMessageResp(SignMessageResp {
                 signature: vec![u8::try_from(n).expect("few calls")],
             })),

@@ -7,9 +7,11 @@ use std::process::Stdio;
 
 use bitcoin::bip32::Xpriv;
 use bitcoin::NetworkKind;
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::{Network, RootKey};
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::session;
+use lnd_web_signer::signer::Signer;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
@@ -127,7 +129,7 @@ async fn serves_the_real_signer_logs_without_secrets_and_exits_on_sigterm() {
     let root = RootKey::from_xprv(&f.tprv, Network::Regtest).expect("tprv");
     let reference = Signer::new(root, Box::new(OsEntropy));
     let req = sign_message(3, b"connect cli test");
-    let expected = reference.handle(&req);
+    let expected = session::respond(req.clone(), |w| reference.handle(w));
     assert!(matches!(
         expected.sign_response_type,
         Some(SignResponseType::SignMessageResp(_))

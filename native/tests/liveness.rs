@@ -420,7 +420,7 @@ impl GoNode {
 }
 
 fn pong_handler() -> Handler {
-    Arc::new(|req: &SignCoordinatorRequest| lnd_web_signer::session::pong(req.request_id))
+    Arc::new(|work: &lnd_web_signer::request::Work| lnd_web_signer::session::pong(work.id))
 }
 
 /// Runs the native signer (in process, one attempt) against `cfg.rpchost`

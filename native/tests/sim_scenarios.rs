@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use lnd_web_signer::signing::psbt::wire_scan;
-use sim_support::{connect, serve, serve_signer, signer, SimProcess};
+use sim_support::{answer, connect, serve, serve_signer, signer, SimProcess};
 
 async fn run_scenario(scenario: &str, min_checks: u64) {
     let mut sim = SimProcess::start(
@@ -99,7 +99,7 @@ async fn wallet_sweepall_sends_lnds_reused_buffer_witnesses() {
     );
     let stream = connect(&sim).await;
     let signer = Arc::new(signer());
-    let served = tokio::spawn(serve(stream, move |req| Ok(Some(signer.handle(req)))));
+    let served = tokio::spawn(serve(stream, move |req| Ok(Some(answer(&signer, req)))));
     let (code, sim) =
         tokio::task::spawn_blocking(move || (sim.wait(Duration::from_secs(120)), sim))
             .await

@@ -5,6 +5,7 @@
 use bitcoin::bip32::Xpub;
 
 use super::network::Network;
+use super::path::LND_PURPOSE;
 use super::root::{RootKey, RootKeyError};
 
 /// Number of lnd keychain (purpose 1017) accounts the watch-only node needs (0…255).
@@ -142,7 +143,7 @@ pub fn standard_accounts(root: &RootKey) -> Result<Vec<Account>, RootKeyError> {
     for family in 0..LND_ACCOUNT_COUNT {
         out.push(account(
             root,
-            1017,
+            LND_PURPOSE,
             coin,
             family,
             AddressType::WitnessPubkeyHash,

@@ -16,7 +16,7 @@ pub mod seed;
 
 pub use accounts::{accounts_json, AddressType};
 pub use network::{Network, UnknownNetwork};
-pub use path::{format_path, parse_path, PathError, HARDENED};
+pub use path::{format_path, parse_path, PathError, HARDENED, LND_PURPOSE};
 pub use root::{RootKey, RootKeyError};
 pub use seed::{SeedError, SeedFileError, SeedInput};
 

@@ -3,6 +3,9 @@
 /// Offset that turns a child index into a hardened child number (2^31).
 pub const HARDENED: u32 = 0x8000_0000;
 
+/// lnd's BIP-43 purpose for its keychain (all Lightning keys, `m/1017'/…`).
+pub const LND_PURPOSE: u32 = 1017;
+
 /// Error of [`parse_path`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("invalid derivation path \"{path}\": {reason}")]

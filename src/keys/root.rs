@@ -15,7 +15,7 @@ use zeroize::{Zeroize, Zeroizing};
 use super::network::Network;
 use super::path::format_path;
 
-use super::path::HARDENED;
+use super::path::{HARDENED, LND_PURPOSE};
 
 /// Nodes at depth 1..=CACHE_MAX_DEPTH are cached (account level is 3, the
 /// branch under an account is 4).
@@ -83,7 +83,7 @@ pub enum RootKeyError {
 /// Purposes of btcwallet's key scopes (BIP-44/49/84/86 and lnd's 1017).
 /// Paths below them are derived exactly as lnd's wallet derives them,
 /// including btcd's legacy hardened derivation (see [`lnd_unpadded_step`]).
-const WALLET_PURPOSES: [u32; 5] = [44, 49, 84, 86, 1017];
+const WALLET_PURPOSES: [u32; 5] = [44, 49, 84, 86, LND_PURPOSE];
 
 /// Whether btcwallet derives element `depth` (0-based) of `path` with btcd's
 /// legacy `DeriveNonStandard` (btcd issue 172): a hardened child of a parent
@@ -483,7 +483,7 @@ impl RootKey {
     /// `index` ≥ 2^31 as hardened, as does this).
     pub fn lnd_key_path(&self, family: u32, index: u32) -> Result<[u32; 5], RootKeyError> {
         Ok([
-            1017 + HARDENED,
+            LND_PURPOSE + HARDENED,
             self.network.lnd_coin_type() + HARDENED,
             hardened("key family", family)?,
             0,

@@ -27,6 +27,7 @@ use super::bip327::{
 use super::hash::{nonce_gen_bip327, nonce_gen_v040, public_nonce_points, NonceScalars};
 use super::v040;
 use super::{to_array32, EffectiveTweak, MuSig2Error, Tweak32, Version};
+use crate::entropy::{Entropy, FixedEntropy};
 use crate::proto::signrpc;
 
 /// Memory bounds of a [`SessionManager`].
@@ -388,7 +389,8 @@ impl SessionManager {
     /// `MuSig2CreateSession` with a key the caller already derived from
     /// `key_loc` (`RootKey::lnd_key(family, index)`). Prefer
     /// [`Self::create_session_with`] to report a derivation failure at the
-    /// point lnd does.
+    /// point lnd does. `rand` is the nonce randomness itself (fixed, as test
+    /// vectors give it).
     pub fn create_session(
         &mut self,
         local_key: &SecretKey,
@@ -396,20 +398,22 @@ impl SessionManager {
         rand: [u8; 32],
     ) -> Result<signrpc::MuSig2SessionResponse, MuSig2Error> {
         let key = *local_key;
-        self.create_session_with(&|_, _| Ok(key), req, rand)
+        self.create_session_with(&|_, _| Ok(key), req, &FixedEntropy(rand))
     }
 
     /// `MuSig2CreateSession`. `derive(family, index)` returns the private key
     /// of the request's `key_loc` (int32 fields cast to u32 as lnd does); it
-    /// is called after the request checks, where lnd derives. `rand` is fresh
-    /// entropy for the local nonce (unused when a pre-generated nonce is
-    /// given).
+    /// is called after the request checks, where lnd derives. `entropy`
+    /// gives 32 fresh bytes for the local nonce; they are drawn for every
+    /// call, first, and unused when a pre-generated nonce is given.
     pub fn create_session_with(
         &mut self,
         derive: &dyn Fn(u32, u32) -> Result<SecretKey, String>,
         req: &signrpc::MuSig2SessionRequest,
-        rand: [u8; 32],
+        entropy: &dyn Entropy,
     ) -> Result<signrpc::MuSig2SessionResponse, MuSig2Error> {
+        let mut rand = Zeroizing::new([0u8; 32]);
+        entropy.fill_bytes(&mut rand[..]);
         // 1. Version.
         let version = Version::from_rpc(req.version)?;
         // 2. Key locator.

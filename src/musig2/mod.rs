@@ -17,7 +17,8 @@
 //!   against lnd's vectors.
 //!
 //! Session state is memory only; nothing here does I/O. Entropy for nonces is
-//! injected by the caller (`rand` argument of [`SessionManager::create_session`]).
+//! injected by the caller ([`crate::entropy::Entropy`] of
+//! [`SessionManager::create_session_with`]).
 
 pub mod bip327;
 mod hash;

@@ -10,9 +10,13 @@
 //! * [`Event::Registered`] – the handshake completed (reset the [`Backoff`]).
 //! * [`Event::Reply`] – send this response at once (pongs, `signer_error` for
 //!   unset members): never wait behind signing work.
-//! * [`Event::Handle`] – run the signing core on the request (possibly on
+//! * [`Event::Handle`] – run the signing core on the [`Work`] (possibly on
 //!   another thread, concurrently with other requests), pass its answer
 //!   through [`finish`] (or use [`answer`]) and send it.
+//!
+//! Only the session answers pings and requests that are not signing work
+//! ([`route`]; hosts without a stream, such as `lnd-web-signer handle`, use
+//! [`respond`]); the signer is only given [`Work`].
 //!
 //! Any `Err(SessionError)` ends the attempt: close the stream, wait
 //! [`Backoff::after_attempt`] and start a fresh `Session` on a new stream.
@@ -32,10 +36,9 @@
 //! received message restarts the watchdog.
 
 mod backoff;
-mod kind;
 
+pub use crate::request::{pong, response_member_name, signer_error, RequestKind, Work};
 pub use backoff::{apply_jitter, Backoff, INITIAL_BACKOFF, JITTER_PERCENT, MAX_BACKOFF};
-pub use kind::{response_member_name, RequestKind};
 
 use core::time::Duration;
 
@@ -43,8 +46,9 @@ use crate::proto::watchonlyrpc::registration_response::RegistrationResponseType;
 use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
 use crate::proto::watchonlyrpc::{
-    SignCoordinatorRequest, SignCoordinatorResponse, SignerError, SignerRegistration,
+    SignCoordinatorRequest, SignCoordinatorResponse, SignerRegistration,
 };
+use crate::request::{NotWork, UNIMPLEMENTED};
 
 /// Request id reserved for the handshake, in both directions.
 pub const HANDSHAKE_REQUEST_ID: u64 = 1;
@@ -81,13 +85,6 @@ pub fn idle_timeout_for(interval: Duration, multiple: u32) -> Option<Duration> {
 /// today; lnd's own signer sends the same text).
 pub const DEFAULT_REGISTRATION_CHALLENGE: &[u8] = b"registrationChallenge";
 
-/// Prefix of every `signer_error` text the session itself produces (the same
-/// prefix lnd's signer uses).
-pub const ERROR_PREFIX: &str = "error processing the request in the remote signer: ";
-
-/// Error text for requests whose member is unset or unknown to this build.
-pub const UNIMPLEMENTED_REQUEST: &str = "unimplemented request by watch-only node";
-
 /// `registration_info` naming this signer and its version, e.g. `lnd-web-signer/0.1.0`.
 pub fn default_registration_info() -> String {
     format!("lnd-web-signer/{}", env!("CARGO_PKG_VERSION"))
@@ -123,6 +120,7 @@ impl Default for SessionConfig {
 
 /// Why a session (one stream attempt) ended or could not proceed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SessionError {
     /// The configuration has an empty `registration_info` (the node rejects it).
     #[error("registration info must not be empty (the watch-only node rejects an empty one)")]
@@ -189,8 +187,26 @@ pub enum Event {
     },
     /// Send this response now (pong, `signer_error` for an unusable request).
     Reply(SignCoordinatorResponse),
-    /// Run the signing core on this request, then send [`finish`]`(req, answer)`.
-    Handle(SignCoordinatorRequest),
+    /// Run the signing core on this work, then send [`finish`]`(work, answer)`.
+    Handle(Work),
+}
+
+/// How a request after the handshake is answered (see [`route`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Route {
+    /// Send this response now.
+    Reply(SignCoordinatorResponse),
+    /// Signing work for the signer.
+    Work(Work),
+}
+
+impl From<Route> for Event {
+    fn from(route: Route) -> Event {
+        match route {
+            Route::Reply(resp) => Event::Reply(resp),
+            Route::Work(work) => Event::Handle(work),
+        }
+    }
 }
 
 /// Coarse state of a [`Session`], for hosts and UIs.
@@ -368,7 +384,13 @@ impl Session {
                     last_message: last_message.max(now),
                 };
                 self.requests = self.requests.saturating_add(1);
-                Ok(dispatch(req))
+                if RequestKind::of(&req) == RequestKind::Registration {
+                    return Ok(Event::Reply(signer_error(
+                        req.request_id,
+                        "unexpected registration response after the handshake",
+                    )));
+                }
+                Ok(route(req).into())
             }
         }
     }
@@ -383,12 +405,12 @@ impl Session {
         handler: H,
     ) -> Result<Option<SignCoordinatorResponse>, SessionError>
     where
-        H: FnOnce(&SignCoordinatorRequest) -> SignCoordinatorResponse,
+        H: FnOnce(&Work) -> SignCoordinatorResponse,
     {
         Ok(match self.on_request(req, now)? {
             Event::Registered { .. } => None,
             Event::Reply(resp) => Some(resp),
-            Event::Handle(req) => Some(answer(&req, handler)),
+            Event::Handle(work) => Some(answer(&work, handler)),
         })
     }
 }
@@ -415,63 +437,56 @@ fn check_registration(req: SignCoordinatorRequest) -> Result<Event, SessionError
     }
 }
 
-fn dispatch(req: SignCoordinatorRequest) -> Event {
-    match RequestKind::of(&req) {
-        RequestKind::Ping => Event::Reply(pong(req.request_id)),
-        RequestKind::Unset => Event::Reply(signer_error(req.request_id, UNIMPLEMENTED_REQUEST)),
-        RequestKind::Registration => Event::Reply(signer_error(
-            req.request_id,
-            "unexpected registration response after the handshake",
-        )),
-        _ => Event::Handle(req),
+/// Who answers `req` (a request after the handshake, or one given without a
+/// stream): pings get a pong and members that are not signing work (none,
+/// unknown to this build, a registration answer) lnd's
+/// [`UNIMPLEMENTED`] `signer_error`, at once; everything else is [`Work`]
+/// for the signer.
+pub fn route(req: SignCoordinatorRequest) -> Route {
+    match Work::try_from(req) {
+        Ok(work) => Route::Work(work),
+        Err(NotWork { kind, request }) => Route::Reply(match kind {
+            RequestKind::Ping => pong(request.request_id),
+            _ => signer_error(request.request_id, UNIMPLEMENTED),
+        }),
     }
 }
 
-/// `pong = true` for request `id`.
-pub fn pong(id: u64) -> SignCoordinatorResponse {
-    SignCoordinatorResponse {
-        ref_request_id: id,
-        sign_response_type: Some(SignResponseType::Pong(true)),
-    }
-}
-
-/// `signer_error` for request `id` with text [`ERROR_PREFIX`]`message`.
-pub fn signer_error(id: u64, message: &str) -> SignCoordinatorResponse {
-    SignCoordinatorResponse {
-        ref_request_id: id,
-        sign_response_type: Some(SignResponseType::SignerError(SignerError {
-            error: format!("{ERROR_PREFIX}{message}"),
-        })),
-    }
-}
-
-/// Runs `handler` on `req` and returns [`finish`]ed answer.
-pub fn answer<H>(req: &SignCoordinatorRequest, handler: H) -> SignCoordinatorResponse
+/// The answer to one request without a stream ([`route`], then `handler`
+/// for signing work, through [`finish`]).
+pub fn respond<H>(req: SignCoordinatorRequest, handler: H) -> SignCoordinatorResponse
 where
-    H: FnOnce(&SignCoordinatorRequest) -> SignCoordinatorResponse,
+    H: FnOnce(&Work) -> SignCoordinatorResponse,
 {
-    let resp = handler(req);
-    finish(req, resp)
+    match route(req) {
+        Route::Reply(resp) => resp,
+        Route::Work(work) => answer(&work, handler),
+    }
+}
+
+/// Runs `handler` on `work` and returns [`finish`]ed answer.
+pub fn answer<H>(work: &Work, handler: H) -> SignCoordinatorResponse
+where
+    H: FnOnce(&Work) -> SignCoordinatorResponse,
+{
+    let resp = handler(work);
+    finish(work, resp)
 }
 
 /// Makes a handler's answer safe to send: `ref_request_id` is set to the
 /// request's id, and an answer whose member does not match the request
-/// (including `pong = false` or no member) becomes a `signer_error`, so the
-/// node never sees a wrong response type.
-pub fn finish(
-    req: &SignCoordinatorRequest,
-    mut resp: SignCoordinatorResponse,
-) -> SignCoordinatorResponse {
-    let kind = RequestKind::of(req);
+/// (including no member) becomes a `signer_error`, so the node never sees a
+/// wrong response type.
+pub fn finish(work: &Work, mut resp: SignCoordinatorResponse) -> SignCoordinatorResponse {
+    let kind = work.kind();
     if !kind.accepts(&resp) {
         let got = response_member_name(&resp);
-        let text = match kind {
-            RequestKind::Unset => UNIMPLEMENTED_REQUEST.to_owned(),
-            _ => format!("internal error: {kind} was answered with {got}"),
-        };
-        return signer_error(req.request_id, &text);
+        return signer_error(
+            work.id,
+            format!("internal error: {kind} was answered with {got}"),
+        );
     }
-    resp.ref_request_id = req.request_id;
+    resp.ref_request_id = work.id;
     resp
 }
 

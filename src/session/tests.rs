@@ -1,7 +1,7 @@
 use super::*;
 use crate::proto::signrpc::{KeyLocator, SignMessageReq, SignMessageResp};
 use crate::proto::walletrpc::{SignPsbtRequest, SignPsbtResponse};
-use crate::proto::watchonlyrpc::{RegistrationComplete, RegistrationResponse};
+use crate::proto::watchonlyrpc::{RegistrationComplete, RegistrationResponse, SignerError};
 
 fn secs(v: u64) -> Duration {
     Duration::from_secs(v)
@@ -49,6 +49,10 @@ fn sign_message(id: u64) -> SignCoordinatorRequest {
             ..Default::default()
         })),
     }
+}
+
+fn work(req: SignCoordinatorRequest) -> Work {
+    Work::try_from(req).expect("signing work")
 }
 
 fn registered() -> Session {
@@ -353,7 +357,7 @@ fn non_registration_first_message_ends_attempt() {
         s.start(secs(0)).expect("start");
         let err = s.on_request(req, secs(1)).expect_err("must fail");
         assert_eq!(err, SessionError::ExpectedRegistration { got: kind });
-        assert!(err.to_string().contains(kind.name()), "{err}");
+        assert!(err.to_string().contains(kind.field()), "{err}");
     }
     // A wrong id is reported before a wrong member.
     let mut s = Session::new(SessionConfig::default()).expect("valid");
@@ -435,14 +439,20 @@ fn ping_is_answered_at_once_with_pong_true() {
 fn signing_requests_go_to_the_handler() {
     let mut s = registered();
     let req = sign_message(2);
-    assert_eq!(s.on_request(req.clone(), secs(2)), Ok(Event::Handle(req)));
+    assert_eq!(
+        s.on_request(req.clone(), secs(2)),
+        Ok(Event::Handle(work(req)))
+    );
     let psbt = SignCoordinatorRequest {
         request_id: 3,
         sign_request_type: Some(SignRequestType::SignPsbtRequest(SignPsbtRequest {
             funded_psbt: vec![1, 2, 3],
         })),
     };
-    assert_eq!(s.on_request(psbt.clone(), secs(2)), Ok(Event::Handle(psbt)));
+    assert_eq!(
+        s.on_request(psbt.clone(), secs(2)),
+        Ok(Event::Handle(work(psbt)))
+    );
     assert_eq!(s.requests_received(), 2);
 }
 
@@ -483,10 +493,10 @@ fn duplicates_are_answered_again() {
     let mut s = registered();
     let req = sign_message(5);
     let calls = core::cell::Cell::new(0u32);
-    let handler = |r: &SignCoordinatorRequest| {
+    let handler = |r: &Work| {
         calls.set(calls.get() + 1);
         SignCoordinatorResponse {
-            ref_request_id: r.request_id,
+            ref_request_id: r.id,
             sign_response_type: Some(SignResponseType::SignMessageResp(SignMessageResp {
                 signature: vec![0xaa; 64],
             })),
@@ -517,10 +527,8 @@ fn several_requests_in_flight_answered_in_any_order() {
     assert_eq!(s.on_request(ping(6), secs(2)), Ok(Event::Reply(pong(6))));
     pending.reverse();
     for req in pending {
-        let resp = answer(&req, |r| {
-            signer_error(r.request_id, "key family not allowed")
-        });
-        assert_eq!(resp.ref_request_id, req.request_id);
+        let resp = answer(&req, |r| signer_error(r.id, "key family not allowed"));
+        assert_eq!(resp.ref_request_id, req.id);
     }
     assert!(s.is_registered());
 }
@@ -545,7 +553,7 @@ fn handle_with_returns_none_for_registration() {
 
 #[test]
 fn finish_fixes_ref_id_and_rejects_wrong_members() {
-    let req = sign_message(42);
+    let req = work(sign_message(42));
     let ok = SignCoordinatorResponse {
         ref_request_id: 0,
         sign_response_type: Some(SignResponseType::SignMessageResp(SignMessageResp {
@@ -576,14 +584,14 @@ fn finish_fixes_ref_id_and_rejects_wrong_members() {
         ref_request_id: 7,
         sign_response_type: Some(SignResponseType::Pong(false)),
     };
-    let out = finish(&ping(7), pong_false);
+    let out = finish(&work(sign_message(7)), pong_false);
     assert!(error_text(&out).contains("pong=false"));
 
     let empty = SignCoordinatorResponse {
         ref_request_id: 8,
         sign_response_type: None,
     };
-    assert!(error_text(&finish(&sign_message(8), empty)).contains("answered with unset"));
+    assert!(error_text(&finish(&work(sign_message(8)), empty)).contains("answered with unset"));
 
     // A handler's own signer_error passes unchanged (no double prefix).
     let own = SignCoordinatorResponse {
@@ -592,7 +600,7 @@ fn finish_fixes_ref_id_and_rejects_wrong_members() {
             error: "boom".into(),
         })),
     };
-    assert_eq!(error_text(&finish(&sign_message(9), own)), "boom");
+    assert_eq!(error_text(&finish(&work(sign_message(9)), own)), "boom");
 }
 
 #[test]
@@ -632,7 +640,7 @@ fn every_kind_accepts_its_member_and_signer_error_only() {
             sign_request_type: Some(rq.clone()),
         };
         let kind = RequestKind::of(&req);
-        assert!(names.insert(kind.name()), "duplicate kind name {kind}");
+        assert!(names.insert(kind.field()), "duplicate kind name {kind}");
         for (j, rs) in resps.iter().enumerate() {
             let resp = SignCoordinatorResponse {
                 ref_request_id: 2,
@@ -693,4 +701,28 @@ fn error_messages_are_lower_case() {
         let first = text.chars().next().expect("non-empty message");
         assert!(first.is_lowercase(), "message not lower-case: {text}");
     }
+}
+
+#[test]
+fn route_answers_everything_but_signing_work() {
+    assert_eq!(route(ping(3)), Route::Reply(pong(3)));
+    let unimplemented = "error processing the request in the remote signer: unimplemented request by watch-only node";
+    for req in [
+        complete(4),
+        SignCoordinatorRequest {
+            request_id: 4,
+            sign_request_type: None,
+        },
+    ] {
+        let Route::Reply(resp) = route(req) else {
+            panic!("answered by the session");
+        };
+        assert_eq!(resp.ref_request_id, 4);
+        assert_eq!(error_text(&resp), unimplemented);
+    }
+    assert_eq!(route(sign_message(5)), Route::Work(work(sign_message(5))));
+    let resp = respond(ping(6), |_| panic!("no signing work"));
+    assert_eq!(resp, pong(6));
+    let resp = respond(sign_message(7), |w| signer_error(w.id, "no"));
+    assert_eq!(resp.ref_request_id, 7);
 }

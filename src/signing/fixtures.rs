@@ -432,38 +432,3 @@ pub fn bench_requests(root: &RootKey) -> Vec<(&'static str, SignCoordinatorReque
         ("sign_psbt_mixed_10", sign_psbt_request(6, &ten.psbt)),
     ]
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::keys::Network;
-    use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
-    use crate::signer::{Entropy, Signer};
-
-    struct Fixed;
-    impl Entropy for Fixed {
-        fn fill_bytes(&self, dest: &mut [u8]) {
-            dest.fill(3);
-        }
-    }
-
-    #[test]
-    fn bench_requests_are_answered() {
-        let root = RootKey::from_seed_entropy(&[9u8; 16], Network::Regtest).expect("root");
-        let reqs = bench_requests(&root);
-        let signer = Signer::new(root, Box::new(Fixed));
-        assert_eq!(reqs.len(), 6);
-        for (name, req) in reqs {
-            let resp = signer.handle(&req);
-            match resp.sign_response_type {
-                Some(Resp::SignPsbtResponse(r)) => {
-                    let n = if name == "sign_psbt_mixed_10" { 10 } else { 1 };
-                    assert_eq!(r.signed_inputs, (0..n).collect::<Vec<u32>>(), "{name}");
-                }
-                Some(Resp::SignerError(e)) => panic!("{name}: {}", e.error),
-                Some(_) => {}
-                None => panic!("{name}: no response member"),
-            }
-        }
-    }
-}

@@ -9,7 +9,7 @@
 use bitcoin::bip32::{ChildNumber, Xpub};
 use bitcoin::secp256k1::{PublicKey, SecretKey, SECP256K1};
 
-use crate::keys::{format_path, RootKey, RootKeyError, HARDENED};
+use crate::keys::{format_path, RootKey, RootKeyError, HARDENED, LND_PURPOSE};
 
 /// Highest account (key family) number btcwallet derives (`MaxAccountNum`,
 /// 2^31 − 2).
@@ -158,7 +158,7 @@ pub fn derive_psbt_path(root: &RootKey, path: &[u32]) -> Result<SecretKey, PsbtP
     let account = path[2] - HARDENED;
     let (change, index) = (path[3], path[4]);
     match purpose {
-        1017 => {
+        LND_PURPOSE => {
             let expected = root.network().lnd_coin_type();
             if coin != expected {
                 return Err(PsbtPathError::WrongLndCoinType {

@@ -6,9 +6,9 @@ use bitcoin::secp256k1::{Keypair, Message, SECP256K1};
 
 use super::keyloc::{locator, locator_key, KeyLocError};
 use super::{tagged_hash, taproot_tweak_keypair};
+use crate::entropy::Entropy;
 use crate::keys::RootKey;
 use crate::proto::signrpc::{SignMessageReq, SignMessageResp};
-use crate::signer::Entropy;
 
 /// Why a `SignMessageReq` is rejected; the texts are lnd's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

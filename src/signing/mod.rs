@@ -2,7 +2,7 @@
 //! signer gives for `DeriveSharedKey`, `SignMessage` and `SignPsbt`.
 //!
 //! Everything here is pure: inputs are the root key, the request and (for
-//! BIP-340 auxiliary randomness) an injected [`crate::signer::Entropy`].
+//! BIP-340 auxiliary randomness) an injected [`crate::entropy::Entropy`].
 //! The request dispatcher that turns these results into stream responses is
 //! [`crate::signer::Signer`].
 //!

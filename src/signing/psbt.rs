@@ -34,8 +34,8 @@ use bitcoin::{ecdsa, taproot, Transaction, TxOut};
 use super::keyloc::{derive_psbt_path, PsbtPathError};
 use super::taproot_tweak_keypair;
 use super::tweak::{double_tweak, single_tweak, TweakError};
+use crate::entropy::Entropy;
 use crate::keys::RootKey;
-use crate::signer::Entropy;
 
 /// Unknown input key type of lnd's single tweak ("si").
 pub const TWEAK_SINGLE: u8 = 0x51;

@@ -21,13 +21,14 @@ use zeroize::Zeroize;
 
 use super::connection::{self, ConnectOptions, Connection, SharedSigner, Status};
 use super::host;
+use crate::entropy::OsEntropy;
 use crate::keys::accounts::try_accounts_json;
 use crate::keys::aezeed::{CipherSeed, Mnemonic};
 use crate::keys::seed::SeedInput;
 use crate::keys::{Network, RootKey};
 use crate::secret::{SecretBytes, SecretString};
 use crate::session::Backoff;
-use crate::signer::{OsEntropy, Signer};
+use crate::signer::Signer;
 use crate::vault::{self, KdfParams};
 
 #[wasm_bindgen(typescript_custom_section)]

@@ -126,7 +126,7 @@ pub enum Status {
     },
     /// A signing request was answered.
     Request {
-        /// Request member (e.g. `sign_psbt`, see `Signer::request_kind`).
+        /// Request member (e.g. `sign_psbt`, see `RequestKind::display_name`).
         request_kind: String,
         /// Request id (a decimal string in JS: lnd's ids are 64-bit).
         #[serde(serialize_with = "super::js_value::u64_string")]
@@ -662,15 +662,15 @@ async fn attempt_session(
             Ok(Event::Registered { .. }) => {
                 return Err("unexpected second registration".to_owned().into())
             }
-            Ok(Event::Reply(resp)) => (resp, 0.0, kind.name()),
-            Ok(Event::Handle(req)) => {
+            Ok(Event::Reply(resp)) => (resp, 0.0, kind.field()),
+            Ok(Event::Handle(work)) => {
                 let guard = signer.borrow();
                 let Some(s) = guard.as_ref() else {
                     return Err(AttemptEnd::Locked);
                 };
-                let name = Signer::request_kind(&req);
+                let name = kind.display_name();
                 let t0 = host::now_ms();
-                let resp = session::finish(&req, s.handle(&req));
+                let resp = session::finish(&work, s.handle(&work));
                 (resp, host::now_ms() - t0, name)
             }
         };

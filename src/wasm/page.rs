@@ -180,22 +180,13 @@ pub(crate) fn reseal_with_macaroon(
     let mut opened = vault::open(blob, passphrase.expose().as_bytes())
         .map_err(|e| JsError::new(&e.to_string()))?;
     opened.macaroon = macaroon;
-    let mut failure = None;
-    let mut rng = |buf: &mut [u8]| {
-        if let Err(e) = vault::os_random(buf) {
-            failure = Some(e);
-        }
-    };
     let sealed = vault::reseal(
         &opened,
         passphrase.expose().as_bytes(),
         header.kdf.for_reseal(),
-        &mut rng,
+        &crate::entropy::OsEntropy,
     )
     .map_err(|e| JsError::new(&e.to_string()))?;
-    if let Some(e) = failure {
-        return Err(JsError::new(&e.to_string()));
-    }
     Ok((sealed, opened))
 }
 
@@ -397,7 +388,7 @@ fn describe_psbt(bytes: &[u8], network: Network) -> (PsbtInfo, Vec<KeyRef>) {
 }
 
 fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestInfo {
-    let kind = crate::signer::request_kind(req);
+    let kind = crate::request::RequestKind::of(req).display_name();
     let mut keys = Vec::new();
     let mut psbt = None;
     let summary = match &req.sign_request_type {

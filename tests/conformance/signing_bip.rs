@@ -5,6 +5,7 @@
 //! Shared by the native driver (`tests/signing_bip.rs`) and the headless-browser
 //! wasm tests: no file I/O, threads or clocks here.
 
+use lnd_web_signer::entropy::Entropy;
 use lnd_web_signer::keys::bitcoin::consensus;
 use lnd_web_signer::keys::bitcoin::psbt::Psbt;
 use lnd_web_signer::keys::bitcoin::secp256k1::{
@@ -16,7 +17,8 @@ use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
-use lnd_web_signer::signer::{Entropy, Signer};
+use lnd_web_signer::request::Work;
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer::signing::psbt::{
     ecdsa_signature, key_spend_keypair, parse, schnorr_signature, segwit_v0_sighash,
     taproot_sighash,
@@ -219,12 +221,15 @@ impl Entropy for ZeroEntropy {
 fn assert_unchanged_by_signer(raw: &[u8], ctx: &str) {
     let root = RootKey::from_seed_entropy(&[0x5a; 16], Network::Regtest).expect("root");
     let signer = Signer::new(root, Box::new(ZeroEntropy));
-    let resp = signer.handle(&SignCoordinatorRequest {
-        request_id: 1,
-        sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
-            funded_psbt: raw.to_vec(),
-        })),
-    });
+    let resp = signer.handle(
+        &Work::try_from(SignCoordinatorRequest {
+            request_id: 1,
+            sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                funded_psbt: raw.to_vec(),
+            })),
+        })
+        .expect("signing work"),
+    );
     match resp.sign_response_type {
         Some(Resp::SignPsbtResponse(r)) => {
             assert!(r.signed_inputs.is_empty(), "{ctx}: nothing to sign");
@@ -299,12 +304,15 @@ pub fn run_bip174(json: &str) -> usize {
         ),
         "bip174 updater",
     );
-    let resp = signer.handle(&SignCoordinatorRequest {
-        request_id: 7,
-        sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
-            funded_psbt: unsigned.clone(),
-        })),
-    });
+    let resp = signer.handle(
+        &Work::try_from(SignCoordinatorRequest {
+            request_id: 7,
+            sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                funded_psbt: unsigned.clone(),
+            })),
+        })
+        .expect("signing work"),
+    );
     match resp.sign_response_type {
         Some(Resp::SignPsbtResponse(r)) => {
             assert!(

@@ -5,6 +5,7 @@
 //! wasm tests: no file I/O, threads or clocks here. Every request goes through
 //! `Signer::handle`, the same entry point the stream uses.
 
+use lnd_web_signer::entropy::Entropy;
 use lnd_web_signer::keys::bitcoin::hashes::Hash;
 use lnd_web_signer::keys::bitcoin::psbt::Psbt;
 use lnd_web_signer::keys::bitcoin::secp256k1::{
@@ -16,7 +17,8 @@ use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
-use lnd_web_signer::signer::{Entropy, Signer};
+use lnd_web_signer::request::Work;
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer::signing::keyloc::derive_psbt_path;
 use lnd_web_signer::signing::tweak::{double_tweak, single_tweak};
 use serde_json::Value;
@@ -62,10 +64,13 @@ fn secret(b: &[u8], ctx: &str) -> SecretKey {
 }
 
 fn handle(s: &Signer, req: Req) -> Resp {
-    let resp = s.handle(&SignCoordinatorRequest {
-        request_id: 42,
-        sign_request_type: Some(req),
-    });
+    let resp = s.handle(
+        &Work::try_from(SignCoordinatorRequest {
+            request_id: 42,
+            sign_request_type: Some(req),
+        })
+        .expect("signing work"),
+    );
     assert_eq!(
         resp.ref_request_id, 42,
         "ref_request_id must echo request_id"

@@ -326,7 +326,7 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
         None,
         b"pw",
         weak,
-        &mut |b: &mut [u8]| b.fill(3),
+        &lnd_web_signer::entropy::FixedEntropy([3; 32]),
     )
     .expect("weak vault");
     assert!(open_vault(&blob, "pw".into()).is_ok());

@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::{Network, RootKey};
 use lnd_web_signer::proto::signrpc::{KeyDescriptor, KeyLocator, SharedKeyRequest, SignMessageReq};
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
@@ -14,7 +15,7 @@ use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponse
 use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
 use lnd_web_signer::secret::SecretBytes;
 use lnd_web_signer::session::{self, Backoff};
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer::wasm::connection::{ConnectOptions, Status};
 use lnd_web_signer::wasm::{SignerConnection, UnlockedSigner};
 use wasm_bindgen::JsCast;
@@ -93,7 +94,7 @@ fn test_signer() -> UnlockedSigner {
 fn native_answer(req: &SignCoordinatorRequest) -> SignCoordinatorResponse {
     let root = RootKey::from_xprv(TPRV, Network::Regtest).expect("tprv");
     let signer = Signer::new(root, Box::new(OsEntropy));
-    session::finish(req, signer.handle(req))
+    session::respond(req.clone(), |work| signer.handle(work))
 }
 
 type Statuses = Rc<RefCell<Vec<Status>>>;
@@ -200,7 +201,7 @@ async fn serves_requests_like_the_native_signer_and_reconnects() {
     ));
     assert_eq!(
         replies[4],
-        session::signer_error(5, session::UNIMPLEMENTED_REQUEST)
+        session::signer_error(5, lnd_web_signer::request::UNIMPLEMENTED)
     );
 
     // Statuses. Answer statuses come when each Reply is acknowledged, so

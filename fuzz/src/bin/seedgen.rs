@@ -13,9 +13,11 @@
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use lnd_web_signer::entropy::Entropy;
 use lnd_web_signer::grpcweb::{encode_data_frame, encode_trailer_frame};
 use lnd_web_signer::json::request_to_json;
 use lnd_web_signer::keys::{accounts_json, SeedInput};
@@ -26,7 +28,9 @@ use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
 use lnd_web_signer::proto::watchonlyrpc::{
     sign_coordinator_request::SignRequestType, SignCoordinatorRequest,
 };
+use lnd_web_signer::request::Work;
 use lnd_web_signer::secret::SecretString;
+use lnd_web_signer::session;
 // Cheap KDF parameters for fast fuzzing: only through the named test path.
 use lnd_web_signer::vault::{test_only_weak_kdf::seal, KdfParams};
 use lnd_web_signer_native::connect::{run, ConnectConfig, Handler};
@@ -94,9 +98,11 @@ async fn record(sim: &Path, scenario: &str, tmp: &Path) -> Vec<Vec<u8>> {
     let signer = Arc::new(test_signer());
     let handler: Handler = {
         let seen = Arc::clone(&seen);
-        Arc::new(move |req: &SignCoordinatorRequest| {
-            seen.lock().expect("lock").push(req.encode_to_vec());
-            signer.handle(req)
+        Arc::new(move |work: &Work| {
+            seen.lock()
+                .expect("lock")
+                .push(work.clone().into_request().encode_to_vec());
+            signer.handle(work)
         })
     };
     let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
@@ -209,10 +215,10 @@ fn main() {
             &format!("req-{i:04}"),
             &encode_requests([&raw[..]]),
         );
-        let mut line = request_to_json(&req).into_bytes();
+        let mut line = request_to_json(&req).expect("encodes").into_bytes();
         line.push(b'\n');
         write(&dir("handle_line"), &format!("req-{i:04}"), &line);
-        let resp = signer.handle(&req);
+        let resp = session::respond(req.clone(), |work| signer.handle(work));
         let reply = ReplyRequest {
             session_token: vec![7; 32],
             response: Some(resp.clone()),
@@ -242,7 +248,10 @@ fn main() {
     for (i, w) in all.chunks(5).enumerate().take(40) {
         let responses = w
             .iter()
-            .map(|r| signer.handle(&SignCoordinatorRequest::decode(&r[..]).expect("decodes")))
+            .map(|r| {
+                let req = SignCoordinatorRequest::decode(&r[..]).expect("decodes");
+                session::respond(req, |work| signer.handle(work))
+            })
             .collect();
         let batch = ReplyBatchRequest {
             session_token: vec![9; 32],
@@ -310,20 +319,14 @@ fn main() {
     .into_iter()
     .enumerate()
     {
-        let mut n = i as u8;
-        let mut rng = move |b: &mut [u8]| {
-            for x in b {
-                n = n.wrapping_add(1);
-                *x = n;
-            }
-        };
+        let rng = Counter(AtomicU8::new(i as u8));
         match seal(
             &seeds[0],
             lnd_web_signer::keys::Network::Regtest,
             None,
             VAULT_PASSPHRASE,
             params,
-            &mut rng,
+            &rng,
         ) {
             Ok(blob) => {
                 for mode in [0u8, 1] {
@@ -357,4 +360,15 @@ fn base64_decode(s: &str) -> Result<Vec<u8>, ()> {
         }
     }
     Ok(out)
+}
+
+/// Salt and nonce bytes n+1, n+2, … for the seed vaults.
+struct Counter(AtomicU8);
+
+impl Entropy for Counter {
+    fn fill_bytes(&self, dest: &mut [u8]) {
+        for x in dest {
+            *x = self.0.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        }
+    }
 }

@@ -312,11 +312,12 @@ async fn run(args: Args) -> Result<Report, String> {
 /// A native signer behind signer-bridge: Attach, register, answer every
 /// request on the blocking pool, one Reply call each (concurrently).
 async fn bridge_signer(url: String, dir: PathBuf) -> Result<(), String> {
+    use lnd_web_signer::entropy::OsEntropy;
     use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
     use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
     use lnd_web_signer::proto::signerbridge::{AttachRequest, ReplyRequest};
     use lnd_web_signer::session::{self, Event, Session, SessionConfig};
-    use lnd_web_signer::signer::{OsEntropy, Signer};
+    use lnd_web_signer::signer::Signer;
 
     let seed = std::fs::read_to_string(dir.join("bench-seed.txt")).map_err(|e| e.to_string())?;
     let root = RootKey::from_xprv(seed.trim(), Network::Regtest).map_err(|e| e.to_string())?;
@@ -378,13 +379,13 @@ async fn bridge_signer(url: String, dir: PathBuf) -> Result<(), String> {
                 let fut = reply(&client, resp);
                 tokio::spawn(fut);
             }
-            Event::Handle(req) => {
+            Event::Handle(work) => {
                 let signer = signer.clone();
                 let client = client.clone();
                 let token = token.clone();
                 tokio::spawn(async move {
                     let resp = tokio::task::spawn_blocking(move || {
-                        session::answer(&req, |r| signer.handle(r))
+                        session::answer(&work, |w| signer.handle(w))
                     })
                     .await;
                     if let Ok(resp) = resp {

@@ -1,8 +1,10 @@
 //! `handle`: answers `SignCoordinatorRequest`s read from stdin, one protojson
 //! object per line, with one `SignCoordinatorResponse` line each on stdout —
-//! the same `Signer::handle` the stream uses, without a network.
+//! the same session routing and `Signer::handle` the stream uses, without a
+//! network.
 //!
-//! * `ref_request_id` = the request's `request_id`; ping → pong.
+//! * `ref_request_id` = the request's `request_id`; ping → pong; a member
+//!   that is not signing work → lnd's "unimplemented" `signer_error`.
 //! * Any failure → a `signer_error` line, and the command goes on.
 //! * A line that is not JSON or not a valid request → a `signer_error` line
 //!   with `ref_request_id` 0 naming the line and the problem.
@@ -11,10 +13,12 @@
 use std::io::{BufRead, Write};
 
 use clap::Args;
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::json::{request_from_json, response_to_json};
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
 use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorResponse, SignerError};
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::session;
+use lnd_web_signer::signer::Signer;
 
 use super::seed_args::SeedArgs;
 use super::CliError;
@@ -52,7 +56,7 @@ pub fn handle_line(
         return None;
     }
     Some(match request_from_json(text) {
-        Ok(req) => signer.handle(&req),
+        Ok(req) => session::respond(req, |work| signer.handle(work)),
         Err(e) => invalid_line(line_no, &e.to_string()),
     })
 }
@@ -88,7 +92,17 @@ pub fn handle_lines(
         let Some(resp) = handle_line(signer, line_no, &buf) else {
             continue;
         };
-        let mut line = response_to_json(&resp);
+        let mut line = response_to_json(&resp).unwrap_or_else(|e| {
+            // Only an enum value outside its enum has no protojson form;
+            // the signer never answers with one.
+            let error = SignCoordinatorResponse {
+                ref_request_id: resp.ref_request_id,
+                sign_response_type: Some(SignResponseType::SignerError(SignerError {
+                    error: format!("cannot encode the response: {e}"),
+                })),
+            };
+            response_to_json(&error).unwrap_or_default()
+        });
         line.push('\n');
         match out.write_all(line.as_bytes()).and_then(|()| out.flush()) {
             Ok(()) => {}

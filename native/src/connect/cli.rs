@@ -6,10 +6,11 @@
 use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
 
 use lnd_web_signer::bundle::Endpoint;
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::RootKey;
 use lnd_web_signer::macaroon;
 use lnd_web_signer::session::{fmt_secs, idle_timeout_for};
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::signer::Signer;
 
 use super::{run, ConnectConfig, ConnectError, Handler};
 use crate::cli::bundle::read_signer_bundle_file;
@@ -169,7 +170,7 @@ impl ConnectOpts {
 /// sessions) is shared by all streams of this process.
 pub fn signer_handler(signer: Signer) -> Handler {
     let signer = Arc::new(signer);
-    Arc::new(move |req| signer.handle(req))
+    Arc::new(move |work| signer.handle(work))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -32,7 +32,8 @@ pub use stream::{run_stream, Attempt, Clock, StreamEnd};
 
 use std::{future::Future, path::Path, sync::Arc, time::Duration};
 
-use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
+use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse;
+use lnd_web_signer::request::Work;
 use lnd_web_signer::session::{Backoff, SessionConfig, SessionError};
 use tokio::sync::watch;
 use zeroize::Zeroizing;
@@ -46,9 +47,10 @@ pub const MAX_MESSAGE_SIZE: usize = 200 * 1024 * 1024;
 /// Limit for TCP connect plus TLS handshake (lnd's `watchonlynode.timeout` default).
 pub const DEFAULT_DIAL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The signing core: turns a request into its response. Called on the
+/// The signing core: turns signing work into its response (pings and
+/// members that are not work are answered by the session). Called on the
 /// blocking thread pool, possibly for several requests at once.
-pub type Handler = Arc<dyn Fn(&SignCoordinatorRequest) -> SignCoordinatorResponse + Send + Sync>;
+pub type Handler = Arc<dyn Fn(&Work) -> SignCoordinatorResponse + Send + Sync>;
 
 /// Everything needed to reach the watch-only node.
 #[derive(Clone)]

@@ -4,7 +4,8 @@
 use std::{sync::Arc, time::Duration};
 
 use futures_util::StreamExt;
-use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
+use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse;
+use lnd_web_signer::request::Work;
 use lnd_web_signer::session::{self, Event, RequestKind, Session};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
@@ -236,31 +237,31 @@ async fn serve(
                 let sent = out_tx.send(resp).is_ok();
                 log_answer(kind, id, received, result, sent);
             }
-            Ok(Event::Handle(req)) => {
-                spawn_request(handler, req, out_tx.clone(), received);
+            Ok(Event::Handle(work)) => {
+                spawn_request(handler, work, out_tx.clone(), received);
             }
             Err(e) => return StreamEnd::Failed(e.into()),
         }
     }
 }
 
-/// Runs the handler for `req` on the blocking pool and queues its answer.
+/// Runs the handler for `work` on the blocking pool and queues its answer.
 fn spawn_request(
     handler: &Handler,
-    req: SignCoordinatorRequest,
+    work: Work,
     tx: mpsc::UnboundedSender<SignCoordinatorResponse>,
     received: Instant,
 ) {
     let handler = Arc::clone(handler);
-    let id = req.request_id;
-    let kind = RequestKind::of(&req);
+    let id = work.id;
+    let kind = work.kind();
     tokio::spawn(async move {
-        let work = tokio::task::spawn_blocking(move || session::answer(&req, |r| handler(r)));
-        let resp = match work.await {
+        let task = tokio::task::spawn_blocking(move || session::answer(&work, |w| handler(w)));
+        let resp = match task.await {
             Ok(resp) => resp,
             Err(_) => {
                 tracing::error!(
-                    kind = kind.name(),
+                    kind = kind.field(),
                     id,
                     "signer failed while handling the request"
                 );
@@ -285,10 +286,10 @@ fn outcome(resp: &SignCoordinatorResponse) -> &'static str {
 fn log_answer(kind: RequestKind, id: u64, received: Instant, result: &str, sent: bool) {
     let latency = received.elapsed();
     if sent {
-        tracing::info!(kind = kind.name(), id, ?latency, result, "answered");
+        tracing::info!(kind = kind.field(), id, ?latency, result, "answered");
     } else {
         tracing::warn!(
-            kind = kind.name(),
+            kind = kind.field(),
             id,
             ?latency,
             result,

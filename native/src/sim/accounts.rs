@@ -11,11 +11,7 @@ use bitcoin::bip32::{ChildNumber, Xpub};
 use bitcoin::secp256k1::{PublicKey, Secp256k1, VerifyOnly};
 use serde::Deserialize;
 
-/// Hardened-index offset of BIP-32.
-pub const HARDENED: u32 = 0x8000_0000;
-
-/// lnd's custom BIP-43 purpose for all Lightning keys.
-pub const LND_PURPOSE: u32 = 1017;
+pub use lnd_web_signer::keys::{HARDENED, LND_PURPOSE};
 
 /// Errors reading `accounts.json` or deriving keys from it.
 #[derive(Debug, thiserror::Error)]

@@ -33,6 +33,8 @@ use lnd_web_signer::proto::watchonlyrpc::{
     sign_coordinator_response::SignResponseType as Resp, RegistrationComplete,
     RegistrationResponse, SignCoordinatorRequest, SignCoordinatorResponse,
 };
+use lnd_web_signer::request::{response_field, response_member_name, RequestKind};
+use lnd_web_signer::session::HANDSHAKE_REQUEST_ID as HANDSHAKE_ID;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
@@ -41,160 +43,52 @@ use tonic::{Request, Response, Status, Streaming};
 use super::report::Output;
 use crate::rpc::watchonlyrpc::watch_only_server::WatchOnly;
 
-/// Request id reserved for the handshake (both directions).
-pub const HANDSHAKE_ID: u64 = 1;
-
 /// lnd's error for a second concurrent signer stream.
 pub const ERR_MULTIPLE_CONNECTIONS: &str = "only one remote signer can be connected";
 
 /// lnd's error for requests in flight when the stream ends.
 pub const ERR_NOT_CONNECTED: &str = "the remote signer is no longer connected";
 
-/// Request kinds of the stream.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// Health-check ping.
-    Ping,
-    /// DeriveSharedKey.
-    SharedKey,
-    /// SignMessage.
-    SignMessage,
-    /// MuSig2CreateSession.
-    MuSig2CreateSession,
-    /// MuSig2RegisterNonces.
-    MuSig2RegisterNonces,
-    /// MuSig2RegisterCombinedNonce.
-    MuSig2RegisterCombinedNonce,
-    /// MuSig2GetCombinedNonce.
-    MuSig2GetCombinedNonce,
-    /// MuSig2Sign.
-    MuSig2Sign,
-    /// MuSig2CombineSig.
-    MuSig2CombineSig,
-    /// MuSig2Cleanup.
-    MuSig2Cleanup,
-    /// SignPsbt.
-    SignPsbt,
-    /// The handshake reply (never issued as a request).
-    Registration,
-}
-
-impl Kind {
-    /// Kind of a request member.
-    pub fn of(req: &Req) -> Kind {
-        match req {
-            Req::RegistrationResponse(_) => Kind::Registration,
-            Req::Ping(_) => Kind::Ping,
-            Req::SharedKeyRequest(_) => Kind::SharedKey,
-            Req::SignMessageReq(_) => Kind::SignMessage,
-            Req::MuSig2SessionRequest(_) => Kind::MuSig2CreateSession,
-            Req::MuSig2RegisterNoncesRequest(_) => Kind::MuSig2RegisterNonces,
-            Req::MuSig2CombinedNoncesReq(_) => Kind::MuSig2RegisterCombinedNonce,
-            Req::MuSig2GetCombinedNoncesReq(_) => Kind::MuSig2GetCombinedNonce,
-            Req::MuSig2SignRequest(_) => Kind::MuSig2Sign,
-            Req::MuSig2CombineSigRequest(_) => Kind::MuSig2CombineSig,
-            Req::MuSig2CleanupRequest(_) => Kind::MuSig2Cleanup,
-            Req::SignPsbtRequest(_) => Kind::SignPsbt,
-        }
-    }
-
-    /// Short name used in output.
-    pub fn name(self) -> &'static str {
-        match self {
-            Kind::Ping => "ping",
-            Kind::SharedKey => "shared_key",
-            Kind::SignMessage => "sign_message",
-            Kind::MuSig2CreateSession => "musig2_create_session",
-            Kind::MuSig2RegisterNonces => "musig2_register_nonces",
-            Kind::MuSig2RegisterCombinedNonce => "musig2_register_combined_nonce",
-            Kind::MuSig2GetCombinedNonce => "musig2_get_combined_nonce",
-            Kind::MuSig2Sign => "musig2_sign",
-            Kind::MuSig2CombineSig => "musig2_combine_sig",
-            Kind::MuSig2Cleanup => "musig2_cleanup",
-            Kind::SignPsbt => "sign_psbt",
-            Kind::Registration => "registration",
-        }
-    }
-
-    /// lnd re-sends these after a disconnect (`retryOnDisconnect`).
-    pub fn retryable(self) -> bool {
-        matches!(self, Kind::Ping | Kind::SignMessage | Kind::SignPsbt)
-    }
-
-    /// Whether `resp` is the member answering this kind (`pong` must be true).
-    pub fn answered_by(self, resp: &Resp) -> bool {
-        matches!(
-            (self, resp),
-            (Kind::Ping, Resp::Pong(true))
-                | (Kind::SharedKey, Resp::SharedKeyResponse(_))
-                | (Kind::SignMessage, Resp::SignMessageResp(_))
-                | (Kind::MuSig2CreateSession, Resp::MuSig2SessionResponse(_))
-                | (
-                    Kind::MuSig2RegisterNonces,
-                    Resp::MuSig2RegisterNoncesResponse(_)
-                )
-                | (
-                    Kind::MuSig2RegisterCombinedNonce,
-                    Resp::MuSig2CombNoncesResp(_)
-                )
-                | (
-                    Kind::MuSig2GetCombinedNonce,
-                    Resp::MuSig2GetCombNoncesResp(_)
-                )
-                | (Kind::MuSig2Sign, Resp::MuSig2SignResponse(_))
-                | (Kind::MuSig2CombineSig, Resp::MuSig2CombineSigResponse(_))
-                | (Kind::MuSig2Cleanup, Resp::MuSig2CleanupResponse(_))
-                | (Kind::SignPsbt, Resp::SignPsbtResponse(_))
-        )
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Go's `%T` of a response member, as lnd prints it in handshake errors.
-fn go_type_name(resp: &Option<Resp>) -> &'static str {
+/// Go's `%T` of a response member, as lnd prints it in handshake errors:
+/// the oneof wrapper type protoc-gen-go names after the field.
+fn go_type_name(resp: &Option<Resp>) -> String {
     match resp {
-        None => "<nil>",
-        Some(r) => match r {
-            Resp::SignerRegistration(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_SignerRegistration"
-            }
-            Resp::Pong(_) => "*watchonlyrpc.SignCoordinatorResponse_Pong",
-            Resp::SharedKeyResponse(_) => "*watchonlyrpc.SignCoordinatorResponse_SharedKeyResponse",
-            Resp::SignMessageResp(_) => "*watchonlyrpc.SignCoordinatorResponse_SignMessageResp",
-            Resp::MuSig2SessionResponse(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2SessionResponse"
-            }
-            Resp::MuSig2RegisterNoncesResponse(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2RegisterNoncesResponse"
-            }
-            Resp::MuSig2CombNoncesResp(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2CombNoncesResp"
-            }
-            Resp::MuSig2GetCombNoncesResp(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2GetCombNoncesResp"
-            }
-            Resp::MuSig2SignResponse(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2SignResponse"
-            }
-            Resp::MuSig2CombineSigResponse(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2CombineSigResponse"
-            }
-            Resp::MuSig2CleanupResponse(_) => {
-                "*watchonlyrpc.SignCoordinatorResponse_MuSig2CleanupResponse"
-            }
-            Resp::SignPsbtResponse(_) => "*watchonlyrpc.SignCoordinatorResponse_SignPsbtResponse",
-            Resp::SignerError(_) => "*watchonlyrpc.SignCoordinatorResponse_SignerError",
-        },
+        None => "<nil>".to_owned(),
+        Some(member) => format!(
+            "*watchonlyrpc.SignCoordinatorResponse_{}",
+            go_camel_case(response_field(member))
+        ),
     }
+}
+
+/// protoc-gen-go's `GoCamelCase` for a snake_case field name: every
+/// lower-case letter that starts a word (at the start, after `_`, after a
+/// digit) is upper-cased, `_` before a lower-case letter is dropped.
+fn go_camel_case(field: &str) -> String {
+    let b = field.as_bytes();
+    let mut out = String::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c == b'_' && b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+            // Skip over '_' in "_{lowercase}".
+        } else if c.is_ascii_digit() {
+            out.push(char::from(c));
+        } else {
+            out.push(char::from(c.to_ascii_uppercase()));
+            while b.get(i + 1).is_some_and(u8::is_ascii_lowercase) {
+                i += 1;
+                out.push(char::from(b[i]));
+            }
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Why a request produced no usable answer.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RequestError {
     /// The signer answered request `.0` with `signer_error` (text verbatim).
     #[error("request {0}: signer error: {1}")]
@@ -216,13 +110,14 @@ pub enum RequestError {
         /// Id of the last attempt (None: no signer connected in time).
         id: Option<u64>,
         /// Request kind.
-        kind: Kind,
+        kind: RequestKind,
         /// The deadline.
         timeout: Duration,
     },
 }
 
-fn deadline_text(id: Option<u64>, kind: Kind, timeout: Duration) -> String {
+fn deadline_text(id: Option<u64>, kind: RequestKind, timeout: Duration) -> String {
+    let kind = kind.display_name();
     match id {
         Some(id) => format!(
             "request {id} ({kind}) missed its {} deadline",
@@ -450,7 +345,7 @@ impl Coordinator {
         payload: Req,
         timeout: Duration,
     ) -> Result<(u64, Resp), RequestError> {
-        let kind = Kind::of(&payload);
+        let kind = RequestKind::of_member(&payload);
         let deadline = Instant::now() + timeout;
         let mut last_id = None;
         let mut attempt = 0u32;
@@ -489,7 +384,8 @@ impl Coordinator {
             if attempt > 1 {
                 self.stats.resent.fetch_add(1, Ordering::Relaxed);
                 self.out.log(&format!(
-                    "re-sending {kind} as request {id} after the signer reconnected"
+                    "re-sending {} as request {id} after the signer reconnected",
+                    kind.display_name()
                 ));
             }
             let msg = SignCoordinatorRequest {
@@ -691,11 +587,15 @@ impl Coordinator {
     }
 }
 
-fn classify(id: u64, kind: Kind, resp: SignCoordinatorResponse) -> Result<Resp, RequestError> {
-    let member = lnd_web_signer::session::response_member_name(&resp);
+fn classify(
+    id: u64,
+    kind: RequestKind,
+    resp: SignCoordinatorResponse,
+) -> Result<Resp, RequestError> {
+    let member = response_member_name(&resp);
     match resp.sign_response_type {
         Some(Resp::SignerError(e)) => Err(RequestError::Signer(id, e.error)),
-        Some(r) if kind.answered_by(&r) => Ok(r),
+        Some(r) if kind.is_answered_by(&r) => Ok(r),
         _ => Err(RequestError::Unexpected(id, member)),
     }
 }
@@ -787,21 +687,36 @@ mod tests {
 
     #[test]
     fn retry_policy_matches_lnd() {
-        assert!(Kind::Ping.retryable());
-        assert!(Kind::SignMessage.retryable());
-        assert!(Kind::SignPsbt.retryable());
-        for k in [
-            Kind::SharedKey,
-            Kind::MuSig2CreateSession,
-            Kind::MuSig2Sign,
-            Kind::MuSig2CombineSig,
-            Kind::MuSig2Cleanup,
-            Kind::MuSig2RegisterNonces,
-            Kind::MuSig2RegisterCombinedNonce,
-            Kind::MuSig2GetCombinedNonce,
-        ] {
-            assert!(!k.retryable(), "{k} must not be retried");
-        }
+        use RequestKind as K;
+        let retried: Vec<_> = RequestKind::ALL
+            .into_iter()
+            .filter(|k| k.retryable())
+            .collect();
+        assert_eq!(retried, [K::Ping, K::SignMessage, K::SignPsbt]);
+    }
+
+    #[test]
+    fn go_type_names_are_protoc_gen_go_s() {
+        use lnd_web_signer::proto::signrpc::MuSig2RegisterCombinedNonceResponse;
+        use lnd_web_signer::proto::watchonlyrpc::SignerRegistration;
+        assert_eq!(go_type_name(&None), "<nil>");
+        assert_eq!(
+            go_type_name(&Some(Resp::SignerRegistration(
+                SignerRegistration::default()
+            ))),
+            "*watchonlyrpc.SignCoordinatorResponse_SignerRegistration"
+        );
+        assert_eq!(
+            go_type_name(&Some(Resp::MuSig2CombNoncesResp(
+                MuSig2RegisterCombinedNonceResponse::default()
+            ))),
+            "*watchonlyrpc.SignCoordinatorResponse_MuSig2CombNoncesResp"
+        );
+        assert_eq!(
+            go_camel_case("mu_sig2_session_response"),
+            "MuSig2SessionResponse"
+        );
+        assert_eq!(go_camel_case("pong"), "Pong");
     }
 
     #[test]
@@ -811,14 +726,14 @@ mod tests {
             sign_response_type: Some(Resp::Pong(false)),
         };
         assert_eq!(
-            classify(2, Kind::Ping, r),
+            classify(2, RequestKind::Ping, r),
             Err(RequestError::Unexpected(2, "pong=false"))
         );
         let ok = SignCoordinatorResponse {
             ref_request_id: 2,
             sign_response_type: Some(Resp::Pong(true)),
         };
-        assert_eq!(classify(2, Kind::Ping, ok), Ok(Resp::Pong(true)));
+        assert_eq!(classify(2, RequestKind::Ping, ok), Ok(Resp::Pong(true)));
     }
 
     #[test]

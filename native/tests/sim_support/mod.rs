@@ -8,13 +8,16 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::{accounts_json, Network, RootKey};
 use lnd_web_signer::proto::watchonlyrpc::{
     sign_coordinator_request::SignRequestType as Req,
     sign_coordinator_response::SignResponseType as Resp, SignCoordinatorRequest,
     SignCoordinatorResponse, SignerRegistration,
 };
-use lnd_web_signer::signer::{OsEntropy, Signer};
+use lnd_web_signer::request::RequestKind;
+use lnd_web_signer::session;
+use lnd_web_signer::signer::Signer;
 use lnd_web_signer_native::rpc::watchonlyrpc::watch_only_client::WatchOnlyClient;
 use lnd_web_signer_native::tls::{pinned_client_config, PinnedConnector};
 use tokio::sync::mpsc;
@@ -340,17 +343,15 @@ where
     seen
 }
 
-/// Kind of a request member, for assertions.
+/// Display name of a request's kind, for assertions.
 pub fn kind(req: &SignCoordinatorRequest) -> &'static str {
-    match &req.sign_request_type {
-        Some(Req::Ping(_)) => "ping",
-        Some(Req::SharedKeyRequest(_)) => "shared_key",
-        Some(Req::SignMessageReq(_)) => "sign_message",
-        Some(Req::SignPsbtRequest(_)) => "sign_psbt",
-        Some(Req::RegistrationResponse(_)) => "registration",
-        Some(_) => "musig2",
-        None => "none",
-    }
+    RequestKind::of(req).display_name()
+}
+
+/// The real signer's answer to `req`, routed as the session routes it
+/// (pings and non-work members never reach the signer).
+pub fn answer(signer: &Signer, req: &SignCoordinatorRequest) -> SignCoordinatorResponse {
+    session::respond(req.clone(), |work| signer.handle(work))
 }
 
 /// Answers every request with the real signer, each request in its own
@@ -363,7 +364,7 @@ pub async fn serve_signer(mut s: SignerStream, signer: Arc<Signer>) -> usize {
         let tx = s.tx.clone();
         let signer = signer.clone();
         tokio::spawn(async move {
-            let resp = tokio::task::spawn_blocking(move || signer.handle(&msg)).await;
+            let resp = tokio::task::spawn_blocking(move || answer(&signer, &msg)).await;
             if let Ok(resp) = resp {
                 let _ = tx.send(resp).await;
             }
