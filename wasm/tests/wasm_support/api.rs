@@ -4,10 +4,10 @@
 
 use lnd_web_signer::keys::aezeed::CipherSeed;
 use lnd_web_signer::keys::{accounts_json, Network, RootKey};
-use lnd_web_signer::wasm::api::{
+use lnd_web_signer_wasm::api::{
     accounts_json as js_accounts_json, create_seed, open_vault, seal_vault,
 };
-use lnd_web_signer::wasm::UnlockedSigner;
+use lnd_web_signer_wasm::UnlockedSigner;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -291,7 +291,7 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
     use lnd_web_signer::keys::SeedInput;
     use lnd_web_signer::secret::SecretString;
     use lnd_web_signer::vault;
-    use lnd_web_signer::wasm::page::{vault_info, vault_with_macaroon};
+    use lnd_web_signer_wasm::page::{vault_info, vault_with_macaroon};
 
     let v = vector(crate::ACCOUNTS_JSON);
     let tprv = v["root_key_tprv"].as_str().expect("tprv");
@@ -347,7 +347,7 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
 /// come out once, the user's copy is checked and the seed sealed inside.
 #[wasm_bindgen_test]
 fn pending_seed_shows_its_words_once_checks_and_seals_inside() {
-    use lnd_web_signer::wasm::PendingSeed;
+    use lnd_web_signer_wasm::PendingSeed;
 
     let mut pending = PendingSeed::new("regtest", Some("aezeed pass".into())).expect("seed");
     assert_eq!(pending.network(), "regtest");

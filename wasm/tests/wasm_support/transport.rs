@@ -11,7 +11,7 @@ use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClien
 use lnd_web_signer::proto::signerbridge::{AttachEvent, AttachRequest, ReplyRequest};
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
-use lnd_web_signer::wasm::transport::FetchTransport;
+use lnd_web_signer_wasm::transport::FetchTransport;
 use prost::Message;
 use tonic::Code;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -443,7 +443,7 @@ async fn an_unread_stream_is_not_read_ahead_without_bound() {
         .expect("attach")
         .into_inner();
     assert!(stream.message().await.expect("token").is_some());
-    lnd_web_signer::wasm::host::sleep(std::time::Duration::from_millis(300)).await;
+    lnd_web_signer_wasm::host::sleep(std::time::Duration::from_millis(300)).await;
     let pulled = slot.borrow().as_ref().map_or(0, PullHandle::pulled);
     assert!(
         pulled <= 6,
