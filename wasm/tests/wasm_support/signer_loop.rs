@@ -745,8 +745,7 @@ async fn js_idle_options_and_the_silent_ms_status() {
 
 /// Request ids above 2^53 (lnd's ids are uint64): every status reaches JS,
 /// with the id as an exact decimal string. Before, serde-wasm-bindgen's
-/// json_compatible() refused them and the status was silently dropped
-/// (issue 11, finding 2).
+/// json_compatible() refused them and the status was silently dropped.
 #[wasm_bindgen_test]
 async fn js_statuses_carry_request_ids_beyond_2_pow_53() {
     use wasm_bindgen::prelude::Closure;
@@ -815,8 +814,8 @@ async fn js_statuses_carry_request_ids_beyond_2_pow_53() {
 
 /// A bridge that stops acknowledging Replies while lnd keeps sending: the
 /// loop stops reading requests once its bounded reply queue is full
-/// (issue 11, finding 3; before, it read and answered everything, keeping
-/// every answer in an unbounded list), and serves them all once the bridge
+/// (before, it read and answered everything, keeping every answer in an
+/// unbounded list), and serves them all once the bridge
 /// answers again.
 #[wasm_bindgen_test]
 async fn a_stuck_bridge_makes_the_loop_stop_reading_requests() {
