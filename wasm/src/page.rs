@@ -160,7 +160,7 @@ pub fn vault_with_macaroon(
 /// vault's KDF cost, or the default when it is below the sealing floor: an
 /// old or hand-made vault is upgraded, never kept cheap). Returns the new
 /// bytes and the opened vault (with the new macaroon).
-pub fn reseal_with_macaroon(
+pub(crate) fn reseal_with_macaroon(
     blob: &[u8],
     passphrase: &SecretString,
     macaroon: Option<SecretBytes>,
