@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Builds the wasm signer for the page, worker and extension:
-#   <target dir>/wasm32-unknown-unknown/wasm-release/lnd_web_signer.wasm
+# Builds the wasm signer (the browser host crate wasm/, on the core) for the
+# page, worker and extension:
+#   <target dir>/wasm32-unknown-unknown/wasm-release/lnd_web_signer_wasm.wasm
 # (WASM_FEATURES=bench adds the benchmark export; WASM_OUT sets the output dir)
-#   -> wasm-bindgen --target web -> web/pkg/ (JS glue + .d.ts + .wasm) [-> wasm-opt -Oz]
+#   -> wasm-bindgen --target web --out-name lnd_web_signer -> web/pkg/
+#      (lnd_web_signer.js + .d.ts + lnd_web_signer_bg.wasm) [-> wasm-opt -Oz]
 # and fails if the module imports anything from module `env` (a sign that
 # secp256k1's C code was compiled for the wrong target).
 #
-# Supply chain (issue 11, finding 10): wasm-bindgen generates the JS that
+# Supply chain: wasm-bindgen generates the JS that
 # ships, so it must be exactly the version of Cargo.lock (scripts/setup.sh
 # installs it with `cargo install --locked`); any other is refused. The build
 # is reproducible: paths of this checkout, the target dir and the cargo home
@@ -33,11 +35,12 @@ cargo_home=$(cd "${CARGO_HOME:-$HOME/.cargo}" && pwd -P)
 # dir (often inside the checkout) and the cargo home come after the checkout.
 remap="--remap-path-prefix=$root=/lnd-web-signer --remap-path-prefix=$target_dir=/target --remap-path-prefix=$cargo_home=/cargo"
 RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }$remap" \
-  cargo rustc -q -p lnd-web-signer --lib --target wasm32-unknown-unknown --profile "$profile" "${features[@]}" --crate-type cdylib
-wasm="$target_dir/wasm32-unknown-unknown/$profile/lnd_web_signer.wasm"
+  cargo rustc -q -p lnd-web-signer-wasm --lib --target wasm32-unknown-unknown --profile "$profile" "${features[@]}" --crate-type cdylib
+wasm="$target_dir/wasm32-unknown-unknown/$profile/lnd_web_signer_wasm.wasm"
 python3 scripts/check-wasm-imports.py "$wasm"
 out=${WASM_OUT:-web/pkg}
-wasm-bindgen --target web --out-dir "$out" "$wasm"
+# --out-name: the package keeps the file names web/, worker/ and the tests import.
+wasm-bindgen --target web --out-name lnd_web_signer --out-dir "$out" "$wasm"
 # wasm-opt is opt-in (WASM_OPT=1): Debian 12's binaryen 108 rewrites
 # wasm-bindgen's externref table so that the module fails to instantiate
 # ("WebAssembly.Table.set(): Argument 1 is invalid"). Use a newer binaryen.

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Reproducible wasm build (issue 11, finding 10): two clean builds of the
+# Reproducible wasm build (docs/web.md): two clean builds of the
 # shipped package give the same bytes. The working tree is copied twice, to
 # paths of different lengths, and each copy is built by scripts/build-wasm.sh
 # into its own empty target dir; then every file of the two web/pkg outputs

@@ -3,7 +3,7 @@
 #
 #   native         `lnd-web-signer connect` <-> `watchonly-sim`: every scenario
 #                  and the faults (cargo test --test e2e_native, debug build).
-#   wasm           the wasm signer in headless Chromium (tests/wasm_e2e.rs,
+#   wasm           the wasm signer in headless Chromium (wasm/tests/wasm_e2e.rs,
 #                  wasm-bindgen-test) <-> `signer-bridge --grpc-web` <->
 #                  `watchonly-sim`, one browser session through these phases:
 #                    1. every scenario (gossip wallet channel taproot-channel
@@ -168,17 +168,17 @@ check_sim() {
   fi
 }
 
-# wasm_test LOG [VAR=VALUE...]: builds and runs tests/wasm_e2e.rs with the
+# wasm_test LOG [VAR=VALUE...]: builds and runs wasm/tests/wasm_e2e.rs with the
 # given compile-time settings; its output goes to LOG. Runs in the background
 # (pid in $wasm_pid).
 wasm_test() {
   local out=$1; shift
   env "$@" LWS_E2E_BRIDGE_URL="$bridge_url" LWS_E2E_NETWORK=regtest LWS_E2E_SEED="$tprv" \
-    cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm_e2e --no-run \
+    cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e --no-run \
     >"$out.build" 2>&1 || { cat "$out.build" >&2; return 1; }
   env "$@" LWS_E2E_BRIDGE_URL="$bridge_url" LWS_E2E_NETWORK=regtest LWS_E2E_SEED="$tprv" \
     WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port" \
-    cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm_e2e >"$out" 2>&1 &
+    cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e >"$out" 2>&1 &
   wasm_pid=$!; track "$wasm_pid"
 }
 
@@ -306,9 +306,9 @@ if want wasm; then
     fail "wasm via bridge, final simulator: $(tail -1 "$sim_out")"
   fi
   if [ "$code" = 0 ] && grep -qE 'test result: ok\. 1 passed' "$wasm_log"; then
-    pass "wasm e2e test (tests/wasm_e2e.rs): $(grep -m1 -E 'test result' "$wasm_log")"
+    pass "wasm e2e test (wasm/tests/wasm_e2e.rs): $(grep -m1 -E 'test result' "$wasm_log")"
   else
-    fail "wasm e2e test (tests/wasm_e2e.rs): exit $code"
+    fail "wasm e2e test (wasm/tests/wasm_e2e.rs): exit $code"
     tail -60 "$wasm_log"
   fi
   kill -KILL "$bridge_pid" 2>/dev/null || true

@@ -1,6 +1,5 @@
 //! Native driver for the aezeed conformance checks, plus error-variant,
 //! check-order and round-trip property tests.
-#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "conformance/aezeed.rs"]
 mod checks;

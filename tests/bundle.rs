@@ -2,7 +2,6 @@
 //! base64 with line breaks), and every malformed bundle refused with its own
 //! error. Hostile archives are built here by an independent tar/gzip
 //! writer, so the reader is not only checked against its own writer.
-#![cfg(not(target_arch = "wasm32"))]
 
 use base64::Engine as _;
 use lnd_web_signer::bundle::{

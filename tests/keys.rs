@@ -1,6 +1,5 @@
 //! Native driver for the key-model conformance checks
 //! (`tests/conformance/keys.rs`), plus native-only checks.
-#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "conformance/keys.rs"]
 mod checks;

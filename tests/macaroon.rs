@@ -1,7 +1,6 @@
 //! The macaroon decoder against real lnd macaroons (tests/fixtures/macaroons,
 //! baked with lncli for a throwaway root key) and what `lncli printmacaroon`
 //! printed for them; broken and hostile inputs never panic.
-#![cfg(not(target_arch = "wasm32"))]
 
 use lnd_web_signer::macaroon::{self, MacaroonError, BAKE_COMMAND};
 use proptest::prelude::*;

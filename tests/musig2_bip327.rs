@@ -1,6 +1,5 @@
 //! Native driver for the BIP-327 conformance checks
 //! (`tests/conformance/musig2_bip327.rs`) over `vectors/bip/bip327/*.json`.
-#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "conformance/musig2_bip327.rs"]
 mod checks;

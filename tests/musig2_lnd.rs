@@ -1,7 +1,6 @@
 //! Native driver for the lnd MuSig2 conformance checks
 //! (`tests/conformance/musig2_lnd.rs`) over `vectors/lnd/musig2.json` and
 //! `vectors/lnd/lnd_test_vectors_taproot.json`.
-#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "conformance/musig2_lnd.rs"]
 mod checks;

@@ -3,7 +3,6 @@
 //! independently with the `musig2` crate), V040 flows, lnd's error order,
 //! every bad input of the issue, nonce-reuse refusal, silent replacement and
 //! the bounds on unfinished sessions.
-#![cfg(not(target_arch = "wasm32"))]
 
 use std::sync::{Arc, Mutex};
 

@@ -1,7 +1,6 @@
 //! Bad and borderline requests: each gets a clear error (naming the input
 //! where there is one) or is skipped exactly as lnd skips it; nothing panics
 //! and nothing is signed that should not be.
-#![cfg(not(target_arch = "wasm32"))]
 
 use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::bitcoin::bip32::{ChildNumber, DerivationPath};

@@ -1,5 +1,4 @@
 //! Native driver for the BIP signing/PSBT conformance checks (`conformance/signing_bip.rs`).
-#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "conformance/signing_bip.rs"]
 mod checks;

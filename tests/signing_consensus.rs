@@ -3,7 +3,6 @@
 //! and every sighash type, sign with `Signer::handle`, finalise the witness
 //! here and verify the spend with consensus flags incl. taproot.
 //! Native only (C++ library).
-#![cfg(not(target_arch = "wasm32"))]
 
 use bitcoinconsensus::{verify_with_flags, Utxo, VERIFY_ALL_PRE_TAPROOT, VERIFY_TAPROOT};
 use lnd_web_signer::entropy::OsEntropy;

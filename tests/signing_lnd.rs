@@ -1,5 +1,4 @@
 //! Native driver for the lnd signing conformance checks (`conformance/signing_lnd.rs`).
-#![cfg(not(target_arch = "wasm32"))]
 
 #[path = "conformance/signing_lnd.rs"]
 mod checks;

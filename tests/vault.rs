@@ -1,7 +1,6 @@
 //! Property tests of the sealed seed vault through its public API: round
 //! trips, no acceptance of any modified or truncated blob, and the
 //! passphrase/tamper distinction.
-#![cfg(not(target_arch = "wasm32"))]
 
 use lnd_web_signer::entropy::Entropy;
 use lnd_web_signer::keys::bitcoin::hashes::{sha256, Hash};

@@ -202,7 +202,6 @@ fn bad_trailer_lines_name_the_line() {
     assert!(matches!(err, DecodeError::BadTrailer { line: 1, .. }));
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 mod props {
     use super::*;
     use proptest::prelude::*;

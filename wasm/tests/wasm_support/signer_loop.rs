@@ -16,8 +16,8 @@ use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinato
 use lnd_web_signer::secret::SecretBytes;
 use lnd_web_signer::session::{self, Backoff};
 use lnd_web_signer::signer::Signer;
-use lnd_web_signer::wasm::connection::{ConnectOptions, Status};
-use lnd_web_signer::wasm::{SignerConnection, UnlockedSigner};
+use lnd_web_signer_wasm::connection::{ConnectOptions, Status};
+use lnd_web_signer_wasm::{SignerConnection, UnlockedSigner};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::wasm_bindgen_test;
 
@@ -441,7 +441,7 @@ async fn without_the_idle_watchdog_a_silent_bridge_is_kept() {
         count(&statuses, "registered") == 1
     })
     .await;
-    lnd_web_signer::wasm::host::sleep(Duration::from_millis(1200)).await;
+    lnd_web_signer_wasm::host::sleep(Duration::from_millis(1200)).await;
     assert_eq!(count(&statuses, "error"), 0, "{:?}", statuses.borrow());
     assert!(conn.handle().stats().registered);
     conn.handle().disconnect("done").await;
@@ -746,8 +746,7 @@ async fn js_idle_options_and_the_silent_ms_status() {
 
 /// Request ids above 2^53 (lnd's ids are uint64): every status reaches JS,
 /// with the id as an exact decimal string. Before, serde-wasm-bindgen's
-/// json_compatible() refused them and the status was silently dropped
-/// (issue 11, finding 2).
+/// json_compatible() refused them and the status was silently dropped.
 #[wasm_bindgen_test]
 async fn js_statuses_carry_request_ids_beyond_2_pow_53() {
     use wasm_bindgen::prelude::Closure;
@@ -816,8 +815,8 @@ async fn js_statuses_carry_request_ids_beyond_2_pow_53() {
 
 /// A bridge that stops acknowledging Replies while lnd keeps sending: the
 /// loop stops reading requests once its bounded reply queue is full
-/// (issue 11, finding 3; before, it read and answered everything, keeping
-/// every answer in an unbounded list), and serves them all once the bridge
+/// (before, it read and answered everything, keeping every answer in an
+/// unbounded list), and serves them all once the bridge
 /// answers again.
 #[wasm_bindgen_test]
 async fn a_stuck_bridge_makes_the_loop_stop_reading_requests() {
@@ -826,7 +825,7 @@ async fn a_stuck_bridge_makes_the_loop_stop_reading_requests() {
         PullHandle,
     };
     use lnd_web_signer::grpcweb::encode_data_frame;
-    use lnd_web_signer::wasm::connection::MAX_WAITING_ANSWERS;
+    use lnd_web_signer_wasm::connection::MAX_WAITING_ANSWERS;
 
     const N: u64 = 1500;
     let mut chunks = vec![
@@ -873,7 +872,7 @@ async fn a_stuck_bridge_makes_the_loop_stop_reading_requests() {
         count(&statuses, "registered") == 1
     })
     .await;
-    lnd_web_signer::wasm::host::sleep(Duration::from_millis(1500)).await;
+    lnd_web_signer_wasm::host::sleep(Duration::from_millis(1500)).await;
     let pulled = slot.borrow().as_ref().map_or(0, PullHandle::pulled) as usize;
     // token + registration + 2 open calls + the waiting line, plus the few
     // frames the transport may hold.

@@ -1,29 +1,26 @@
-//! Helpers of the signer tab (`web/`), on top of the core:
+//! Public descriptions of the signer's traffic, for the activity log of the
+//! signer tab (`web/`, through the wasm crate's `StreamInspector`): kind,
+//! request id, key family/index, PSBT inputs and outputs with amounts and
+//! addresses, signed inputs, error texts. A description never carries key
+//! material, nonces, signatures or shared secrets.
 //!
-//! * `vaultInfo` — checks a vault file (magic, version, checksum, KDF cost)
-//!   before the page stores it, without the passphrase;
-//! * `vaultWithMacaroon` — seals a new macaroon into an existing vault, so
-//!   the macaroon is only ever stored inside the vault;
-//! * `sha256Hex` — the SHA-256 of the running `.wasm` (the worker hashes
-//!   the bytes it instantiates), shown in Settings to compare with a
-//!   release's;
-//! * `StreamInspector` — public descriptions of the requests on the bridge's
-//!   Attach stream and of the signer's Reply calls, for the activity log:
-//!   kind, request id, key family/index, PSBT inputs and outputs with amounts
-//!   and addresses, signed inputs, error texts. It never reports key
-//!   material, nonces, signatures or shared secrets.
+//! * [`describe_request`] / [`describe_psbt`] — one request from lnd;
+//! * [`describe_response`] — one answer of the signer;
+//! * [`AttachInspector`] — the requests of an Attach response body (grpc-web
+//!   frames in any chunking) and its final status; [`describe_reply_body`]
+//!   the answer in one Reply request body.
 //!
-//! The page feeds `StreamInspector` from the `fetch` hook that
-//! `UnlockedSigner.connect` accepts: the Attach response body is teed, the
-//! Reply request bodies are read from a clone of the request.
+//! The types serialize (serde, camelCase) to exactly the objects the page
+//! reads (`StreamRequestInfo`, `StreamReplyInfo`, … in the wasm package's
+//! `.d.ts`): ids as decimal strings, amounts as numbers while exact in
+//! JavaScript and as strings beyond ([`crate::js_number`]).
 
 use bitcoin::{Address, Amount, ScriptBuf, TxOut};
-use js_sys::Uint8Array;
 use prost::Message;
 use serde::Serialize;
-use wasm_bindgen::prelude::*;
 
-use crate::grpcweb::{Decoder, Frame, FRAME_HEADER_LEN};
+use crate::grpcweb::{DecodeError, Decoder, Frame, FRAME_HEADER_LEN};
+use crate::js_number::{opt_u64_exact, u64_string};
 use crate::keys::HARDENED;
 use crate::keys::{format_path, Network};
 use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
@@ -32,169 +29,16 @@ use crate::proto::signrpc::KeyLocator;
 use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use crate::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
-use crate::secret::SecretString;
 use crate::session::response_member_name;
-use crate::vault;
 
-#[wasm_bindgen(typescript_custom_section)]
-const TS_PAGE_TYPES: &'static str = r#"
-/** Public header of a vault file (no passphrase needed). */
-export interface VaultInfo {
-  version: number;
-  mCostKib: number;
-  tCost: number;
-  pCost: number;
-  bytes: number;
-}
-
-/** An lnd key locator. */
-export interface KeyRef { family: number; index: number; }
-
-export interface PsbtInputInfo {
-  index: number;
-  /** txid:vout */
-  outpoint: string;
-  /**
-   * From the witness or non-witness UTXO; null when the PSBT has neither. A
-   * decimal string when above 2^53 - 1 (never a valid amount: lnd would not
-   * send it, a hostile node might).
-   */
-  amountSat: number | string | null;
-  address: string | null;
-  /** BIP-32 paths of the keys the input names (ECDSA and taproot). */
-  paths: string[];
-}
-
-export interface PsbtOutputInfo {
-  index: number;
-  /** A decimal string when above 2^53 - 1. */
-  amountSat: number | string;
-  /** null for scripts without an address form (OP_RETURN, simnet). */
-  address: string | null;
-  scriptHex: string;
-}
-
-export interface PsbtInfo {
-  inputs: PsbtInputInfo[];
-  outputs: PsbtOutputInfo[];
-  /** Sum of inputs minus outputs, when every input amount is known (a string above 2^53 - 1). */
-  feeSat: number | string | null;
-  /** Set when the PSBT could not be parsed. */
-  error: string | null;
-}
-
-/** A request seen on the Attach stream. */
-export interface StreamRequestInfo {
-  /** lnd's uint64 request id as a decimal string (RequestId). */
-  id: string;
-  /** Short request kind as in SignerStatus.requestKind, e.g. "sign_psbt". */
-  kind: string;
-  /** Key locators named by the request; for PSBTs, the lnd (m/1017') keys of the inputs. */
-  keys: KeyRef[];
-  /** Short human-readable summary of the parameters. */
-  summary: string;
-  psbt: PsbtInfo | null;
-}
-
-/** A Reply call of the signer. */
-export interface StreamReplyInfo {
-  /** The answered request's id as a decimal string (RequestId). */
-  id: string;
-  /** Proto member name of the answer, e.g. "sign_psbt_response". */
-  kind: string;
-  error: string | null;
-  /** SignPsbt only: the inputs signed. */
-  signedInputs: number[] | null;
-}
-"#;
-
-use super::js_value::{opt_u64_exact, to_js, u64_string};
-
-/// SHA-256 of `bytes`, lower-case hex (the page shows the running module's).
-#[wasm_bindgen(js_name = sha256Hex)]
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-#[derive(Serialize)]
+/// An lnd key locator (`KeyRef` in TypeScript).
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct VaultInfo {
-    version: u8,
-    m_cost_kib: u32,
-    t_cost: u32,
-    p_cost: u32,
-    bytes: usize,
-}
-
-/// Checks a vault file (length, magic, version, checksum, acceptable KDF
-/// cost) and returns its public header. Needs no passphrase.
-#[wasm_bindgen(js_name = vaultInfo, unchecked_return_type = "VaultInfo")]
-pub fn vault_info(blob: &[u8]) -> Result<JsValue, JsError> {
-    let header = vault::read_header(blob).map_err(|e| JsError::new(&e.to_string()))?;
-    to_js(&VaultInfo {
-        version: header.version,
-        m_cost_kib: header.kdf.m_cost_kib,
-        t_cost: header.kdf.t_cost,
-        p_cost: header.kdf.p_cost,
-        bytes: blob.len(),
-    })
-}
-
-/// Opens `blob` with `passphrase`, replaces its macaroon (hex; blank =
-/// remove it) and seals it again with the same passphrase and KDF cost
-/// (the default cost if the vault's is below the sealing floor). Returns
-/// the new vault bytes. Runs Argon2id twice. (The signer tab uses
-/// `UnlockedSigner.sealMacaroon`, which takes the macaroon as bytes and
-/// keeps it for `connect`.)
-#[wasm_bindgen(js_name = vaultWithMacaroon)]
-pub fn vault_with_macaroon(
-    blob: &[u8],
-    passphrase: String,
-    #[wasm_bindgen(js_name = macaroonHex)] macaroon_hex: Option<String>,
-) -> Result<Uint8Array, JsError> {
-    let passphrase = SecretString::new(passphrase);
-    let hex_text = SecretString::new(macaroon_hex.unwrap_or_default());
-    let macaroon = if hex_text.expose().trim().is_empty() {
-        None
-    } else {
-        Some(crate::secret::SecretBytes::new(
-            hex::decode(hex_text.expose().trim())
-                .map_err(|e| JsError::new(&format!("macaroon hex is invalid: {e}")))?,
-        ))
-    };
-    let (sealed, _) = reseal_with_macaroon(blob, &passphrase, macaroon)?;
-    Ok(Uint8Array::from(sealed.as_slice()))
-}
-
-/// Opens `blob`, sets its macaroon and seals it again (same passphrase; the
-/// vault's KDF cost, or the default when it is below the sealing floor: an
-/// old or hand-made vault is upgraded, never kept cheap). Returns the new
-/// bytes and the opened vault (with the new macaroon).
-pub(crate) fn reseal_with_macaroon(
-    blob: &[u8],
-    passphrase: &SecretString,
-    macaroon: Option<crate::secret::SecretBytes>,
-) -> Result<(Vec<u8>, vault::OpenedVault), JsError> {
-    let header = vault::read_header(blob).map_err(|e| JsError::new(&e.to_string()))?;
-    let mut opened = vault::open(blob, passphrase.expose().as_bytes())
-        .map_err(|e| JsError::new(&e.to_string()))?;
-    opened.macaroon = macaroon;
-    let sealed = vault::reseal(
-        &opened,
-        passphrase.expose().as_bytes(),
-        header.kdf.for_reseal(),
-        &crate::entropy::OsEntropy,
-    )
-    .map_err(|e| JsError::new(&e.to_string()))?;
-    Ok((sealed, opened))
-}
-
-#[derive(Serialize, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-struct KeyRef {
-    family: i32,
-    index: i32,
+pub struct KeyRef {
+    /// Key family.
+    pub family: i32,
+    /// Key index.
+    pub index: i32,
 }
 
 impl From<&KeyLocator> for KeyRef {
@@ -206,56 +50,83 @@ impl From<&KeyLocator> for KeyRef {
     }
 }
 
-#[derive(Serialize)]
+/// One input of a described PSBT (`PsbtInputInfo`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct PsbtInputInfo {
-    index: usize,
-    outpoint: String,
+pub struct PsbtInputInfo {
+    /// Position in the transaction.
+    pub index: usize,
+    /// `txid:vout`.
+    pub outpoint: String,
+    /// From the witness or non-witness UTXO; `None` when the PSBT has neither.
     #[serde(serialize_with = "opt_u64_exact")]
-    amount_sat: Option<u64>,
-    address: Option<String>,
-    paths: Vec<String>,
+    pub amount_sat: Option<u64>,
+    /// The spent output's address on the signer's network, if it has one.
+    pub address: Option<String>,
+    /// BIP-32 paths of the keys the input names (ECDSA and taproot), sorted.
+    pub paths: Vec<String>,
 }
 
-#[derive(Serialize)]
+/// One output of a described PSBT (`PsbtOutputInfo`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct PsbtOutputInfo {
-    index: usize,
+pub struct PsbtOutputInfo {
+    /// Position in the transaction.
+    pub index: usize,
+    /// Amount in satoshi.
     #[serde(serialize_with = "exact_sat")]
-    amount_sat: u64,
-    address: Option<String>,
-    script_hex: String,
+    pub amount_sat: u64,
+    /// `None` for scripts without an address form (OP_RETURN, simnet).
+    pub address: Option<String>,
+    /// The output script, hex.
+    pub script_hex: String,
 }
 
-#[derive(Serialize, Default)]
+/// A described PSBT (`PsbtInfo`).
+#[derive(Debug, Clone, Serialize, Default, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct PsbtInfo {
-    inputs: Vec<PsbtInputInfo>,
-    outputs: Vec<PsbtOutputInfo>,
+pub struct PsbtInfo {
+    /// The inputs.
+    pub inputs: Vec<PsbtInputInfo>,
+    /// The outputs.
+    pub outputs: Vec<PsbtOutputInfo>,
+    /// Sum of inputs minus outputs, when every input amount is known.
     #[serde(serialize_with = "opt_u64_exact")]
-    fee_sat: Option<u64>,
-    error: Option<String>,
+    pub fee_sat: Option<u64>,
+    /// Set when the PSBT could not be parsed.
+    pub error: Option<String>,
 }
 
-#[derive(Serialize)]
+/// A request seen on the Attach stream (`StreamRequestInfo`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct RequestInfo {
+pub struct RequestInfo {
+    /// lnd's request id (a decimal string in JSON).
     #[serde(serialize_with = "u64_string")]
-    id: u64,
-    kind: &'static str,
-    keys: Vec<KeyRef>,
-    summary: String,
-    psbt: Option<PsbtInfo>,
+    pub id: u64,
+    /// Short request kind, as [`crate::request::RequestKind::display_name`].
+    pub kind: &'static str,
+    /// Key locators named by the request; for PSBTs, the lnd (m/1017') keys of the inputs.
+    pub keys: Vec<KeyRef>,
+    /// Short human-readable summary of the parameters.
+    pub summary: String,
+    /// SignPsbt only: the packet's inputs and outputs.
+    pub psbt: Option<PsbtInfo>,
 }
 
-#[derive(Serialize)]
+/// One answer of the signer (`StreamReplyInfo`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct ReplyInfo {
+pub struct ReplyInfo {
+    /// The answered request's id (a decimal string in JSON).
     #[serde(serialize_with = "u64_string")]
-    id: u64,
-    kind: &'static str,
-    error: Option<String>,
-    signed_inputs: Option<Vec<u32>>,
+    pub id: u64,
+    /// Proto member name of the answer, e.g. `sign_psbt_response`.
+    pub kind: &'static str,
+    /// The `signer_error` text, if the answer is one.
+    pub error: Option<String>,
+    /// SignPsbt only: the inputs signed.
+    pub signed_inputs: Option<Vec<u32>>,
 }
 
 /// An amount that is always present: a number while exact, else a string.
@@ -288,7 +159,7 @@ fn short_hex(bytes: &[u8]) -> String {
 }
 
 /// lnd's key family and index of a `m/1017'/coin'/family'/0/index` path.
-fn lnd_key_of(path: &[u32]) -> Option<KeyRef> {
+pub fn lnd_key_of(path: &[u32]) -> Option<KeyRef> {
     match path {
         [purpose, _, family, 0, index] if *purpose == 1017 + HARDENED && *family >= HARDENED => {
             Some(KeyRef {
@@ -303,7 +174,7 @@ fn lnd_key_of(path: &[u32]) -> Option<KeyRef> {
 /// The PSBT's inputs and outputs, and the lnd keys its inputs name. Parsed
 /// exactly as `SignPsbt` parses it (`signing::psbt::parse`: lnd's opaque
 /// final witnesses are accepted), so every packet the signer reads is shown.
-fn describe_psbt(bytes: &[u8], network: Network) -> (PsbtInfo, Vec<KeyRef>) {
+pub fn describe_psbt(bytes: &[u8], network: Network) -> (PsbtInfo, Vec<KeyRef>) {
     let psbt = match crate::signing::psbt::parse(bytes) {
         Ok(p) => p,
         Err(e) => {
@@ -387,7 +258,9 @@ fn describe_psbt(bytes: &[u8], network: Network) -> (PsbtInfo, Vec<KeyRef>) {
     (info, lnd_keys)
 }
 
-fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestInfo {
+/// The public description of one request from lnd (never key material,
+/// nonces or shared secrets; see the module documentation).
+pub fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestInfo {
     let kind = crate::request::RequestKind::of(req).display_name();
     let mut keys = Vec::new();
     let mut psbt = None;
@@ -475,7 +348,8 @@ fn describe_request(req: &SignCoordinatorRequest, network: Network) -> RequestIn
     }
 }
 
-fn describe_response(resp: &SignCoordinatorResponse) -> ReplyInfo {
+/// The public description of one answer of the signer.
+pub fn describe_response(resp: &SignCoordinatorResponse) -> ReplyInfo {
     let (error, signed_inputs) = match &resp.sign_response_type {
         Some(Resp::SignerError(e)) => (Some(e.error.clone()), None),
         Some(Resp::SignPsbtResponse(r)) => (None, Some(r.signed_inputs.clone())),
@@ -499,17 +373,17 @@ fn frame_message(frame: &[u8]) -> Option<&[u8]> {
 }
 
 /// The final status of an Attach stream, from its grpc-web trailer frame.
-#[derive(Serialize)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
-struct StreamEnd {
+pub struct StreamEnd {
     /// `grpc-status` (0 = OK).
-    code: u32,
+    pub code: u32,
     /// `grpc-message`, percent-decoded.
-    message: String,
+    pub message: String,
 }
 
 /// Decodes the percent-encoding of a `grpc-message` value.
-fn percent_decode(text: &str) -> String {
+pub fn percent_decode(text: &str) -> String {
     fn hex_val(b: u8) -> Option<u8> {
         match b {
             b'0'..=b'9' => Some(b - b'0'),
@@ -535,40 +409,47 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Describes the traffic of one Attach stream for the activity log.
-#[wasm_bindgen]
-#[derive(Debug)]
-pub struct StreamInspector {
-    network: Network,
-    decoder: Decoder,
-    end: Option<(u32, String)>,
+/// Why a stream body could not be described (the texts the page shows).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InspectError {
+    /// The grpc-web framing is broken (see [`DecodeError`]).
+    #[error(transparent)]
+    Frame(#[from] DecodeError),
+    /// A data frame of the Attach stream is not an `AttachEvent`.
+    #[error("undecodable attach event: {0}")]
+    AttachEvent(prost::DecodeError),
+    /// A Reply body's frame is not a `ReplyRequest`.
+    #[error("undecodable reply: {0}")]
+    Reply(prost::DecodeError),
 }
 
-#[wasm_bindgen]
-impl StreamInspector {
+/// Describes the traffic of one Attach stream: feed the response body in
+/// chunks as they arrive, however they are cut.
+#[derive(Debug)]
+pub struct AttachInspector {
+    network: Network,
+    decoder: Decoder,
+    end: Option<StreamEnd>,
+}
+
+impl AttachInspector {
     /// An inspector for a signer on `network` (addresses are encoded for it).
-    #[wasm_bindgen(constructor)]
-    pub fn new(network: &str) -> Result<StreamInspector, JsError> {
-        Ok(StreamInspector {
-            network: network
-                .parse::<Network>()
-                .map_err(|e| JsError::new(&e.to_string()))?,
+    pub fn new(network: Network) -> Self {
+        AttachInspector {
+            network,
             decoder: Decoder::new(),
             end: None,
-        })
+        }
     }
 
     /// Feeds the next chunk of an Attach response body; returns the
-    /// requests completed by it (session tokens are skipped).
-    #[wasm_bindgen(js_name = pushAttachChunk, unchecked_return_type = "StreamRequestInfo[]")]
-    pub fn push_attach_chunk(&mut self, chunk: &[u8]) -> Result<JsValue, JsError> {
+    /// requests completed by it (session tokens are skipped). On an error
+    /// the requests completed before it in this chunk are not returned.
+    pub fn push_chunk(&mut self, chunk: &[u8]) -> Result<Vec<RequestInfo>, InspectError> {
         self.decoder.push(chunk);
         let mut out = Vec::new();
-        while let Some(frame) = self
-            .decoder
-            .next_frame()
-            .map_err(|e| JsError::new(&e.to_string()))?
-        {
+        while let Some(frame) = self.decoder.next_frame()? {
             let data = match frame {
                 Frame::Data(data) => data,
                 Frame::Trailers(headers) => {
@@ -582,59 +463,44 @@ impl StreamInspector {
                         .and_then(|v| v.to_str().ok())
                         .map(percent_decode)
                         .unwrap_or_default();
-                    self.end = Some((code, message));
+                    self.end = Some(StreamEnd { code, message });
                     continue;
                 }
             };
             let Some(msg) = frame_message(&data) else {
                 continue;
             };
-            let event = AttachEvent::decode(msg)
-                .map_err(|e| JsError::new(&format!("undecodable attach event: {e}")))?;
+            let event = AttachEvent::decode(msg).map_err(InspectError::AttachEvent)?;
             if let Some(AttachEventKind::Request(req)) = event.event {
                 out.push(describe_request(&req, self.network));
             }
         }
-        to_js(&out)
+        Ok(out)
     }
 
     /// The stream's final status once its trailer frame was seen (the
     /// bridge's reason for ending it, e.g. lnd rejecting the macaroon).
-    #[wasm_bindgen(
-        getter,
-        unchecked_return_type = "{ code: number; message: string } | null"
-    )]
-    pub fn end(&self) -> Result<JsValue, JsError> {
-        match &self.end {
-            None => Ok(JsValue::NULL),
-            Some((code, message)) => to_js(&StreamEnd {
-                code: *code,
-                message: message.clone(),
-            }),
-        }
+    pub fn end(&self) -> Option<&StreamEnd> {
+        self.end.as_ref()
     }
+}
 
-    /// Describes the body of one Reply call (a single grpc-web frame).
-    #[wasm_bindgen(js_name = describeReply, unchecked_return_type = "StreamReplyInfo | null")]
-    pub fn describe_reply(&self, body: &[u8]) -> Result<JsValue, JsError> {
-        let mut decoder = Decoder::new();
-        decoder.push(body);
-        while let Some(frame) = decoder
-            .next_frame()
-            .map_err(|e| JsError::new(&e.to_string()))?
-        {
-            let Frame::Data(data) = frame else { continue };
-            let Some(msg) = frame_message(&data) else {
-                continue;
-            };
-            let reply = ReplyRequest::decode(msg)
-                .map_err(|e| JsError::new(&format!("undecodable reply: {e}")))?;
-            if let Some(resp) = reply.response {
-                return to_js(&describe_response(&resp));
-            }
+/// Describes the body of one Reply call (grpc-web frames): the answer of
+/// its first data frame that carries one, `None` if none does.
+pub fn describe_reply_body(body: &[u8]) -> Result<Option<ReplyInfo>, InspectError> {
+    let mut decoder = Decoder::new();
+    decoder.push(body);
+    while let Some(frame) = decoder.next_frame()? {
+        let Frame::Data(data) = frame else { continue };
+        let Some(msg) = frame_message(&data) else {
+            continue;
+        };
+        let reply = ReplyRequest::decode(msg).map_err(InspectError::Reply)?;
+        if let Some(resp) = reply.response {
+            return Ok(Some(describe_response(&resp)));
         }
-        Ok(JsValue::NULL)
     }
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -644,7 +510,6 @@ mod tests {
     use bitcoin::hashes::Hash;
     use bitcoin::psbt::Psbt;
     use bitcoin::{absolute, transaction, OutPoint, Sequence, Transaction, TxIn, Txid, Witness};
-    use wasm_bindgen_test::wasm_bindgen_test;
 
     use crate::grpcweb::TRAILER_FLAG;
     use crate::proto::signrpc::{KeyDescriptor, SharedKeyRequest};
@@ -722,15 +587,23 @@ mod tests {
         f
     }
 
-    #[wasm_bindgen_test]
-    fn sha256_of_bytes() {
-        assert_eq!(
-            sha256_hex(b"abc"),
-            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
-        );
-    }
+    /// What `describe_request` gives for [`psbt_bytes`] as a SignPsbt
+    /// request (id 10, regtest), as JSON.
+    const GOLDEN_PSBT_REQUEST_JSON: &str = concat!(
+        r#"{"id":"10","kind":"sign_psbt","keys":[{"family":6,"index":3}],"#,
+        r#""summary":"2 inputs, 1 output","psbt":{"inputs":["#,
+        r#"{"index":0,"outpoint":"0707070707070707070707070707070707070707070707070707070707070707:1","#,
+        r#""amountSat":100000,"address":"bcrt1qqyqszqgpqyqszqgpqyqszqgpqyqszqgpvxat9t","#,
+        r#""paths":["m/1017'/1'/6'/0/3"]},"#,
+        r#"{"index":1,"outpoint":"0808080808080808080808080808080808080808080808080808080808080808:0","#,
+        r#""amountSat":null,"address":null,"paths":[]}],"#,
+        r#""outputs":[{"index":0,"amountSat":90000,"#,
+        r#""address":"bcrt1qqvpsxqcrqvpsxqcrqvpsxqcrqvpsxqcruj60yu","#,
+        r#""scriptHex":"00140303030303030303030303030303030303030303"}],"#,
+        r#""feeSat":null,"error":null}}"#,
+    );
 
-    #[wasm_bindgen_test]
+    #[test]
     fn percent_decoding_of_grpc_messages() {
         assert_eq!(
             percent_decode("lnd%20rejected: 100%25"),
@@ -740,7 +613,7 @@ mod tests {
         assert_eq!(percent_decode("caf%C3%A9"), "café");
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn lnd_key_paths_only() {
         let k = lnd_key_of(&[1017 + H, 1 + H, 6 + H, 0, 3]).expect("lnd path");
         assert_eq!((k.family, k.index), (6, 3));
@@ -749,7 +622,7 @@ mod tests {
         assert!(lnd_key_of(&[1017 + H, 1 + H, 6 + H, 1, 3]).is_none());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn psbt_inputs_outputs_fee_and_keys() {
         let (info, keys) = describe_psbt(&psbt_bytes(), Network::Regtest);
         assert!(info.error.is_none());
@@ -785,7 +658,7 @@ mod tests {
         assert!(sim.outputs[0].address.is_none());
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn psbts_the_signer_accepts_are_described_too() {
         // lnd's watch-only node (packetFromTx) sends FINAL_SCRIPTWITNESS
         // values cut from one reused buffer; rust-bitcoin rejects them, the
@@ -815,7 +688,7 @@ mod tests {
         assert_eq!(keys.len(), 1);
     }
 
-    #[wasm_bindgen_test]
+    #[test]
     fn requests_and_replies_described_without_secrets() {
         let req = SignCoordinatorRequest {
             request_id: 9,
@@ -869,93 +742,7 @@ mod tests {
         );
     }
 
-    fn js_get(obj: &JsValue, name: &str) -> JsValue {
-        js_sys::Reflect::get(obj, &JsValue::from_str(name)).expect("property")
-    }
-
-    #[wasm_bindgen_test]
-    fn request_ids_and_amounts_beyond_2_pow_53_reach_js_exactly() {
-        // serde-wasm-bindgen's json_compatible() refuses u64 values above
-        // 2^53 - 1: the inspector threw, the page stopped reading its copy
-        // of the stream and later PSBTs lost their details (issue 11,
-        // finding 2). Ids travel as decimal strings, out-of-range amounts
-        // too.
-        const BIG_ID: u64 = (1 << 53) + 1;
-        const BIG_SAT: u64 = 1 << 60;
-        let mut psbt = Psbt::deserialize(&psbt_bytes()).expect("psbt");
-        psbt.inputs[0].witness_utxo.as_mut().expect("utxo").value = Amount::from_sat(BIG_SAT);
-        let request = AttachEvent {
-            event: Some(crate::proto::signerbridge::attach_event::Event::Request(
-                SignCoordinatorRequest {
-                    request_id: BIG_ID,
-                    sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
-                        funded_psbt: psbt.serialize(),
-                    })),
-                },
-            )),
-        };
-        let mut insp = StreamInspector::new("regtest").expect("inspector");
-        let out = insp
-            .push_attach_chunk(&frame(&request.encode_to_vec()))
-            .expect("described, not an error");
-        let out = js_sys::Array::from(&out);
-        assert_eq!(out.length(), 1);
-        let info = out.get(0);
-        assert_eq!(
-            js_get(&info, "id").as_string().as_deref(),
-            Some("9007199254740993")
-        );
-        let psbt_info = js_get(&info, "psbt");
-        let inputs = js_sys::Array::from(&js_get(&psbt_info, "inputs"));
-        assert_eq!(
-            js_get(&inputs.get(0), "amountSat").as_string().as_deref(),
-            Some("1152921504606846976")
-        );
-        assert!(js_get(&inputs.get(1), "amountSat").is_null());
-        let outputs = js_sys::Array::from(&js_get(&psbt_info, "outputs"));
-        assert_eq!(
-            js_get(&outputs.get(0), "amountSat").as_f64(),
-            Some(90_000.0)
-        );
-        // The stream goes on: a small id after the big one.
-        let ping = AttachEvent {
-            event: Some(crate::proto::signerbridge::attach_event::Event::Request(
-                SignCoordinatorRequest {
-                    request_id: u64::MAX,
-                    sign_request_type: Some(Req::Ping(true)),
-                },
-            )),
-        };
-        let out = js_sys::Array::from(
-            &insp
-                .push_attach_chunk(&frame(&ping.encode_to_vec()))
-                .expect("next request"),
-        );
-        assert_eq!(
-            js_get(&out.get(0), "id").as_string().as_deref(),
-            Some("18446744073709551615")
-        );
-        // Reply descriptions carry the id as a string too.
-        let reply = ReplyRequest {
-            session_token: vec![1],
-            response: Some(SignCoordinatorResponse {
-                ref_request_id: BIG_ID,
-                sign_response_type: Some(Resp::SignPsbtResponse(SignPsbtResponse {
-                    signed_psbt: Vec::new(),
-                    signed_inputs: vec![0],
-                })),
-            }),
-        };
-        let r = insp
-            .describe_reply(&frame(&reply.encode_to_vec()))
-            .expect("reply described");
-        assert_eq!(
-            js_get(&r, "id").as_string().as_deref(),
-            Some("9007199254740993")
-        );
-    }
-
-    #[wasm_bindgen_test]
+    #[test]
     fn attach_stream_split_anywhere_and_trailer() {
         use crate::proto::signerbridge::attach_event::Event;
         let token = AttachEvent {
@@ -973,13 +760,88 @@ mod tests {
             "grpc-status: 16\r\ngrpc-message: lnd%20rejected%20the%20macaroon\r\n",
         ));
         for split in 0..=body.len() {
-            let mut insp = StreamInspector::new("regtest").expect("inspector");
-            let a = insp.push_attach_chunk(&body[..split]).expect("first part");
-            let b = insp.push_attach_chunk(&body[split..]).expect("second part");
-            let n = js_sys::Array::from(&a).length() + js_sys::Array::from(&b).length();
-            assert_eq!(n, 1, "one request (the token is skipped), split at {split}");
-            assert_eq!(insp.end, Some((16, "lnd rejected the macaroon".to_owned())));
+            let mut insp = AttachInspector::new(Network::Regtest);
+            let a = insp.push_chunk(&body[..split]).expect("first part");
+            let b = insp.push_chunk(&body[split..]).expect("second part");
+            assert_eq!(
+                a.len() + b.len(),
+                1,
+                "one request (the token is skipped), split at {split}"
+            );
+            assert_eq!(
+                insp.end(),
+                Some(&StreamEnd {
+                    code: 16,
+                    message: "lnd rejected the macaroon".to_owned()
+                })
+            );
         }
-        assert!(StreamInspector::new("moon").is_err());
+    }
+
+    #[test]
+    fn undecodable_frames_are_errors_with_the_texts_the_page_shows() {
+        // A data frame that is no AttachEvent (a length past the end).
+        let mut insp = AttachInspector::new(Network::Regtest);
+        let err = insp.push_chunk(&frame(&[0x0a, 0x7f])).expect_err("broken");
+        assert!(
+            err.to_string().starts_with("undecodable attach event: "),
+            "{err}"
+        );
+        let err = describe_reply_body(&frame(&[0x12, 0x7f])).expect_err("broken");
+        assert!(err.to_string().starts_with("undecodable reply: "), "{err}");
+        // A Reply body without an answer describes nothing.
+        let empty = ReplyRequest {
+            session_token: vec![1],
+            response: None,
+        };
+        assert_eq!(
+            describe_reply_body(&frame(&empty.encode_to_vec())),
+            Ok(None)
+        );
+    }
+
+    /// The JSON of a described SignPsbt request, field for field: the object
+    /// the page's activity log shows (the wasm crate converts the same
+    /// serde output with serde-wasm-bindgen's JSON-compatible serializer).
+    #[test]
+    fn a_described_psbt_request_as_the_page_receives_it() {
+        let req = SignCoordinatorRequest {
+            request_id: 10,
+            sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                funded_psbt: psbt_bytes(),
+            })),
+        };
+        let json =
+            serde_json::to_string(&describe_request(&req, Network::Regtest)).expect("serializable");
+        assert_eq!(json, GOLDEN_PSBT_REQUEST_JSON);
+    }
+
+    #[test]
+    fn ids_and_amounts_beyond_2_pow_53_serialize_exactly() {
+        const BIG_ID: u64 = (1 << 53) + 1;
+        const BIG_SAT: u64 = 1 << 60;
+        let mut psbt = Psbt::deserialize(&psbt_bytes()).expect("psbt");
+        psbt.inputs[0].witness_utxo.as_mut().expect("utxo").value = Amount::from_sat(BIG_SAT);
+        let req = SignCoordinatorRequest {
+            request_id: BIG_ID,
+            sign_request_type: Some(Req::SignPsbtRequest(SignPsbtRequest {
+                funded_psbt: psbt.serialize(),
+            })),
+        };
+        let v = serde_json::to_value(describe_request(&req, Network::Regtest)).expect("json");
+        assert_eq!(v["id"], "9007199254740993");
+        assert_eq!(v["psbt"]["inputs"][0]["amountSat"], "1152921504606846976");
+        assert!(v["psbt"]["inputs"][1]["amountSat"].is_null());
+        assert_eq!(v["psbt"]["outputs"][0]["amountSat"], 90_000);
+        let resp = SignCoordinatorResponse {
+            ref_request_id: u64::MAX,
+            sign_response_type: Some(Resp::SignPsbtResponse(SignPsbtResponse {
+                signed_psbt: Vec::new(),
+                signed_inputs: vec![0],
+            })),
+        };
+        let v = serde_json::to_value(describe_response(&resp)).expect("json");
+        assert_eq!(v["id"], "18446744073709551615");
+        assert_eq!(v["kind"], "sign_psbt_response");
     }
 }

@@ -9,7 +9,7 @@
 //!   boundary, and the signer loop against an in-page fake signer-bridge.
 //!
 //! Run (release: scrypt and Argon2id are far too slow unoptimised):
-//! `cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm`
+//! `cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm`
 #![cfg(target_arch = "wasm32")]
 
 use serde_json::Value;
@@ -17,17 +17,17 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-#[path = "conformance/aezeed.rs"]
+#[path = "../../tests/conformance/aezeed.rs"]
 mod aezeed;
-#[path = "conformance/keys.rs"]
+#[path = "../../tests/conformance/keys.rs"]
 mod keys;
-#[path = "conformance/musig2_bip327.rs"]
+#[path = "../../tests/conformance/musig2_bip327.rs"]
 mod musig2_bip327;
-#[path = "conformance/musig2_lnd.rs"]
+#[path = "../../tests/conformance/musig2_lnd.rs"]
 mod musig2_lnd;
-#[path = "conformance/signing_bip.rs"]
+#[path = "../../tests/conformance/signing_bip.rs"]
 mod signing_bip;
-#[path = "conformance/signing_lnd.rs"]
+#[path = "../../tests/conformance/signing_lnd.rs"]
 mod signing_lnd;
 
 #[path = "wasm_support/api.rs"]
@@ -39,10 +39,10 @@ mod signer_loop;
 #[path = "wasm_support/transport.rs"]
 mod transport;
 
-/// Vector files, relative to this file (tests/ → the repository → its parent).
+/// Vector files, relative to this file (wasm/tests/ → the repository → its parent).
 macro_rules! vector {
     ($rel:literal) => {
-        include_str!(concat!("../../shared/vectors/", $rel))
+        include_str!(concat!("../../../shared/vectors/", $rel))
     };
 }
 

@@ -2,24 +2,24 @@
 //! randomness, the global `fetch`, the grpc-web transport and the signer
 //! loop must work from `WorkerGlobalScope` exactly as in a page.
 //!
-//! `cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm_worker`
+//! `cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_worker`
 #![cfg(target_arch = "wasm32")]
 
 use std::time::Duration;
 
 use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
 use lnd_web_signer::proto::signerbridge::AttachRequest;
-use lnd_web_signer::wasm::host;
-use lnd_web_signer::wasm::transport::FetchTransport;
+use lnd_web_signer_wasm::host;
+use lnd_web_signer_wasm::transport::FetchTransport;
 use wasm_bindgen::JsValue;
 use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
 // Shared with tests/wasm.rs; these modules read the vector constants below.
-pub(crate) const AEZEED_JSON: &str = include_str!("../../shared/vectors/lnd/aezeed.json");
+pub(crate) const AEZEED_JSON: &str = include_str!("../../../shared/vectors/lnd/aezeed.json");
 pub(crate) const ACCOUNTS_JSON: &str =
-    include_str!("../../shared/vectors/lnd/remote_signing_accounts.json");
+    include_str!("../../../shared/vectors/lnd/remote_signing_accounts.json");
 
 #[path = "wasm_support/api.rs"]
 mod api;

@@ -16,7 +16,7 @@
 //!
 //! The page's origin must be allowed by the bridge (`--allow-origin`): fix it
 //! with `WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:PORT` when running
-//! `cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test wasm_e2e`.
+//! `cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e`.
 //! Without the two required variables the test fails (it is not meant to
 //! run outside the harness).
 #![cfg(target_arch = "wasm32")]
@@ -25,8 +25,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Reflect};
-use lnd_web_signer::wasm::host;
-use lnd_web_signer::wasm::UnlockedSigner;
+use lnd_web_signer_wasm::host;
+use lnd_web_signer_wasm::UnlockedSigner;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;

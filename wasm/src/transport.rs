@@ -4,7 +4,7 @@
 //! (here `SignerBridgeClient`) run on. It sends each call as one `fetch`
 //! POST (`application/grpc-web+proto`), reads the response body stream chunk
 //! by chunk and feeds it through the target-independent
-//! [`crate::grpcweb::Decoder`], which only yields complete frames: a trailer
+//! [`lnd_web_signer::grpcweb::Decoder`], which only yields complete frames: a trailer
 //! frame split across chunks (the tonic-web-wasm-client 0.9.2 bug, see
 //! docs/wasm-transport.md) is reassembled before tonic sees it.
 //!
@@ -47,8 +47,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, Headers, ReadableStreamDefaultReader, ReadableStreamReadResult};
 
-use crate::grpcweb::{DecodeError, Decoder, Frame, DEFAULT_MAX_FRAME_LEN};
-use crate::secret::SecretString;
+use lnd_web_signer::grpcweb::{DecodeError, Decoder, Frame, DEFAULT_MAX_FRAME_LEN};
+use lnd_web_signer::secret::SecretString;
 
 /// Content type of binary grpc-web requests and responses.
 pub const GRPC_WEB_PROTO: &str = "application/grpc-web+proto";

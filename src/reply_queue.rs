@@ -1,6 +1,7 @@
-//! When the wasm signer sends its answers: a pure, clock-free queue that
-//! decides which answers go out in which call (`Reply` for one,
-//! `ReplyBatch` for several), so that the signer loop only does I/O.
+//! When the signer sends its answers over signer-bridge: a pure, clock-free
+//! queue that decides which answers go out in which call (`Reply` for one,
+//! `ReplyBatch` for several), so that the signer loop (the wasm crate's
+//! `connection`) only does I/O.
 //!
 //! Rules:
 //! * An answer goes out **at once** while fewer than `max_in_flight` calls
@@ -24,8 +25,7 @@
 //!   answer; [`ReplyQueue::requeue_front`] puts a refused batch's answers
 //!   back at the head of the line.
 //!
-//! The module depends on `std` only; `tests/reply_queue.rs` runs its unit
-//! tests natively.
+//! The module depends on `std` only; its unit tests run natively.
 
 use std::collections::VecDeque;
 
@@ -277,7 +277,7 @@ mod tests {
     #[test]
     fn the_waiting_line_is_bounded_by_count_and_bytes() {
         // Calls that never complete (a stuck bridge): after `max_waiting`
-        // answers the queue says stop (issue 11, finding 3).
+        // answers the queue says stop.
         let mut q = ReplyQueue::new(QueueLimits {
             max_waiting: 4,
             max_waiting_bytes: 1000,

@@ -4,10 +4,10 @@
 
 use lnd_web_signer::keys::aezeed::CipherSeed;
 use lnd_web_signer::keys::{accounts_json, Network, RootKey};
-use lnd_web_signer::wasm::api::{
+use lnd_web_signer_wasm::api::{
     accounts_json as js_accounts_json, create_seed, open_vault, seal_vault,
 };
-use lnd_web_signer::wasm::UnlockedSigner;
+use lnd_web_signer_wasm::UnlockedSigner;
 use serde_json::Value;
 use wasm_bindgen::{JsCast, JsError, JsValue};
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -283,7 +283,7 @@ fn from_seed_signer_matches_vault_signer() {
 }
 
 /// sealVault and vaultWithMacaroon accepted Argon2 parameters down to
-/// 8 KiB / t = 1 (issue 11, finding 7): below OWASP's Argon2id minimum
+/// 8 KiB / t = 1: below OWASP's Argon2id minimum
 /// they are refused now; a cheap vault made elsewhere still opens, and
 /// re-sealing it (a new macaroon) upgrades it to the default cost.
 #[wasm_bindgen_test]
@@ -291,7 +291,7 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
     use lnd_web_signer::keys::SeedInput;
     use lnd_web_signer::secret::SecretString;
     use lnd_web_signer::vault;
-    use lnd_web_signer::wasm::page::{vault_info, vault_with_macaroon};
+    use lnd_web_signer_wasm::page::{vault_info, vault_with_macaroon};
 
     let v = vector(crate::ACCOUNTS_JSON);
     let tprv = v["root_key_tprv"].as_str().expect("tprv");
@@ -342,12 +342,12 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
         .has_macaroon());
 }
 
-/// A new seed's words and aezeed passphrase stay in wasm (issue 11,
-/// finding 6: the worker held them as JS strings until sealing): the words
+/// A new seed's words and aezeed passphrase stay in wasm (the worker used
+/// to hold them as JS strings until sealing): the words
 /// come out once, the user's copy is checked and the seed sealed inside.
 #[wasm_bindgen_test]
 fn pending_seed_shows_its_words_once_checks_and_seals_inside() {
-    use lnd_web_signer::wasm::PendingSeed;
+    use lnd_web_signer_wasm::PendingSeed;
 
     let mut pending = PendingSeed::new("regtest", Some("aezeed pass".into())).expect("seed");
     assert_eq!(pending.network(), "regtest");
@@ -410,8 +410,8 @@ fn pending_seed_shows_its_words_once_checks_and_seals_inside() {
 }
 
 /// The macaroon enters wasm as bytes, is sealed into the vault and kept by
-/// the unlocked signer for connect() (issue 11, finding 6: the page passed
-/// its hex to connect on every connect).
+/// the unlocked signer for connect() (the page used to pass its hex to
+/// connect on every connect).
 #[wasm_bindgen_test]
 fn seal_macaroon_keeps_it_inside_for_connect() {
     let v = vector(crate::ACCOUNTS_JSON);

@@ -21,15 +21,15 @@ use zeroize::Zeroize;
 
 use super::connection::{self, ConnectOptions, Connection, SharedSigner, Status};
 use super::host;
-use crate::entropy::OsEntropy;
-use crate::keys::accounts::try_accounts_json;
-use crate::keys::aezeed::{CipherSeed, Mnemonic};
-use crate::keys::seed::SeedInput;
-use crate::keys::{Network, RootKey};
-use crate::secret::{SecretBytes, SecretString};
-use crate::session::Backoff;
-use crate::signer::Signer;
-use crate::vault::{self, KdfParams};
+use lnd_web_signer::entropy::OsEntropy;
+use lnd_web_signer::keys::accounts::try_accounts_json;
+use lnd_web_signer::keys::aezeed::{CipherSeed, Mnemonic};
+use lnd_web_signer::keys::seed::SeedInput;
+use lnd_web_signer::keys::{Network, RootKey};
+use lnd_web_signer::secret::{SecretBytes, SecretString};
+use lnd_web_signer::session::Backoff;
+use lnd_web_signer::signer::Signer;
+use lnd_web_signer::vault::{self, KdfParams};
 
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
@@ -784,8 +784,8 @@ fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> 
     let initial = ms("initialBackoffMs")?;
     let max = ms("maxBackoffMs")?;
     if initial.is_some() || max.is_some() {
-        let initial = initial.unwrap_or(crate::session::INITIAL_BACKOFF);
-        let max = max.unwrap_or(crate::session::MAX_BACKOFF);
+        let initial = initial.unwrap_or(lnd_web_signer::session::INITIAL_BACKOFF);
+        let max = max.unwrap_or(lnd_web_signer::session::MAX_BACKOFF);
         opts.backoff = Backoff::with_limits(initial, max);
     }
     if let Some(d) = ms("handshakeTimeoutMs")? {
@@ -798,9 +798,9 @@ fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> 
         Some(_) => return Err(JsError::new("idleMultiple must be a whole number")),
     };
     if interval.is_some() || multiple.is_some() {
-        opts.session.idle_timeout = crate::session::idle_timeout_for(
-            interval.unwrap_or(crate::session::DEFAULT_HEALTH_CHECK_INTERVAL),
-            multiple.unwrap_or(crate::session::DEFAULT_IDLE_MULTIPLE),
+        opts.session.idle_timeout = lnd_web_signer::session::idle_timeout_for(
+            interval.unwrap_or(lnd_web_signer::session::DEFAULT_HEALTH_CHECK_INTERVAL),
+            multiple.unwrap_or(lnd_web_signer::session::DEFAULT_IDLE_MULTIPLE),
         );
     }
     if let Some(d) = ms("idleTimeoutMs")? {

@@ -11,7 +11,7 @@ use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClien
 use lnd_web_signer::proto::signerbridge::{AttachEvent, AttachRequest, ReplyRequest};
 use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType;
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
-use lnd_web_signer::wasm::transport::FetchTransport;
+use lnd_web_signer_wasm::transport::FetchTransport;
 use prost::Message;
 use tonic::Code;
 use wasm_bindgen_test::wasm_bindgen_test;
@@ -163,7 +163,7 @@ async fn error_trailer_split_anywhere_gives_the_status() {
     }
 }
 
-/// A trailer frame of `names` distinct `x-N: v` lines (issue 11, finding 1).
+/// A trailer frame of `names` distinct `x-N: v` lines.
 fn huge_trailer_frame(names: usize) -> Vec<u8> {
     let mut block = b"grpc-status: 0\r\n".to_vec();
     for i in 0..names {
@@ -414,7 +414,7 @@ async fn dropping_the_stream_cancels_the_body() {
 #[wasm_bindgen_test]
 async fn an_unread_stream_is_not_read_ahead_without_bound() {
     // The transport used to read the body as fast as it came and queue the
-    // frames in an unbounded channel (issue 11, finding 3): a consumer that
+    // frames in an unbounded channel: a consumer that
     // stops reading must stop the reading of the body.
     use crate::fake_bridge::PullHandle;
     const N: u64 = 2000;
@@ -443,7 +443,7 @@ async fn an_unread_stream_is_not_read_ahead_without_bound() {
         .expect("attach")
         .into_inner();
     assert!(stream.message().await.expect("token").is_some());
-    lnd_web_signer::wasm::host::sleep(std::time::Duration::from_millis(300)).await;
+    lnd_web_signer_wasm::host::sleep(std::time::Duration::from_millis(300)).await;
     let pulled = slot.borrow().as_ref().map_or(0, PullHandle::pulled);
     assert!(
         pulled <= 6,

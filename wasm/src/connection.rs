@@ -1,7 +1,7 @@
 //! The wasm signer loop: Attach to signer-bridge over grpc-web, register,
 //! answer every request with the core [`Signer`], reconnect with the core's
 //! [`Backoff`]. Protocol rules (handshake checks, ping replies, answer
-//! hygiene) come from [`crate::session`]; this module only moves messages,
+//! hygiene) come from [`lnd_web_signer::session`]; this module only moves messages,
 //! reads the clock and reports [`Status`] events.
 //!
 //! One attempt:
@@ -46,15 +46,15 @@ use prost::Message;
 use serde::Serialize;
 
 use super::host;
-use super::reply_queue::{QueueLimits, ReplyQueue};
 use super::transport::FetchTransport;
-use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
-use crate::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
-use crate::proto::signerbridge::{AttachRequest, ReplyBatchRequest, ReplyRequest};
-use crate::proto::watchonlyrpc::SignCoordinatorResponse;
-use crate::secret::{SecretBytes, SecretString};
-use crate::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
-use crate::signer::Signer;
+use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
+use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
+use lnd_web_signer::proto::signerbridge::{AttachRequest, ReplyBatchRequest, ReplyRequest};
+use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse;
+use lnd_web_signer::reply_queue::{QueueLimits, ReplyQueue};
+use lnd_web_signer::secret::{SecretBytes, SecretString};
+use lnd_web_signer::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
+use lnd_web_signer::signer::Signer;
 
 /// Largest message accepted or sent by default (lnd's watch-only node
 /// accepts 200 MiB); [`ConnectOptions::max_message_bytes`] lowers it.
@@ -67,7 +67,7 @@ pub const DEFAULT_ATTACH_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default number of `Reply`/`ReplyBatch` calls open at once. Answers that
 /// become ready while this many are open leave together in one
-/// `ReplyBatch` when one completes (see [`super::reply_queue`]).
+/// `ReplyBatch` when one completes (see [`lnd_web_signer::reply_queue`]).
 pub const DEFAULT_MAX_REPLIES_IN_FLIGHT: usize = 2;
 /// Most answers in one `ReplyBatch` (signer-bridge accepts up to 64).
 pub const MAX_BATCH_ANSWERS: usize = 64;
@@ -714,7 +714,7 @@ struct ReplyInfo {
 }
 
 fn error_text(resp: &SignCoordinatorResponse) -> Option<String> {
-    use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+    use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
     match &resp.sign_response_type {
         Some(SignResponseType::SignerError(e)) => Some(e.error.clone()),
         _ => None,

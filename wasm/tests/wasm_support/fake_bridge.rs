@@ -16,7 +16,7 @@ use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponse
 use lnd_web_signer::proto::watchonlyrpc::{
     RegistrationComplete, RegistrationResponse, SignCoordinatorRequest, SignCoordinatorResponse,
 };
-use lnd_web_signer::wasm::host;
+use lnd_web_signer_wasm::host;
 use prost::Message;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
