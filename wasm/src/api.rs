@@ -593,8 +593,15 @@ impl core::fmt::Debug for UnlockedSigner {
 impl UnlockedSigner {
     fn new(root: RootKey, network: Network, birthday: u64, macaroon: Option<SecretBytes>) -> Self {
         let fingerprint = root.master_fingerprint();
+        let signer = Signer::new(root, Box::new(OsEntropy));
+        // Evictions keep the MuSig2 session table bounded (lnd never cleans
+        // up the sessions of the remote commitments it signs): one console
+        // line each, as the native signer logs them.
+        signer.set_musig2_logger(Box::new(|line: &str| {
+            web_sys::console::info_1(&wasm_bindgen::JsValue::from_str(line));
+        }));
         Self {
-            signer: Rc::new(RefCell::new(Some(Signer::new(root, Box::new(OsEntropy))))),
+            signer: Rc::new(RefCell::new(Some(signer))),
             network,
             birthday,
             fingerprint,
