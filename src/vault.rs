@@ -975,7 +975,7 @@ mod tests {
     #[test]
     fn sealing_below_the_kdf_floor_is_refused() {
         // sealVault and re-sealing accepted anything down to 8 KiB / t = 1
-        // (issue 11, finding 7). Below OWASP's Argon2id minimum: refused.
+        // (docs/vault-format.md, KDF floor). Below OWASP's Argon2id minimum: refused.
         let floor = KdfParams::SEAL_FLOOR;
         for weak in [
             FAST,

@@ -724,7 +724,7 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
     assert!(at(listener, &["per_connection_buffer_limit_bytes"]).is_number());
 
     let hcm = at(chain, &["filters", "1", "typed_config"]);
-    // Issue 11 finding 4: the disabled timeouts belong to the Attach route
+    // Bridge exhaustion (docs/bridge.md): the disabled timeouts belong to the Attach route
     // only; everything else is bounded.
     for field in [
         "stream_idle_timeout",

@@ -1,4 +1,4 @@
-//! Issue 11 finding 4: anonymous callers cannot exhaust signer-bridge.
+//! Anonymous callers cannot exhaust signer-bridge (docs/bridge.md, limits).
 //!
 //! * A Reply's session token is checked before its body is buffered: an
 //!   unknown token is refused after the first few dozen bytes, a Reply that

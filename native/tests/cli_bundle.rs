@@ -1,5 +1,5 @@
-//! The bundle and macaroon commands of the `lnd-web-signer` binary (issue
-//! 15): `macaroon inspect` on real lnd macaroons, `bundle signer` and
+//! The bundle and macaroon commands of the `lnd-web-signer` binary
+//! (docs/bundles.md): `macaroon inspect` on real lnd macaroons, `bundle signer` and
 //! `bundle watch-only` (folder, .tar.gz, .b64; read back by the core
 //! reader), bundles made by hand with the system `tar`/`gzip`/`base64`
 //! accepted, and the round trip CLI bundle → core reader → `connect

@@ -1,7 +1,7 @@
 //! End-to-end: the native signer (`lnd-web-signer connect`, built binary)
 //! against the watch-only simulator (`watchonly-sim`, built binary) over TLS
 //! on 127.0.0.1: every scenario with every answer verified by the
-//! simulator, and the fault cases of issue 5 (simulator restarted, stream
+//! simulator, and the fault cases of docs/testing.md (simulator restarted, stream
 //! cut mid-request, simulator not yet listening, wrong macaroon, requests
 //! the signer cannot handle, pings during a 10-input SignPsbt burst).
 //!

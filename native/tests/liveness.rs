@@ -1,5 +1,5 @@
-//! Liveness of the links to lnd (issue 10 "Known breaks" 2 and 3, issue 11
-//! item 5): dead connections are found by HTTP/2 keepalive within lnd's ping
+//! Liveness of the links to lnd (docs/testing.md, "Differences from the
+//! real lnd" and stall detection): dead connections are found by HTTP/2 keepalive within lnd's ping
 //! policy, silent streams by the session's idle watchdog, and lnd's lazy
 //! response headers are reproduced.
 //!

@@ -1,5 +1,5 @@
 //! Credentials bundles: the setup files of a remote-signer pair in one
-//! paste, both ways (issue 15).
+//! paste, both ways (docs/bundles.md).
 //!
 //! A bundle is a gzip'd tar holding one folder `credentials-bundle/`; its
 //! `.b64` form is that `.tar.gz` file in standard base64 (line breaks and

@@ -243,7 +243,7 @@ fn many_trailer_names(names: usize) -> Vec<u8> {
 #[test]
 fn a_huge_trailer_block_is_an_error_not_a_panic() {
     // ~235 KB of distinct names: http::HeaderMap's `append` panics past
-    // 24,576 of them (issue 11, finding 1).
+    // 24,576 of them (docs/wasm-transport.md, trailer limits).
     let block = many_trailer_names(25_000);
     assert!(block.len() > 200_000);
     let err = parse_trailers(&block).expect_err("far too many trailer lines");

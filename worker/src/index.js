@@ -62,7 +62,7 @@ const DISCONNECT_WAIT_MS = 5_000;
 // Largest message from or to lnd (the tab keeps lnd's 200 MiB): an isolate
 // has 128 MB, and decoding and signing a request takes a few times its size
 // on top of Argon2id's 64 MiB. A larger request ends the attempt before it
-// is buffered (issue 11, finding 3).
+// is buffered (docs/wasm-transport.md, message limit).
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
 function present(v) {

@@ -1,5 +1,5 @@
-//! `bundle watch-only` and `bundle signer`: the credentials bundles of
-//! issue 15 (format: `lnd_web_signer::bundle`, docs/bundles.md).
+//! `bundle watch-only` and `bundle signer`: the credentials bundles
+//! (format: `lnd_web_signer::bundle`, docs/bundles.md).
 //!
 //! `--out DIR` writes `DIR/credentials-bundle/` (the files),
 //! `DIR/credentials-bundle.tar.gz` and `DIR/credentials-bundle.tar.gz.b64`,
