@@ -8,6 +8,7 @@
 //! (the `native/` crate; the `wasm/` crate with the JavaScript API, used by
 //! `web/` and `worker/`).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod activity;
 #[doc(hidden)]

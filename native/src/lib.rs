@@ -1,6 +1,7 @@
 //! Native hosts of the lnd-web-signer core: command-line signer, signer-bridge
 //! sidecar and watch-only simulator.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 /// gRPC service stubs (client and server) for the native hosts.
 pub mod rpc {

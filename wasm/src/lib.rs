@@ -17,6 +17,7 @@
 //! * [`js_value`] — conversions to JavaScript values that never fail
 //!   (64-bit ids as strings).
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 pub mod api;
 #[cfg(feature = "bench")]
