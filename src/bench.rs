@@ -30,6 +30,7 @@ pub struct BenchResult {
 
 /// Why the benchmark could not run.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BenchError {
     /// A fixture could not be built.
     #[error("bench setup failed: {0}")]

@@ -46,6 +46,7 @@ const FIELD_SIGNATURE: u64 = 6;
 
 /// Why bytes are not one of lnd's macaroons.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum MacaroonError {
     /// No bytes.
     #[error("the macaroon is empty")]

@@ -72,6 +72,7 @@ impl Default for Keepalive {
 
 /// Invalid keepalive settings.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeepaliveError {
     /// Pings on, but no time to wait for their answer.
     #[error("the keepalive timeout must be greater than zero (an interval of 0 turns pings off)")]

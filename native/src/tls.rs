@@ -37,6 +37,7 @@ pub const DEFAULT_LND_SIGNER_PORT: u16 = 10019;
 
 /// Errors building a pinned TLS configuration.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TlsError {
     /// The PEM data holds no `CERTIFICATE` section.
     #[error("no certificate found in the PEM data")]
@@ -52,6 +53,7 @@ pub enum TlsError {
 /// Errors dialing lnd over pinned TLS. Each cause has its own variant so that
 /// callers can report them distinctly.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum DialError {
     /// The `HOST:PORT` string is malformed.
     #[error("invalid lnd address {addr:?}: {reason}")]

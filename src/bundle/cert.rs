@@ -12,6 +12,7 @@ const END: &str = "-----END CERTIFICATE-----";
 
 /// Why a file is not a usable PEM certificate.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     /// Larger than [`MAX_CERT_LEN`].
     #[error("the certificate file is larger than {MAX_CERT_LEN} bytes")]

@@ -21,6 +21,7 @@ pub enum Endpoint {
 
 /// Why an endpoint is refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum EndpointError {
     /// Larger than [`MAX_ENDPOINT_LEN`].
     #[error("endpoint.json is larger than {MAX_ENDPOINT_LEN} bytes")]

@@ -17,6 +17,7 @@ const FCOMMENT: u8 = 16;
 
 /// Why bytes are not a usable gzip file.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum GzipError {
     /// No gzip magic bytes.
     #[error("not a gzip file")]

@@ -87,6 +87,7 @@ fn member_limit(name: &str) -> usize {
 /// A file's content that cannot go into (or come out of) a bundle. Each
 /// message starts with the file's name.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ContentError {
     /// `tls.cert` is not one PEM X.509 certificate.
     #[error("tls.cert: {0}")]
@@ -107,6 +108,7 @@ pub enum ContentError {
 
 /// Why a bundle cannot be read. Nothing is changed by a failed read.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReadError {
     /// Nothing given.
     #[error("the bundle is empty")]

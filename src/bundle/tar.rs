@@ -37,6 +37,7 @@ pub struct Entry<'a> {
 /// Why bytes are not an acceptable tar archive. Names are shown quoted
 /// with escapes (`{:?}`), so a hostile name cannot forge output.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TarError {
     /// The first header is not a tar header.
     #[error("not a tar archive")]

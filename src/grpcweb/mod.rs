@@ -50,6 +50,7 @@ pub enum Frame {
 
 /// Errors of grpc-web body decoding.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum DecodeError {
     /// A frame announces more payload than allowed.
     #[error("grpc-web frame of {len} bytes exceeds the limit of {max} bytes")]

@@ -27,6 +27,7 @@ const CACHE_MAX_ENTRIES: usize = 1024;
 
 /// Errors of [`RootKey`] construction and derivation.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum RootKeyError {
     /// BIP-32 seeds are 16 to 64 bytes.
     #[error("seed must be 16 to 64 bytes long, got {0} bytes")]

@@ -46,6 +46,7 @@ impl fmt::Debug for SeedInput {
 /// Errors of [`SeedInput::parse_seed_file`]. Messages never contain the secret
 /// (only counts and kinds).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SeedFileError {
     /// Nothing but whitespace.
     #[error("the seed file is empty (expected 24 aezeed words or one extended private key)")]
@@ -77,6 +78,7 @@ fn bip39_hint(n: usize) -> &'static str {
 
 /// Errors of [`SeedInput::to_root`].
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SeedError {
     /// The aezeed could not be decoded/deciphered.
     #[error("{0}")]

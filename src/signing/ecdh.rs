@@ -11,6 +11,7 @@ pub const NODE_KEY_FAMILY: i32 = 6;
 
 /// Why a `SharedKeyRequest` is rejected; the texts are lnd's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SharedKeyError {
     /// `ephemeral_pubkey` is not a valid 33-byte compressed point.
     #[error("error in ephemeral pubkey: {0}")]

@@ -20,6 +20,7 @@ pub const MAX_KEY_RANGE_SCAN: u32 = 100_000;
 
 /// Failure to derive a private key for a key locator.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KeyLocError {
     /// Family ≥ 2^31 − 1 (a negative int32 on the wire): btcwallet refuses the account.
     #[error("account number may not exceed 2147483647 (key family {0})")]
@@ -101,6 +102,7 @@ pub fn scan_family_for_key(
 
 /// Why lnd cannot derive a key from a PSBT BIP-32 path (the input is then skipped).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum PsbtPathError {
     /// Not exactly five elements.
     #[error("invalid BIP32 derivation path, expected path length 5, instead was {0}")]

@@ -12,6 +12,7 @@ use crate::proto::signrpc::{SignMessageReq, SignMessageResp};
 
 /// Why a `SignMessageReq` is rejected; the texts are lnd's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignMessageError {
     /// Empty `msg` (proto3 cannot tell empty from unset).
     #[error("a message to sign MUST be passed in")]

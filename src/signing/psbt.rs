@@ -48,6 +48,7 @@ const PSBT_IN_TAP_MERKLE_ROOT: u8 = 0x18;
 
 /// A request lnd rejects as a whole.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum SignPsbtError {
     /// Not a valid BIP-174 version-0 packet.
     #[error("error parsing PSBT: {0}")]
@@ -73,6 +74,7 @@ pub enum SignPsbtError {
 
 /// Why a signable input makes the whole request fail.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputError {
     /// P2PKH spends cannot be signed by this path.
     #[error("unsupported script class for signing PSBT: pubkeyhash")]

@@ -14,6 +14,7 @@ use bitcoin::secp256k1::{PublicKey, Scalar, SecretKey, SECP256K1};
 
 /// A tweak that cannot be applied.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TweakError {
     /// The tweaked private key is zero (tweak = −k mod n).
     #[error("the single tweak gives an invalid (zero) private key")]

@@ -153,6 +153,7 @@ fn decode_macaroon(raw: &[u8]) -> Result<Zeroizing<Vec<u8>>, &'static str> {
 
 /// Errors of the connect loop.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ConnectError {
     /// A file could not be read.
     #[error("cannot read the {what} file {path}: {source}")]

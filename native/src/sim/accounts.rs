@@ -15,6 +15,7 @@ pub use lnd_web_signer::keys::{HARDENED, LND_PURPOSE};
 
 /// Errors reading `accounts.json` or deriving keys from it.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum AccountsError {
     /// The file is not JSON of the expected shape.
     #[error("accounts.json is not a ListAccounts JSON document: {0}")]

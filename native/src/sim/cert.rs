@@ -20,6 +20,7 @@ use rcgen::{
 
 /// Errors preparing the TLS files or the macaroon.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum CertError {
     /// Generating the certificate failed.
     #[error("cannot generate the TLS certificate: {0}")]

@@ -54,6 +54,7 @@ const CASTAGNOLI: Crc<u32> = Crc::<u32>::new(&CRC_32_ISCSI);
 
 /// Errors when encoding or decoding an aezeed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum AezeedError {
     /// The mnemonic does not have 24 words.
     #[error("expected 24 aezeed words, found {found}")]

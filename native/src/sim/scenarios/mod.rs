@@ -32,6 +32,7 @@ use super::Scenario;
 
 /// Why a step did not pass.
 #[derive(Debug)]
+#[non_exhaustive]
 pub enum StepError {
     /// A request failed.
     Request(RequestError),
