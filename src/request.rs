@@ -67,8 +67,10 @@ pub enum AnsweredBy {
 }
 
 /// The properties of one request kind (a row of [`KINDS`]); plain data, so a
-/// host can hand the whole table to JavaScript ([`kind_table`]).
+/// host can hand the whole table to JavaScript ([`kind_table`]; camelCase
+/// field names, as JavaScript spells them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct KindInfo {
     /// Protobuf field name of the member in `SignCoordinatorRequest`
     /// (`"unset"` for [`RequestKind::Unset`], which has none); also the
@@ -478,7 +480,7 @@ mod tests {
     fn table_serializes_as_plain_data() {
         let json = serde_json::to_string(kind_table()).expect("json");
         assert!(json.contains(
-            r#"{"field":"sign_psbt_request","name":"sign_psbt","label":"Sign PSBT","response":"sign_psbt_response","retryable":true,"answered_by":"signer"}"#
+            r#"{"field":"sign_psbt_request","name":"sign_psbt","label":"Sign PSBT","response":"sign_psbt_response","retryable":true,"answeredBy":"signer"}"#
         ), "{json}");
     }
 }

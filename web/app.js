@@ -9,6 +9,7 @@
 import * as store from "./store.js";
 import { $ } from "./lib/dom.js";
 import { errorMessage } from "./lib/errors.js";
+import { setKindTable } from "./lib/format.js";
 import { attach, call } from "./lib/rpc.js";
 import { bindScreens, show, showFatal } from "./lib/screens.js";
 import { bindBackButtons } from "./lib/seed-forms.js";
@@ -48,8 +49,9 @@ async function boot() {
     navigator.serviceWorker.register("sw.js").catch((e) => console.warn(`[signer] offline cache unavailable: ${errorMessage(e)}`));
   }
   try {
-    /** @type {{ version: string, wasmSha256: string }} */
-    const { version, wasmSha256 } = await call("init");
+    /** @type {{ version: string, wasmSha256: string, kinds: import("./pkg/lnd_web_signer.js").KindInfo[] }} */
+    const { version, wasmSha256, kinds } = await call("init");
+    setKindTable(kinds);
     update({ version, wasmSha256 });
     $("info-wasm-sha256").textContent = wasmSha256;
   } catch (e) {

@@ -6,7 +6,7 @@
 // Messages in:  { id, op, args }      ->  out: { id, ok: true, result } | { id, ok: false, error }
 // Events out:   { event: "status", status }   (SignerStatus of the wasm API)
 //               { event: "activity", entry }  (one answered request, public data only)
-//               { event: "attachEnd", end }   (final grpc status of an Attach stream)
+//               { event: "attachEnd", end }   (final grpc status of an Attach stream, StreamEnd with its errorCode)
 //               { event: "inspector", ok, reason? }  (request details (un)available)
 //
 // Secrets: none as JS values. A pending new seed (between createSeed and
@@ -18,6 +18,7 @@
 // back except the new seed's words for their one-time display.
 
 import init, {
+  kindTable,
   PendingSeed,
   openVault,
   sha256Hex,
@@ -282,7 +283,8 @@ function lock() {
 const ops = {
   async init() {
     await ready;
-    return { version: version(), wasmSha256 };
+    // The request-kind table (names, labels) the page shows activity with.
+    return { version: version(), wasmSha256, kinds: kindTable() };
   },
 
   /** @param {{ network: string, aezeedPassphrase?: string }} args */

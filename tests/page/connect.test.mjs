@@ -170,7 +170,7 @@ describe("signing through signer-bridge", () => {
       await waitStatus(page, "reconnecting", 30_000);
       const s = await statusText(page);
       assert.match(s.title, /^Reconnecting in \d+ s$/);
-      assert.match(s.error, /Bridge unreachable|lnd not ready/);
+      assert.match(s.error, /Bridge unreachable|Bridge shutting down|lnd not ready/);
       await screenshot(page, "22-reconnecting");
       bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin, listen: bridge.listen });
       await waitStatus(page, "registered", 90_000);

@@ -20,6 +20,7 @@ use wasm_bindgen::prelude::*;
 use zeroize::Zeroize;
 
 use super::connection::{self, ConnectOptions, Connection, SharedSigner, Status};
+use super::error_code::ErrorCode;
 use super::host;
 use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::accounts::try_accounts_json;
@@ -126,15 +127,56 @@ export interface ConnectOptions {
  */
 export type RequestId = string;
 
+/**
+ * Stable error code of an `error` or `disconnected` status (and of an
+ * Attach stream's end): set from gRPC status codes, transport failures and
+ * the signer loop's own checks, never from the English `reason`. New codes
+ * may be added: treat an unknown one like "internal". errorCodes() lists
+ * them; docs/wasm-transport.md says which cause gets which.
+ */
+export type ErrorCode =
+  | "bridge_unreachable"
+  | "bridge_timeout"
+  | "bridge_busy"
+  | "bridge_shutdown"
+  | "lnd_unreachable"
+  | "tls_mismatch"
+  | "macaroon_rejected"
+  | "lnd_refused"
+  | "handshake_timeout"
+  | "lnd_lost"
+  | "lnd_silent"
+  | "session_ended"
+  | "protocol"
+  | "internal"
+  | "locked"
+  | "disconnected";
+
 /** Status events of a connection, passed to onStatus. */
 export type SignerStatus =
   | { kind: "connecting"; attempt: number; url: string }
   | { kind: "registered"; attempt: number; nodeInfo: string }
   | { kind: "ping"; id: RequestId; latencyMs: number }
   | { kind: "request"; requestKind: string; id: RequestId; latencyMs: number; signMs: number; error: string | null }
-  | { kind: "error"; attempt: number; reason: string; silentMs: number | null }
+  | { kind: "error"; attempt: number; reason: string; silentMs: number | null; code: ErrorCode }
   | { kind: "reconnecting"; attempt: number; delayMs: number; wasRegistered: boolean }
-  | { kind: "disconnected"; reason: string };
+  | { kind: "disconnected"; reason: string; code: ErrorCode };
+
+/** One request kind of lnd's SignCoordinatorRequest (a row of kindTable()). */
+export interface KindInfo {
+  /** Protobuf field name of the member, e.g. "sign_psbt_request" ("unset" for none). */
+  field: string;
+  /** Short name as in SignerStatus.requestKind and the activity log, e.g. "sign_psbt". */
+  name: string;
+  /** Human label, e.g. "Sign PSBT". */
+  label: string;
+  /** Protobuf field name of the answering response member (null: only signer_error). */
+  response: string | null;
+  /** Whether lnd re-sends it with a new id after the signer reconnects. */
+  retryable: boolean;
+  /** Who answers it: the session at once, or the signer. */
+  answeredBy: "session" | "signer";
+}
 
 export interface ConnectionStats {
   attempts: number;
@@ -173,6 +215,38 @@ use super::js_value::to_js;
 fn parse_network(name: &str) -> Result<Network, JsError> {
     name.parse::<Network>()
         .map_err(|e| JsError::new(&e.to_string()))
+}
+
+/// A status event as JavaScript gets it: the [`Status`] fields plus `code`
+/// (the [`ErrorCode`] string) when the event has one.
+#[derive(Serialize)]
+struct StatusEvent<'a> {
+    #[serde(flatten)]
+    status: &'a Status,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<ErrorCode>,
+}
+
+/// The JavaScript object of a status event (see [`StatusEvent`]).
+pub fn status_to_js(status: &Status, code: Option<ErrorCode>) -> Result<JsValue, JsError> {
+    to_js(&StatusEvent { status, code })
+}
+
+/// Every error code of status events (the `ErrorCode` type), in a stable
+/// order.
+#[wasm_bindgen(js_name = errorCodes, unchecked_return_type = "ErrorCode[]")]
+pub fn error_codes() -> js_sys::Array {
+    ErrorCode::ALL
+        .iter()
+        .map(|c| JsValue::from_str(c.as_str()))
+        .collect()
+}
+
+/// The request kinds of lnd's sign coordinator (the core's one table:
+/// names as in `SignerStatus.requestKind`, labels, retry policy, …).
+#[wasm_bindgen(js_name = kindTable, unchecked_return_type = "KindInfo[]")]
+pub fn kind_table() -> Result<JsValue, JsError> {
+    to_js(lnd_web_signer::request::kind_table())
 }
 
 /// The crate version.
@@ -626,10 +700,20 @@ impl UnlockedSigner {
         options: ConnectOptions,
         on_status: Rc<dyn Fn(&Status)>,
     ) -> Result<SignerConnection, JsError> {
+        self.connect_coded_with(options, Rc::new(move |s: &Status, _| on_status(s)))
+    }
+
+    /// [`Self::connect_with`] with a sink that also gets each event's
+    /// [`ErrorCode`] (`error` and `disconnected` events).
+    pub fn connect_coded_with(
+        &self,
+        options: ConnectOptions,
+        on_status: connection::CodedStatusSink,
+    ) -> Result<SignerConnection, JsError> {
         if self.signer.borrow().is_none() {
             return Err(Self::locked_error());
         }
-        let conn = connection::connect(Rc::clone(&self.signer), options, on_status);
+        let conn = connection::connect_coded(Rc::clone(&self.signer), options, on_status);
         let mut list = self.connections.borrow_mut();
         list.retain(Connection::is_running);
         list.push(conn.clone());
@@ -715,14 +799,15 @@ impl UnlockedSigner {
             apply_options(&mut opts, &o)?;
         }
         let callback: Option<Function> = on_status.map(JsCast::unchecked_into);
-        let sink: Rc<dyn Fn(&Status)> = Rc::new(move |status: &Status| {
-            if let Some(cb) = &callback {
-                if let Ok(obj) = to_js(status) {
-                    let _ = cb.call1(&JsValue::UNDEFINED, &obj);
+        let sink: connection::CodedStatusSink =
+            Rc::new(move |status: &Status, code: Option<ErrorCode>| {
+                if let Some(cb) = &callback {
+                    if let Ok(obj) = status_to_js(status, code) {
+                        let _ = cb.call1(&JsValue::UNDEFINED, &obj);
+                    }
                 }
-            }
-        });
-        self.connect_with(opts, sink)
+            });
+        self.connect_coded_with(opts, sink)
     }
 
     /// Seals `macaroon` (bytes; absent or empty = remove it) into `blob`, the
@@ -878,5 +963,73 @@ impl SignerConnection {
     #[wasm_bindgen(getter)]
     pub fn running(&self) -> bool {
         self.conn.is_running()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// `errorCodes()` lists [`ErrorCode::ALL`], in order (the node unit
+    /// tests of web/ check the `ErrorCode` union of the .d.ts against it).
+    #[wasm_bindgen_test]
+    fn exported_error_codes_match_the_enum() {
+        let want: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let exported: Vec<String> = error_codes()
+            .iter()
+            .map(|v| v.as_string().expect("a string"))
+            .collect();
+        assert_eq!(exported, want);
+    }
+
+    /// Events reach JavaScript with their fields and, for errors and
+    /// disconnects, `code`.
+    #[wasm_bindgen_test]
+    fn status_events_carry_their_code() {
+        let get = |o: &JsValue, k: &str| Reflect::get(o, &JsValue::from_str(k)).expect("get");
+        let error = Status::Error {
+            attempt: 2,
+            reason: "attach stream ended: Unavailable: connection to lnd lost".into(),
+            silent_ms: None,
+        };
+        let obj = status_to_js(&error, Some(ErrorCode::LndLost)).expect("js");
+        assert_eq!(get(&obj, "kind").as_string().as_deref(), Some("error"));
+        assert_eq!(get(&obj, "attempt").as_f64(), Some(2.0));
+        assert!(get(&obj, "silentMs").is_null());
+        assert_eq!(get(&obj, "code").as_string().as_deref(), Some("lnd_lost"));
+        let ping = Status::Ping {
+            id: u64::MAX,
+            latency_ms: 1.5,
+        };
+        let obj = status_to_js(&ping, None).expect("js");
+        assert_eq!(
+            get(&obj, "id").as_string().as_deref(),
+            Some("18446744073709551615")
+        );
+        assert!(!Reflect::has(&obj, &JsValue::from_str("code")).expect("has"));
+    }
+
+    #[wasm_bindgen_test]
+    fn the_kind_table_reaches_js_in_camel_case() {
+        let table = js_sys::Array::from(&kind_table().expect("table"));
+        assert_eq!(
+            table.length() as usize,
+            lnd_web_signer::request::kind_table().len()
+        );
+        let psbt = table
+            .iter()
+            .find(|k| {
+                Reflect::get(k, &JsValue::from_str("name"))
+                    .ok()
+                    .and_then(|v| v.as_string())
+                    .as_deref()
+                    == Some("sign_psbt")
+            })
+            .expect("sign_psbt");
+        let get = |k: &str| Reflect::get(&psbt, &JsValue::from_str(k)).expect("get");
+        assert_eq!(get("label").as_string().as_deref(), Some("Sign PSBT"));
+        assert_eq!(get("answeredBy").as_string().as_deref(), Some("signer"));
+        assert_eq!(get("retryable").as_bool(), Some(true));
     }
 }

@@ -45,6 +45,7 @@ use futures_util::{FutureExt, StreamExt};
 use prost::Message;
 use serde::Serialize;
 
+use super::error_code::{ErrorCode, Phase};
 use super::host;
 use super::transport::FetchTransport;
 use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
@@ -254,8 +255,13 @@ pub struct Stats {
 
 type StatusSink = Rc<dyn Fn(&Status)>;
 
+/// A status sink that also gets the [`ErrorCode`] of `error` and
+/// `disconnected` events (`None` for the others). The code travels beside
+/// [`Status`], whose variants keep their fields.
+pub type CodedStatusSink = Rc<dyn Fn(&Status, Option<ErrorCode>)>;
+
 struct Inner {
-    on_status: StatusSink,
+    on_status: CodedStatusSink,
     stopped: Cell<bool>,
     finished: Cell<bool>,
     stats: Cell<Stats>,
@@ -265,8 +271,12 @@ struct Inner {
 
 impl Inner {
     fn emit(&self, status: Status) {
+        self.emit_coded(status, None);
+    }
+
+    fn emit_coded(&self, status: Status, code: Option<ErrorCode>) {
         if !self.stopped.get() {
-            (self.on_status)(&status);
+            (self.on_status)(&status, code);
         }
     }
 
@@ -307,7 +317,7 @@ impl Connection {
     /// Returns once the loop's future has been dropped (its fetches
     /// aborted); calling it again is harmless.
     pub async fn disconnect(&self, reason: &str) {
-        stop(&self.inner, reason);
+        stop(&self.inner, ErrorCode::Disconnected, reason);
         if self.inner.finished.get() {
             return;
         }
@@ -317,12 +327,13 @@ impl Connection {
     }
 }
 
-/// Stops `conn` without waiting (used by `lock()`).
+/// Stops `conn` without waiting (used by `lock()`: the code is
+/// [`ErrorCode::Locked`]).
 pub fn stop_now(conn: &Connection, reason: &str) {
-    stop(&conn.inner, reason);
+    stop(&conn.inner, ErrorCode::Locked, reason);
 }
 
-fn stop(inner: &Rc<Inner>, reason: &str) {
+fn stop(inner: &Rc<Inner>, code: ErrorCode, reason: &str) {
     if inner.stopped.replace(true) {
         return;
     }
@@ -334,14 +345,26 @@ fn stop(inner: &Rc<Inner>, reason: &str) {
     if let Some(h) = handle {
         h.abort();
     }
-    (inner.on_status)(&Status::Disconnected {
-        reason: reason.to_owned(),
-    });
+    (inner.on_status)(
+        &Status::Disconnected {
+            reason: reason.to_owned(),
+        },
+        Some(code),
+    );
 }
 
 /// Starts the signer loop for `signer` in the background (spawned on the
 /// JS event loop) and returns its handle.
 pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusSink) -> Connection {
+    connect_coded(signer, options, Rc::new(move |s: &Status, _| on_status(s)))
+}
+
+/// [`connect`] with a sink that also gets each event's [`ErrorCode`].
+pub fn connect_coded(
+    signer: SharedSigner,
+    options: ConnectOptions,
+    on_status: CodedStatusSink,
+) -> Connection {
     let inner = Rc::new(Inner {
         on_status,
         stopped: Cell::new(false),
@@ -361,7 +384,8 @@ pub fn connect(signer: SharedSigner, options: ConnectOptions, on_status: StatusS
         // await completes, which aborts its fetches.
         let result = task.await;
         if let Ok(reason) = result {
-            stop(&loop_inner, &reason);
+            // The loop only ends by itself once the signer is locked.
+            stop(&loop_inner, ErrorCode::Locked, &reason);
         }
         loop_inner.finished.set(true);
         let waiters: Vec<_> = loop_inner.done_waiters.borrow_mut().drain(..).collect();
@@ -422,16 +446,23 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
         )
         .await;
         inner.update(|s| s.registered = false);
-        let (reason, silent) = match result {
-            Ok(reason) | Err(AttemptEnd::Retry(reason)) => (reason, None),
-            Err(AttemptEnd::Silent { reason, silent }) => (reason, Some(silent)),
+        let (reason, code, silent) = match result {
+            // The bridge ended the stream with status OK.
+            Ok(reason) => (reason, ErrorCode::SessionEnded, None),
+            Err(AttemptEnd::Retry { reason, code }) => (reason, code, None),
+            Err(AttemptEnd::Silent { reason, silent }) => {
+                (reason, ErrorCode::LndSilent, Some(silent))
+            }
             Err(AttemptEnd::Locked) => return "signer locked".to_owned(),
         };
-        inner.emit(Status::Error {
-            attempt,
-            reason,
-            silent_ms: silent.map(|d| d.as_secs_f64() * 1000.0),
-        });
+        inner.emit_coded(
+            Status::Error {
+                attempt,
+                reason,
+                silent_ms: silent.map(|d| d.as_secs_f64() * 1000.0),
+            },
+            Some(code),
+        );
         let delay = options
             .backoff
             .after_attempt(registered, host::random_u32());
@@ -445,7 +476,10 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
 }
 
 enum AttemptEnd {
-    Retry(String),
+    Retry {
+        reason: String,
+        code: ErrorCode,
+    },
     /// The idle watchdog ended the attempt after `silent` without a message.
     Silent {
         reason: String,
@@ -454,10 +488,22 @@ enum AttemptEnd {
     Locked,
 }
 
-impl From<String> for AttemptEnd {
-    fn from(s: String) -> Self {
-        AttemptEnd::Retry(s)
+/// An attempt that failed with `code`.
+fn fail(code: ErrorCode, reason: impl Into<String>) -> AttemptEnd {
+    AttemptEnd::Retry {
+        reason: reason.into(),
+        code,
     }
+}
+
+/// An attempt that failed with the status `s` of a call, received in `phase`.
+fn fail_status(phase: Phase, what: &str, s: &tonic::Status) -> AttemptEnd {
+    fail(ErrorCode::of_status(phase, s), status_text(what, s))
+}
+
+/// An attempt ended by the session's verdict `e`.
+fn fail_session(e: &session::SessionError) -> AttemptEnd {
+    fail(ErrorCode::of_session(e), e.to_string())
 }
 
 fn status_text(what: &str, s: &tonic::Status) -> String {
@@ -488,7 +534,7 @@ async fn attempt_session(
     attempt: u32,
     registered: &mut bool,
 ) -> Result<String, AttemptEnd> {
-    let mut session = Session::new(options.session.clone()).map_err(|e| e.to_string())?;
+    let mut session = Session::new(options.session.clone()).map_err(|e| fail_session(&e))?;
 
     // 1. Attach; the first event is the token.
     // The transport adds the macaroon header (FetchTransport::with_attach_macaroon).
@@ -500,32 +546,42 @@ async fn attempt_session(
         let mut c = client.clone();
         match until(Box::pin(c.attach(request)), attach_deadline).await {
             None => {
-                return Err(format!("attach timed out after {:?}", options.attach_timeout).into())
+                return Err(fail(
+                    ErrorCode::BridgeTimeout,
+                    format!("attach timed out after {:?}", options.attach_timeout),
+                ))
             }
-            Some(Err(s)) => return Err(status_text("attach failed", &s).into()),
+            Some(Err(s)) => return Err(fail_status(Phase::Attach, "attach failed", &s)),
             Some(Ok(r)) => r.into_inner(),
         }
     };
     let token = match until(Box::pin(stream.message()), attach_deadline).await {
-        None => return Err("no session token from the bridge in time".to_owned().into()),
-        Some(Err(s)) => return Err(status_text("attach stream failed", &s).into()),
+        None => {
+            return Err(fail(
+                ErrorCode::BridgeTimeout,
+                "no session token from the bridge in time",
+            ))
+        }
+        Some(Err(s)) => return Err(fail_status(Phase::Attach, "attach stream failed", &s)),
         Some(Ok(None)) => {
-            return Err("bridge ended the attach stream before the session token"
-                .to_owned()
-                .into())
+            return Err(fail(
+                ErrorCode::Protocol,
+                "bridge ended the attach stream before the session token",
+            ))
         }
         Some(Ok(Some(ev))) => match ev.event {
             Some(AttachEventKind::SessionToken(t)) if !t.is_empty() => t,
             _ => {
-                return Err("bridge's first attach event is not a session token"
-                    .to_owned()
-                    .into())
+                return Err(fail(
+                    ErrorCode::Protocol,
+                    "bridge's first attach event is not a session token",
+                ))
             }
         },
     };
 
     // 2. Registration, within the session's handshake deadline.
-    let registration = session.start(host::now()).map_err(|e| e.to_string())?;
+    let registration = session.start(host::now()).map_err(|e| fail_session(&e))?;
     let deadline = session
         .poll_timeout()
         .unwrap_or_else(|| host::now().saturating_add(options.session.handshake_timeout));
@@ -536,7 +592,10 @@ async fn attempt_session(
     match until(Box::pin(client.reply(reply)), deadline).await {
         None => {
             let _ = session.on_timeout(host::now().max(deadline));
-            return Err("registration reply timed out".to_owned().into());
+            return Err(fail(
+                ErrorCode::HandshakeTimeout,
+                "registration reply timed out",
+            ));
         }
         Some(Err(s)) => {
             // The usual cause is lnd refusing the stream (a rejected
@@ -545,32 +604,45 @@ async fn attempt_session(
             // report that when it comes promptly.
             let wait = host::now().saturating_add(ATTACH_END_GRACE);
             if let Some(Err(end)) = until(Box::pin(stream.message()), wait).await {
-                return Err(status_text("attach stream failed during the handshake", &end).into());
+                return Err(fail_status(
+                    Phase::Stream { registered: false },
+                    "attach stream failed during the handshake",
+                    &end,
+                ));
             }
-            return Err(status_text("registration reply failed", &s).into());
+            return Err(fail_status(Phase::Reply, "registration reply failed", &s));
         }
         Some(Ok(_)) => {}
     }
     let first = match until(Box::pin(stream.message()), deadline).await {
         None => {
-            let err = session
+            return Err(session
                 .on_timeout(host::now().max(deadline))
                 .err()
-                .map(|e| e.to_string())
-                .unwrap_or_else(|| "handshake timed out".to_owned());
-            return Err(err.into());
+                .map(|e| fail_session(&e))
+                .unwrap_or_else(|| fail(ErrorCode::HandshakeTimeout, "handshake timed out")));
         }
         Some(Err(s)) => {
-            return Err(status_text("attach stream failed during the handshake", &s).into())
+            return Err(fail_status(
+                Phase::Stream { registered: false },
+                "attach stream failed during the handshake",
+                &s,
+            ))
         }
         Some(Ok(None)) => {
-            return Err("bridge ended the attach stream during the handshake"
-                .to_owned()
-                .into())
+            return Err(fail(
+                ErrorCode::SessionEnded,
+                "bridge ended the attach stream during the handshake",
+            ))
         }
         Some(Ok(Some(ev))) => match ev.event {
             Some(AttachEventKind::Request(r)) => r,
-            _ => return Err("bridge sent a second session token".to_owned().into()),
+            _ => {
+                return Err(fail(
+                    ErrorCode::Protocol,
+                    "bridge sent a second session token",
+                ))
+            }
         },
     };
     match session.on_request(first, host::now()) {
@@ -582,12 +654,17 @@ async fn attempt_session(
             });
             inner.emit(Status::Registered { attempt, node_info });
         }
-        Ok(_) => return Err("session did not complete the handshake".to_owned().into()),
-        Err(e) => return Err(e.to_string().into()),
+        Ok(_) => {
+            return Err(fail(
+                ErrorCode::Protocol,
+                "session did not complete the handshake",
+            ))
+        }
+        Err(e) => return Err(fail_session(&e)),
     }
 
     // 3. Serve requests until the stream or a Reply fails.
-    let (fail_tx, mut fail_rx) = mpsc::unbounded::<String>();
+    let (fail_tx, mut fail_rx) = mpsc::unbounded::<(ErrorCode, String)>();
     let replies = Rc::new(Replies {
         inner: Rc::clone(inner),
         client: client.clone(),
@@ -625,7 +702,7 @@ async fn attempt_session(
             Either::Right(((), _)) => {
                 let now = host::now();
                 if let Some(reason) = replies.overdue(now) {
-                    return Err(reason.into());
+                    return Err(fail(ErrorCode::BridgeTimeout, reason));
                 }
                 if let Err(e) = session.on_timeout(now) {
                     return Err(match e {
@@ -633,34 +710,47 @@ async fn attempt_session(
                             reason: e.to_string(),
                             silent,
                         },
-                        other => other.to_string().into(),
+                        other => fail_session(&other),
                     });
                 }
                 tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
                 continue;
             }
-            Either::Left((Either::Right((Some(reason), _)), _)) => return Err(reason.into()),
+            Either::Left((Either::Right((Some((code, reason)), _)), _)) => {
+                return Err(fail(code, reason))
+            }
             Either::Left((Either::Right((None, _)), _)) => {
-                return Err("reply channel closed".to_owned().into())
+                return Err(fail(ErrorCode::Internal, "reply channel closed"))
             }
             Either::Left((Either::Left((None, _)), _)) => continue,
             Either::Left((Either::Left((Some(msg), _)), _)) => msg,
         };
         let req = match next {
-            Err(s) => return Err(status_text("attach stream failed", &s).into()),
+            Err(s) => {
+                return Err(fail_status(
+                    Phase::Stream { registered: true },
+                    "attach stream failed",
+                    &s,
+                ))
+            }
             Ok(None) => return Ok("bridge ended the attach stream".to_owned()),
             Ok(Some(ev)) => match ev.event {
                 Some(AttachEventKind::Request(r)) => r,
-                _ => return Err("bridge sent a session token mid-stream".to_owned().into()),
+                _ => {
+                    return Err(fail(
+                        ErrorCode::Protocol,
+                        "bridge sent a session token mid-stream",
+                    ))
+                }
             },
         };
         let received = host::now_ms();
         let kind = RequestKind::of(&req);
         let id = req.request_id;
         let (response, sign_ms, name) = match session.on_request(req, host::now()) {
-            Err(e) => return Err(e.to_string().into()),
+            Err(e) => return Err(fail_session(&e)),
             Ok(Event::Registered { .. }) => {
-                return Err("unexpected second registration".to_owned().into())
+                return Err(fail(ErrorCode::Protocol, "unexpected second registration"))
             }
             Ok(Event::Reply(resp)) => (resp, 0.0, kind.field()),
             Ok(Event::Handle(work)) => {
@@ -764,7 +854,7 @@ struct Replies {
     inner: Rc<Inner>,
     client: Client,
     token: Vec<u8>,
-    fail: mpsc::UnboundedSender<String>,
+    fail: mpsc::UnboundedSender<(ErrorCode, String)>,
     timeout: Duration,
     queue: RefCell<ReplyQueue<Answer>>,
     /// Open calls: (call number, deadline, first request id).
@@ -900,9 +990,9 @@ fn start_call(replies: &Rc<Replies>, answers: Vec<Answer>) {
                 q.requeue_front(back);
             }
             Err(s) => {
-                let _ = replies.fail.unbounded_send(status_text(
-                    &format!("reply to request {first_id} failed"),
-                    &s,
+                let _ = replies.fail.unbounded_send((
+                    ErrorCode::of_status(Phase::Reply, &s),
+                    status_text(&format!("reply to request {first_id} failed"), &s),
                 ));
                 return;
             }

@@ -10,7 +10,7 @@ use wasm_bindgen::{JsError, JsValue};
 pub use lnd_web_signer::js_number::{u64_number, u64_string};
 
 /// Converts `value` with JSON-compatible settings.
-pub fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
         .map_err(|e| JsError::new(&format!("internal error converting a result: {e}")))

@@ -10,6 +10,8 @@
 //!   `SignerConnection`) with their TypeScript types.
 //! * [`connection`] — the signer loop over signer-bridge (Attach + Reply),
 //!   batching answers with the core's [`lnd_web_signer::reply_queue`].
+//! * [`error_code`] — the stable error codes of its `error` and
+//!   `disconnected` events, set from gRPC codes and transport failures.
 //! * [`transport`] — grpc-web over `fetch` as a tonic transport.
 //! * [`host`] — clock, timers and randomness through the global object.
 //! * [`page`] — thin bindings for the signer tab (vault checks, the stream
@@ -23,6 +25,7 @@ pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod connection;
+pub mod error_code;
 pub mod host;
 pub mod js_value;
 pub mod page;

@@ -25,6 +25,8 @@ use lnd_web_signer::vault;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+use super::error_code::{ErrorCode, Phase};
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_PAGE_TYPES: &'static str = r#"
 /** Public header of a vault file (no passphrase needed). */
@@ -83,6 +85,16 @@ export interface StreamRequestInfo {
   /** Short human-readable summary of the parameters. */
   summary: string;
   psbt: PsbtInfo | null;
+}
+
+/** The final status of an Attach stream (StreamInspector.end). */
+export interface StreamEnd {
+  /** grpc-status (never 0 here: an OK end has errorCode null). */
+  code: number;
+  /** grpc-message, percent-decoded. */
+  message: string;
+  /** As the signer loop's error event would give it; null for status OK. */
+  errorCode: ErrorCode | null;
 }
 
 /** A Reply call of the signer. */
@@ -179,11 +191,32 @@ pub(crate) fn reseal_with_macaroon(
     Ok((sealed, opened))
 }
 
+/// The error code of an Attach stream's final `grpc-status` and
+/// `grpc-message` (`None`: OK).
+fn stream_end_code(code: u32, message: &str, registered: bool) -> Option<ErrorCode> {
+    let code = tonic::Code::from(i32::try_from(code).unwrap_or(i32::MAX));
+    (code != tonic::Code::Ok)
+        .then(|| ErrorCode::of_bridge(Phase::Stream { registered }, code, message))
+}
+
 /// Describes the traffic of one Attach stream for the activity log.
 #[wasm_bindgen]
 #[derive(Debug)]
 pub struct StreamInspector {
     inner: AttachInspector,
+    /// Whether a request (the first is lnd's registration answer) was seen:
+    /// the phase of the stream's end for its [`ErrorCode`].
+    registered: bool,
+}
+
+/// The stream's end as JavaScript gets it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StreamEndJs<'a> {
+    code: u32,
+    message: &'a str,
+    /// `None` for status OK.
+    error_code: Option<ErrorCode>,
 }
 
 #[wasm_bindgen]
@@ -196,6 +229,7 @@ impl StreamInspector {
             .map_err(|e| JsError::new(&e.to_string()))?;
         Ok(StreamInspector {
             inner: AttachInspector::new(network),
+            registered: false,
         })
     }
 
@@ -207,19 +241,24 @@ impl StreamInspector {
             .inner
             .push_chunk(chunk)
             .map_err(|e| JsError::new(&e.to_string()))?;
+        self.registered |= !out.is_empty();
         to_js(&out)
     }
 
     /// The stream's final status once its trailer frame was seen (the
-    /// bridge's reason for ending it, e.g. lnd rejecting the macaroon).
-    #[wasm_bindgen(
-        getter,
-        unchecked_return_type = "{ code: number; message: string } | null"
-    )]
+    /// bridge's reason for ending it, e.g. lnd rejecting the macaroon), with
+    /// its error code (null for OK) as the signer loop gives it: the phase
+    /// is the handshake until a request was seen, then the established
+    /// stream.
+    #[wasm_bindgen(getter, unchecked_return_type = "StreamEnd | null")]
     pub fn end(&self) -> Result<JsValue, JsError> {
         match self.inner.end() {
             None => Ok(JsValue::NULL),
-            Some(end) => to_js(end),
+            Some(end) => to_js(&StreamEndJs {
+                code: end.code,
+                message: &end.message,
+                error_code: stream_end_code(end.code, &end.message, self.registered),
+            }),
         }
     }
 
@@ -393,8 +432,62 @@ mod tests {
             js_get(&end, "message").as_string().as_deref(),
             Some("lnd rejected the macaroon")
         );
+        assert_eq!(
+            js_get(&end, "errorCode").as_string().as_deref(),
+            Some("macaroon_rejected")
+        );
         assert!(StreamInspector::new("moon").is_err());
+        // OK ends have no error code.
+        assert_eq!(stream_end_code(0, "", true), None);
         let mut insp = StreamInspector::new("regtest").expect("inspector");
         assert!(insp.push_attach_chunk(&frame(&[0x0a, 0x7f])).is_err());
+    }
+
+    /// A lost lnd connection (the bridge's Unavailable on the stream) is
+    /// lnd's, not the bridge's, whenever it comes; other codes are lnd
+    /// refusing the stream until the handshake completed.
+    #[wasm_bindgen_test]
+    fn stream_end_codes_follow_the_phase() {
+        let lost = tonic::Code::Unavailable as u32;
+        let unknown = tonic::Code::Unknown as u32;
+        assert_eq!(stream_end_code(lost, "x", true), Some(ErrorCode::LndLost));
+        assert_eq!(stream_end_code(lost, "x", false), Some(ErrorCode::LndLost));
+        assert_eq!(
+            stream_end_code(unknown, "x", false),
+            Some(ErrorCode::LndRefused)
+        );
+        assert_eq!(
+            stream_end_code(unknown, "x", true),
+            Some(ErrorCode::LndLost)
+        );
+        assert_eq!(
+            stream_end_code(16, "x", false),
+            Some(ErrorCode::MacaroonRejected)
+        );
+        assert_eq!(stream_end_code(99, "x", true), Some(ErrorCode::LndLost));
+        assert_eq!(
+            stream_end_code(lost, "signer-bridge is shutting down", true),
+            Some(ErrorCode::BridgeShutdown)
+        );
+
+        // The inspector is in the handshake until it has seen a request.
+        let mut insp = StreamInspector::new("regtest").expect("inspector");
+        let ping = AttachEvent {
+            event: Some(Event::Request(SignCoordinatorRequest {
+                request_id: 1,
+                sign_request_type: Some(Req::Ping(true)),
+            })),
+        };
+        let mut body = frame(&ping.encode_to_vec());
+        body.extend(
+            encode_trailer_frame(&[("grpc-status", "2"), ("grpc-message", "EOF")])
+                .expect("trailer"),
+        );
+        insp.push_attach_chunk(&body).expect("read");
+        let end = insp.end().expect("end");
+        assert_eq!(
+            js_get(&end, "errorCode").as_string().as_deref(),
+            Some("lnd_lost")
+        );
     }
 }

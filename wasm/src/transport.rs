@@ -321,9 +321,12 @@ impl FetchTransport {
             // No gRPC answer at all (wrong URL, proxy error): turn the HTTP
             // status into a gRPC status now, with a message naming it
             // (tonic would only report it when the body is read).
+            // The HTTP status is recorded for the error code
+            // (crate::error_code), which must not read the message.
             builder = builder
                 .header("grpc-status", http_to_grpc_code(status).to_string())
-                .header("grpc-message", format!("bridge answered HTTP {status}"));
+                .header("grpc-message", format!("bridge answered HTTP {status}"))
+                .header(super::error_code::HTTP_STATUS_METADATA, status.to_string());
         }
         let mut content_type = String::new();
         if let Ok(Some(iter)) = js_sys::try_iter(&response.headers()) {

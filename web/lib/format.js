@@ -1,11 +1,13 @@
 // @ts-check
 // Pure display formatting for the signer tab: amounts, dates, ages, request
 // kinds, lnd key families, PSBT summaries, activity log lines. No DOM, no
-// globals besides Date (a `now` can be passed); unit-tested with node --test
-// (tests/page/unit/format.test.mjs).
+// globals besides Date (a `now` can be passed) and the request-kind labels,
+// which come from the wasm signer's kindTable() (setKindTable, once at
+// start); unit-tested with node --test (tests/page/unit/format.test.mjs).
 
 /** @typedef {import("../pkg/lnd_web_signer.js").KeyRef} KeyRef */
 /** @typedef {import("./state.js").ActivityEntry} ActivityEntry */
+/** @typedef {import("../pkg/lnd_web_signer.js").KindInfo} KindInfo */
 
 /** The networks offered by the create and import forms: [value, label]. */
 export const NETWORKS = /** @type {const} */ ([
@@ -17,20 +19,21 @@ export const NETWORKS = /** @type {const} */ ([
   ["simnet", "simnet"],
 ]);
 
-/** Display names of the request kinds (SignerStatus.requestKind). */
-export const KIND_NAMES = Object.freeze({
-  sign_psbt: "Sign PSBT",
-  sign_message: "Sign message",
-  shared_key: "Shared key (ECDH)",
-  musig2_create_session: "MuSig2 session",
-  musig2_register_nonces: "MuSig2 register nonces",
-  musig2_register_combined_nonce: "MuSig2 combined nonce",
-  musig2_get_combined_nonce: "MuSig2 get combined nonce",
-  musig2_sign: "MuSig2 sign",
-  musig2_combine_sig: "MuSig2 combine signatures",
-  musig2_cleanup: "MuSig2 cleanup",
-  ping: "Ping",
-});
+/**
+ * Labels of the request kinds by short name (SignerStatus.requestKind), from
+ * the core's one table (src/request.rs KINDS, exported as kindTable()).
+ * @type {Map<string, string>}
+ */
+let kindLabels = new Map();
+
+/**
+ * Takes the request kinds' labels from `table` (the wasm signer's
+ * kindTable(), which the worker's init returns).
+ * @param {readonly KindInfo[]} table
+ */
+export function setKindTable(table) {
+  kindLabels = new Map(table.map((k) => [k.name, k.label]));
+}
 
 /** lnd's key families (keychain/derivation.go). */
 export const FAMILY_NAMES = Object.freeze({
@@ -80,11 +83,12 @@ export function ago(ms, now = Date.now()) {
 }
 
 /**
- * The display name of a request kind (the raw kind when unknown).
+ * The display name of a request kind (the raw kind when unknown, or before
+ * setKindTable).
  * @param {string} kind
  */
 export function kindName(kind) {
-  return Object.hasOwn(KIND_NAMES, kind) ? KIND_NAMES[/** @type {keyof typeof KIND_NAMES} */ (kind)] : kind;
+  return kindLabels.get(kind) ?? kind;
 }
 
 /**

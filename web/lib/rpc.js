@@ -8,7 +8,7 @@
  * What the worker posts besides answers (docs/web.md, "The worker protocol").
  * @typedef {{ event: "status", status: import("../pkg/lnd_web_signer.js").SignerStatus }
  *   | { event: "activity", entry: import("./state.js").ActivityEntry }
- *   | { event: "attachEnd", end: { code: number, message: string } }
+ *   | { event: "attachEnd", end: import("../pkg/lnd_web_signer.js").StreamEnd }
  *   | { event: "inspector", ok: boolean, reason?: string }} WorkerEvent
  */
 

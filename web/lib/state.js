@@ -44,6 +44,7 @@
  * @property {string} title
  * @property {string} help
  * @property {string} [category]
+ * @property {import("../pkg/lnd_web_signer.js").ErrorCode | null} [code] the wasm signer's error code
  * @property {boolean} [silent] dropped by the idle watchdog
  */
 
@@ -103,7 +104,7 @@ export function initialState() {
     reconnectAt: null,
     /** @type {LastError | null} */
     lastError: null,
-    /** @type {{ reason: string, at: number } | null} the last Attach stream's own final status */
+    /** @type {{ reason: string, code: import("../pkg/lnd_web_signer.js").ErrorCode | null, at: number } | null} the last Attach stream's own final status */
     attachEnd: null,
     bridgeUrl: "",
     /** @type {string | null} reconnect here after the next unlock */

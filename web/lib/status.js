@@ -4,7 +4,7 @@
 // status panel shows for a store (statusView). The view applies and renders
 // them; unit-tested in tests/page/unit/status.test.mjs.
 
-import { attachEndReason, classifyReason, silentError } from "./errors.js";
+import { attachEndReason, classifyCode, silentError } from "./errors.js";
 import { ago } from "./format.js";
 
 /** @typedef {import("./state.js").State} State */
@@ -34,11 +34,13 @@ export function statusPatch(state, s, now = Date.now()) {
     case "error": {
       if (s.silentMs !== null && s.silentMs !== undefined) {
         // The idle watchdog: nothing at all came from lnd for too long.
-        return { status: s, registeredAt: null, lastError: { ...silentError(s.silentMs), at: now } };
+        return { status: s, registeredAt: null, lastError: { ...silentError(s.silentMs), code: s.code, at: now } };
       }
-      const recent = state.attachEnd && now - state.attachEnd.at < ATTACH_END_WINDOW_MS ? state.attachEnd.reason : null;
-      const reason = recent ?? s.reason;
-      return { status: s, registeredAt: null, lastError: { reason, at: now, ...classifyReason(reason) } };
+      // The stream's own end, when it came just before, names the cause.
+      const end = state.attachEnd && now - state.attachEnd.at < ATTACH_END_WINDOW_MS ? state.attachEnd : null;
+      const reason = end ? end.reason : s.reason;
+      const code = end ? end.code : s.code;
+      return { status: s, registeredAt: null, lastError: { reason, code, at: now, ...classifyCode(code) } };
     }
     case "reconnecting":
       return { status: s, reconnectAt: now + s.delayMs };
@@ -56,7 +58,7 @@ export function statusPatch(state, s, now = Date.now()) {
  * stream's own reason replaces a reason given just before. Returns the
  * patch and whether the panel must be drawn again; null for an OK end.
  * @param {Pick<State, "lastError">} state
- * @param {{ code: number, message: string } | null | undefined} end
+ * @param {import("../pkg/lnd_web_signer.js").StreamEnd | null | undefined} end
  * @param {number} [now]
  * @returns {{ patch: Partial<State>, render: boolean } | null}
  */
@@ -64,12 +66,12 @@ export function attachEndPatch(state, end, now = Date.now()) {
   const reason = attachEndReason(end);
   if (!reason) return null;
   /** @type {Partial<State>} */
-  const patch = { attachEnd: { reason, at: now } };
+  const patch = { attachEnd: { reason, code: end?.errorCode ?? null, at: now } };
   const last = state.lastError;
   // The signer itself dropped a silent link: that stays the reason shown.
   if (last?.silent) return { patch, render: false };
   if (last && now - last.at < ATTACH_END_WINDOW_MS && last.reason !== reason) {
-    patch.lastError = { reason, at: last.at, ...classifyReason(reason) };
+    patch.lastError = { reason, code: end?.errorCode ?? null, at: last.at, ...classifyCode(end?.errorCode) };
     return { patch, render: true };
   }
   return { patch, render: false };

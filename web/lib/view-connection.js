@@ -28,7 +28,7 @@ export function onStatus(s) {
 
 /**
  * The bridge's final status of an Attach stream (see attachEndPatch).
- * @param {{ code: number, message: string }} end
+ * @param {import("../pkg/lnd_web_signer.js").StreamEnd} end
  */
 export function onAttachEnd(end) {
   const change = attachEndPatch(state, end);

@@ -66,7 +66,7 @@ test("error then reconnecting: countdown, classified title and red line", () => 
   const reason = "attach failed: Unavailable: lnd unreachable at 127.0.0.1:10019: Connection refused (os error 111)";
   const s = after([
     [{ kind: "registered", attempt: 1, nodeInfo: "n" }, NOW],
-    [{ kind: "error", attempt: 1, reason, silentMs: null }, NOW + 1000],
+    [{ kind: "error", attempt: 1, reason, silentMs: null, code: "lnd_unreachable" }, NOW + 1000],
     [{ kind: "reconnecting", attempt: 1, delayMs: 4000, wasRegistered: true }, NOW + 1000],
   ], { connected: true });
   assert.equal(s.registeredAt, null);
@@ -74,23 +74,34 @@ test("error then reconnecting: countdown, classified title and red line", () => 
   assert.equal(v.state, "reconnecting");
   assert.equal(v.title, "Reconnecting in 4 s");
   assert.match(v.detail, /^lnd not ready\. signer-bridge answered/);
+  assert.equal(s.lastError?.code, "lnd_unreachable");
   assert.equal(v.error, `lnd not ready: ${reason}`);
   assert.equal(v.since, "—");
   assert.equal(statusView(s, NOW + 9000).title, "Reconnecting in 0 s");
 });
 
-test("an error without a reconnect: the category is the title", () => {
-  const s = after([[{ kind: "error", attempt: 1, reason: "fetch http://x/Attach failed: TypeError: Failed to fetch", silentMs: null }, NOW]], { connected: true });
+test("an error without a reconnect: the code's title", () => {
+  const s = after([[{ kind: "error", attempt: 1, reason: "fetch http://x/Attach failed: TypeError: Failed to fetch", silentMs: null, code: "bridge_unreachable" }, NOW]], { connected: true });
   const v = statusView(s, NOW);
   assert.equal(v.state, "error");
   assert.equal(v.title, "Bridge unreachable");
   assert.match(v.error ?? "", /^Bridge unreachable: fetch /);
 });
 
+test("the code decides, not the text: a lost lnd connection is lnd's", () => {
+  const reason = "attach stream failed: Unavailable: connection to lnd at 127.0.0.1:1 lost 2 s after its last message (broken pipe); attach again";
+  const s = after([[{ kind: "error", attempt: 1, reason, silentMs: null, code: "lnd_lost" }, NOW]], { connected: true });
+  assert.equal(s.lastError?.category, "lnd");
+  assert.equal(statusView(s, NOW).error, `Connection to lnd lost: ${reason}`);
+  // An event without a (known) code: a plain connection error.
+  const old = after([[{ kind: "error", attempt: 1, reason: "lnd rejected the macaroon", silentMs: null }, NOW]]);
+  assert.equal(old.lastError?.title, "Connection error");
+});
+
 test("the idle watchdog: 'lnd went silent', kept when the stream's end follows", () => {
-  let s = after([[{ kind: "error", attempt: 1, reason: "idle", silentMs: 10_200 }, NOW]], { connected: true });
+  let s = after([[{ kind: "error", attempt: 1, reason: "idle", silentMs: 10_200, code: "lnd_silent" }, NOW]], { connected: true });
   assert.equal(statusView(s, NOW).error, "lnd went silent: no message from lnd for 10 s — reconnecting");
-  const change = attachEndPatch(s, { code: 14, message: "connection to lnd lost: broken pipe" }, NOW + 100);
+  const change = attachEndPatch(s, { code: 14, message: "connection to lnd lost: broken pipe", errorCode: "lnd_lost" }, NOW + 100);
   assert.ok(change);
   assert.equal(change.render, false);
   assert.equal(change.patch.lastError, undefined, "the silent reason stays");
@@ -99,34 +110,35 @@ test("the idle watchdog: 'lnd went silent', kept when the stream's end follows",
 });
 
 test("the stream's own end replaces a consequence reported just before", () => {
-  let s = after([[{ kind: "error", attempt: 1, reason: "reply to request 1 failed: NotFound: unknown or expired session token; attach again", silentMs: null }, NOW]]);
-  assert.equal(s.lastError?.title, "Connection error");
-  const end = { code: 16, message: "lnd rejected the macaroon: verification failed" };
+  let s = after([[{ kind: "error", attempt: 1, reason: "reply to request 1 failed: NotFound: unknown or expired session token; attach again", silentMs: null, code: "session_ended" }, NOW]]);
+  assert.equal(s.lastError?.title, "Session ended");
+  const end = { code: 16, message: "lnd rejected the macaroon: verification failed", errorCode: "macaroon_rejected" };
   const change = attachEndPatch(s, end, NOW + 2000);
   assert.ok(change?.render);
   s = { ...s, ...change.patch };
   assert.equal(s.lastError?.title, "Macaroon rejected");
+  assert.equal(s.lastError?.code, "macaroon_rejected");
   assert.equal(s.lastError?.at, NOW, "keeps the time of the error");
   // Too late (3 s or more): the earlier reason stays.
-  const late = after([[{ kind: "error", attempt: 1, reason: "x", silentMs: null }, NOW]]);
+  const late = after([[{ kind: "error", attempt: 1, reason: "x", silentMs: null, code: "internal" }, NOW]]);
   assert.equal(attachEndPatch(late, end, NOW + 3000)?.render, false);
   // OK ends change nothing.
-  assert.equal(attachEndPatch(late, { code: 0, message: "" }, NOW), null);
+  assert.equal(attachEndPatch(late, { code: 0, message: "", errorCode: null }, NOW), null);
 });
 
 test("an error right after the stream's end takes the stream's reason", () => {
   const base = after([]);
-  const { patch } = /** @type {{ patch: object }} */ (attachEndPatch(base, { code: 16, message: "lnd rejected the macaroon: x" }, NOW));
-  const s = after([[{ kind: "error", attempt: 1, reason: "registration reply failed: NotFound: gone", silentMs: null }, NOW + 1000]], patch);
+  const { patch } = /** @type {{ patch: object }} */ (attachEndPatch(base, { code: 16, message: "lnd rejected the macaroon: x", errorCode: "macaroon_rejected" }, NOW));
+  const s = after([[{ kind: "error", attempt: 1, reason: "registration reply failed: NotFound: gone", silentMs: null, code: "session_ended" }, NOW + 1000]], patch);
   assert.equal(s.lastError?.reason, "attach stream ended: Unauthenticated: lnd rejected the macaroon: x");
   assert.equal(s.lastError?.title, "Macaroon rejected");
   // A new attempt forgets the stream's end.
-  const again = after([[{ kind: "connecting", attempt: 2, url: "u" }, NOW + 1500], [{ kind: "error", attempt: 2, reason: "Failed to fetch", silentMs: null }, NOW + 1600]], patch);
+  const again = after([[{ kind: "connecting", attempt: 2, url: "u" }, NOW + 1500], [{ kind: "error", attempt: 2, reason: "Failed to fetch", silentMs: null, code: "bridge_unreachable" }, NOW + 1600]], patch);
   assert.equal(again.lastError?.title, "Bridge unreachable");
 });
 
 test("disconnected: stopped, with the reason", () => {
-  const s = after([[{ kind: "registered", attempt: 1, nodeInfo: "n" }, NOW], [{ kind: "disconnected", reason: "disconnect() called" }, NOW + 1]], { connected: true });
+  const s = after([[{ kind: "registered", attempt: 1, nodeInfo: "n" }, NOW], [{ kind: "disconnected", reason: "disconnect() called", code: "disconnected" }, NOW + 1]], { connected: true });
   assert.equal(s.connected, false);
   const v = statusView(s, NOW + 2);
   assert.equal(v.state, "disconnected");
