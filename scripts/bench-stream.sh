@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stream benchmarks (issue 5): request round trips on loopback as lnd's
+# Stream benchmarks (docs/performance.md): request round trips on loopback as lnd's
 # watch-only node sees them (request sent -> response received), measured by
 # lws-stream-bench playing the node, for
 #   1. the native signer (`lnd-web-signer connect`, release) dialing it directly;

@@ -31,7 +31,7 @@ async function cliVersion() {
 }
 
 test("GET /health is liveness only; GET /status (token) has the version and what is configured, no secrets", async () => {
-  // Issue 11 finding 8: /health used to list which bindings are set.
+  // Worker hardening (docs/worker.md): /health used to list which bindings are set.
   for (const w of [A, C, D]) {
     const h = await health(w);
     assert.equal(h.status, 200);
@@ -229,7 +229,7 @@ async function getJson(url, opts = {}) {
 }
 
 test("failed control-token attempts are throttled per source: 429 with Retry-After, even for the right token", async () => {
-  // Issue 11 finding 8: guesses used to be unlimited. CF-Connecting-IP is
+  // Worker hardening (docs/worker.md): guesses used to be unlimited. CF-Connecting-IP is
   // the caller's address on Cloudflare (its edge sets it); here it picks a
   // bucket of its own so that the other tests keep theirs.
   const before = await opened();
@@ -267,7 +267,7 @@ function spawnWorkerd(name, bindings, port) {
 }
 
 test("BRIDGE_URL over plain http: is refused unless it is loopback; nothing is dialed", async (t) => {
-  // Issue 11 finding 8: http://bridge.invalid used to be dialed, sending
+  // Worker hardening (docs/worker.md): http://bridge.invalid used to be dialed, sending
   // lnd's macaroon and every signature in clear text.
   const before = await opened();
   const f = await spawnWorkerd("F", {
