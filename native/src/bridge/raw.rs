@@ -1,7 +1,9 @@
-//! Byte-exact relaying: a gRPC codec that passes message bytes through, the
-//! few protobuf wire-format steps the bridge needs to wrap and unwrap its own
-//! envelope messages, and the `signerbridge.SignerBridge` HTTP service built
-//! on them.
+//! The codec layer: bytes in, bytes out, no sessions. A gRPC codec that
+//! passes message bytes through, the few protobuf wire-format steps the
+//! bridge needs to wrap and unwrap its own envelope messages, and the gRPC
+//! framing of a request body's first bytes (to find a Reply's session token
+//! before the body is buffered). Nothing here knows the service or the
+//! server: both use it (see the layers in the bridge's module doc).
 //!
 //! The bridge never decodes a `SignCoordinatorRequest` or
 //! `SignCoordinatorResponse`: lnd's bytes go into `AttachEvent.request`
@@ -11,36 +13,17 @@
 
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::Duration;
 
-use http_body::Frame;
+use http_body::{Body, Frame};
 use prost::bytes::{Buf, BufMut, Bytes, BytesMut};
 use tonic::{
     codec::{Codec, DecodeBuf, Decoder, EncodeBuf, Encoder},
-    codegen::{http, Body, BoxFuture, Service, StdError},
-    server::{Grpc, NamedService},
-    Request, Response, Status,
+    codegen::{http, StdError},
+    Status,
 };
 
-use super::service::{AttachStream, SignerBridgeService};
-
-/// Largest `Reply`/`ReplyBatch` message read before its session token has
-/// been checked: a message that does not start with its token (field 1, as
-/// every protobuf encoder writes it) may be at most this long. Pings and
-/// small answers fit; anything larger must put the token first.
-pub const MAX_UNVERIFIED_REPLY_BYTES: usize = 16 * 1024;
-/// Largest `AttachRequest` (a `client_info` text) accepted.
-pub const MAX_ATTACH_REQUEST_BYTES: usize = 4 * 1024;
-/// How long a Reply may take to deliver the bytes up to its token.
-pub const TOKEN_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// gRPC's length prefix: compression flag and 4-byte length.
 const GRPC_HEADER_LEN: usize = 5;
-
-/// The session token a Reply or ReplyBatch started with, checked against
-/// the live sessions before the rest of its body was read (an extension of
-/// the request; the service insists the message carries no other token).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CheckedToken(pub Vec<u8>);
 
 /// gRPC codec whose messages are the encoded protobuf bytes themselves.
 #[derive(Debug, Clone, Copy, Default)]
@@ -87,6 +70,7 @@ impl Decoder for RawCoder {
 
 /// Protobuf wire-format errors in a bridge envelope message.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum WireError {
     /// A varint or length runs past the end of the message.
     #[error("truncated message")]
@@ -343,6 +327,7 @@ pub fn split_batch(buf: &[u8], max_responses: usize) -> Result<BatchParts<'_>, B
 
 /// Why a `ReplyBatchRequest` cannot be split.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum BatchError {
     /// Not valid protobuf.
     #[error(transparent)]
@@ -379,97 +364,10 @@ pub fn token_event(token: &[u8]) -> Bytes {
     out.freeze()
 }
 
-/// Full method paths served.
-pub const ATTACH_PATH: &str = "/signerbridge.SignerBridge/Attach";
-/// See [`ATTACH_PATH`].
-pub const REPLY_PATH: &str = "/signerbridge.SignerBridge/Reply";
-/// See [`ATTACH_PATH`].
-pub const REPLY_BATCH_PATH: &str = "/signerbridge.SignerBridge/ReplyBatch";
-
-/// HTTP service for `signerbridge.SignerBridge` (same wire protocol as the
-/// generated server, but messages stay bytes).
-#[derive(Debug, Clone)]
-pub struct BridgeServer {
-    svc: SignerBridgeService,
-    max_decoding: usize,
-    max_encoding: usize,
-}
-
-impl BridgeServer {
-    /// Serves `svc`, refusing incoming messages over `max_decoding` bytes and
-    /// outgoing ones over `max_encoding` bytes.
-    pub fn new(svc: SignerBridgeService, max_decoding: usize, max_encoding: usize) -> Self {
-        Self {
-            svc,
-            max_decoding,
-            max_encoding,
-        }
-    }
-
-    fn grpc(&self) -> Grpc<RawCodec> {
-        Grpc::new(RawCodec)
-            .apply_max_message_size_config(Some(self.max_decoding), Some(self.max_encoding))
-    }
-}
-
-impl NamedService for BridgeServer {
-    const NAME: &'static str = "signerbridge.SignerBridge";
-}
-
-struct AttachSvc(SignerBridgeService);
-
-impl Service<Request<Bytes>> for AttachSvc {
-    type Response = Response<AttachStream>;
-    type Error = Status;
-    type Future = BoxFuture<Self::Response, Status>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let svc = self.0.clone();
-        Box::pin(async move { svc.attach(req).await })
-    }
-}
-
-struct ReplySvc(SignerBridgeService);
-
-impl Service<Request<Bytes>> for ReplySvc {
-    type Response = Response<Bytes>;
-    type Error = Status;
-    type Future = BoxFuture<Self::Response, Status>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let svc = self.0.clone();
-        Box::pin(async move { svc.reply(req).await })
-    }
-}
-
-struct ReplyBatchSvc(SignerBridgeService);
-
-impl Service<Request<Bytes>> for ReplyBatchSvc {
-    type Response = Response<Bytes>;
-    type Error = Status;
-    type Future = BoxFuture<Self::Response, Status>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Status>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: Request<Bytes>) -> Self::Future {
-        let svc = self.0.clone();
-        Box::pin(async move { svc.reply_batch(req).await })
-    }
-}
-
-/// A request body whose first bytes were already read (to check the
+/// A request body whose first bytes were already read (to find its
 /// token): yields them, then the rest of the original body.
-struct Prefixed<B> {
+#[derive(Debug)]
+pub(crate) struct Prefixed<B> {
     prefix: Option<Bytes>,
     trailers: Option<http::HeaderMap>,
     ended: bool,
@@ -511,10 +409,10 @@ where
     }
 }
 
-/// What the bytes read so far say about a Reply's token.
-enum Start {
-    /// Not enough bytes yet.
-    NeedMore,
+/// What the first bytes of a gRPC-framed `ReplyRequest` or
+/// `ReplyBatchRequest` say about its session token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Start {
     /// The message starts with this token.
     Token(Vec<u8>),
     /// No token in front (another field first, a compressed message, or a
@@ -523,47 +421,43 @@ enum Start {
     NoToken { len: Option<usize> },
 }
 
-fn start_of(buf: &[u8], ended: bool) -> Start {
+/// The [`Start`] of the framed bytes `buf`, `None` while more are needed
+/// (`ended`: the body has no more).
+fn start_of(buf: &[u8], ended: bool) -> Option<Start> {
     if buf.len() < GRPC_HEADER_LEN {
-        return if ended {
-            Start::NoToken { len: None }
-        } else {
-            Start::NeedMore
-        };
+        return ended.then_some(Start::NoToken { len: None });
     }
     let len = u32::from_be_bytes([buf[1], buf[2], buf[3], buf[4]]) as usize;
     if buf[0] != 0 {
-        return Start::NoToken { len: Some(len) };
+        return Some(Start::NoToken { len: Some(len) });
     }
     let have = &buf[GRPC_HEADER_LEN..];
     let msg = &have[..have.len().min(len)];
     match leading_token(msg) {
-        Leading::Token(t) => Start::Token(t.to_vec()),
-        Leading::NotFirst => Start::NoToken { len: Some(len) },
-        Leading::NeedMore if msg.len() == len || ended => Start::NoToken { len: Some(len) },
-        Leading::NeedMore => Start::NeedMore,
+        Leading::Token(t) => Some(Start::Token(t.to_vec())),
+        Leading::NotFirst => Some(Start::NoToken { len: Some(len) }),
+        Leading::NeedMore if msg.len() == len || ended => Some(Start::NoToken { len: Some(len) }),
+        Leading::NeedMore => None,
     }
 }
 
-/// Reads a Reply's body up to its session token (a few dozen bytes, at most
-/// one received chunk more). Returns the decision, the bytes read and the
-/// trailers if the body already ended.
-async fn read_start<B>(
-    body: &mut Pin<Box<B>>,
-) -> Result<(Start, BytesMut, bool, Option<http::HeaderMap>), Status>
+/// Reads a request body up to its session token (a few dozen bytes, at
+/// most one received chunk more). Returns what its start says and the
+/// whole body again, the bytes read included.
+pub(crate) async fn read_start<B>(body: B) -> Result<(Start, Prefixed<B>), Status>
 where
     B: Body,
     B::Error: Into<StdError>,
 {
+    let mut rest = Box::pin(body);
     let mut buf = BytesMut::new();
-    loop {
-        match start_of(&buf, false) {
-            Start::NeedMore => {}
-            decided => return Ok((decided, buf, false, None)),
+    let (start, ended, trailers) = loop {
+        if let Some(decided) = start_of(&buf, false) {
+            break (decided, false, None);
         }
-        let frame = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await;
+        let frame = std::future::poll_fn(|cx| rest.as_mut().poll_frame(cx)).await;
         match frame {
-            None => return Ok((start_of(&buf, true), buf, true, None)),
+            None => break (ended_start(&buf), true, None),
             Some(Err(e)) => {
                 let e: StdError = e.into();
                 return Err(Status::cancelled(format!(
@@ -572,131 +466,26 @@ where
             }
             Some(Ok(frame)) => match frame.into_data() {
                 Ok(mut data) => buf.put(data.copy_to_bytes(data.remaining())),
-                Err(frame) => {
-                    let trailers = frame.into_trailers().ok();
-                    return Ok((start_of(&buf, true), buf, true, trailers));
-                }
+                Err(frame) => break (ended_start(&buf), true, frame.into_trailers().ok()),
             },
         }
-    }
+    };
+    let body = Prefixed {
+        prefix: Some(buf.freeze()),
+        trailers,
+        ended,
+        rest,
+    };
+    Ok((start, body))
 }
 
-impl BridgeServer {
-    /// Reply and ReplyBatch: the session token is checked before the body
-    /// is buffered. A message that starts with its token (every protobuf
-    /// encoder puts field 1 first) is read up to `max_decoding` only if the
-    /// token belongs to a live session, and refused at once otherwise; one
-    /// that does not is read only up to [`MAX_UNVERIFIED_REPLY_BYTES`].
-    async fn unary_reply<B, S>(
-        mut grpc: Grpc<RawCodec>,
-        svc: SignerBridgeService,
-        unary: S,
-        req: http::Request<B>,
-        max_decoding: usize,
-        max_encoding: usize,
-    ) -> http::Response<tonic::body::Body>
-    where
-        B: Body + Send + 'static,
-        B::Error: Into<StdError> + Send + 'static,
-        S: tonic::server::UnaryService<Bytes, Response = Bytes>,
-    {
-        let (parts, body) = req.into_parts();
-        let mut body = Box::pin(body);
-        let started = tokio::time::timeout(TOKEN_READ_TIMEOUT, read_start(&mut body)).await;
-        let (start, buf, ended, trailers) = match started {
-            Ok(Ok(read)) => read,
-            Ok(Err(status)) => return status.into_http(),
-            Err(_) => {
-                return Status::deadline_exceeded(format!(
-                    "no session token within {} s of the call's start",
-                    TOKEN_READ_TIMEOUT.as_secs()
-                ))
-                .into_http()
-            }
-        };
-        let mut req = http::Request::from_parts(
-            parts,
-            Prefixed {
-                prefix: Some(buf.freeze()),
-                trailers,
-                ended,
-                rest: body,
-            },
-        );
-        match start {
-            Start::Token(token) => {
-                if let Err(status) = svc.check_token(&token) {
-                    // Refused before a byte more is read.
-                    return status.into_http();
-                }
-                req.extensions_mut().insert(CheckedToken(token));
-            }
-            Start::NoToken { len } => {
-                let limit = MAX_UNVERIFIED_REPLY_BYTES.min(max_decoding);
-                if let Some(len) = len.filter(|&l| l > limit) {
-                    return Status::out_of_range(format!(
-                        "a reply of {len} bytes must start with its session token \
-                         (field 1): at most {limit} bytes are read before the token is checked"
-                    ))
-                    .into_http();
-                }
-                grpc = grpc.apply_max_message_size_config(Some(limit), Some(max_encoding));
-            }
-            Start::NeedMore => {
-                // read_start only returns decided states.
-                return Status::internal("reply start undecided").into_http();
-            }
-        }
-        grpc.unary(unary, req).await
-    }
-}
-
-impl<B> Service<http::Request<B>> for BridgeServer
-where
-    B: Body + Send + 'static,
-    B::Error: Into<StdError> + Send + 'static,
-{
-    type Response = http::Response<tonic::body::Body>;
-    type Error = std::convert::Infallible;
-    type Future = BoxFuture<Self::Response, Self::Error>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let grpc = self.grpc();
-        let svc = self.svc.clone();
-        let (max_decoding, max_encoding) = (self.max_decoding, self.max_encoding);
-        match req.uri().path() {
-            ATTACH_PATH => Box::pin(async move {
-                // Anonymous callers: no more than a client_info text.
-                let mut grpc = grpc.apply_max_message_size_config(
-                    Some(MAX_ATTACH_REQUEST_BYTES.min(max_decoding)),
-                    Some(max_encoding),
-                );
-                Ok(grpc.server_streaming(AttachSvc(svc), req).await)
-            }),
-            REPLY_PATH => Box::pin(async move {
-                let unary = ReplySvc(svc.clone());
-                Ok(Self::unary_reply(grpc, svc, unary, req, max_decoding, max_encoding).await)
-            }),
-            REPLY_BATCH_PATH => Box::pin(async move {
-                let unary = ReplyBatchSvc(svc.clone());
-                Ok(Self::unary_reply(grpc, svc, unary, req, max_decoding, max_encoding).await)
-            }),
-            _ => Box::pin(async move {
-                Ok(
-                    Status::unimplemented("no such method on signerbridge.SignerBridge")
-                        .into_http(),
-                )
-            }),
-        }
-    }
+/// The start of a body that has ended: always decided.
+fn ended_start(buf: &[u8]) -> Start {
+    start_of(buf, true).unwrap_or(Start::NoToken { len: None })
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use lnd_web_signer::proto::{
         signerbridge::{attach_event::Event, AttachEvent, ReplyBatchRequest, ReplyRequest},
@@ -706,6 +495,7 @@ mod tests {
         },
     };
     use prost::Message;
+    use std::collections::VecDeque;
 
     fn pong(id: u64) -> SignCoordinatorResponse {
         SignCoordinatorResponse {
@@ -930,5 +720,106 @@ mod tests {
         assert_eq!(split_reply(&[0x0e]), Err(WireError::BadWireType(6)));
         assert_eq!(split_reply(&[0x02, 0]), Err(WireError::BadWireType(2)));
         assert_eq!(split_reply(&[0x80; 11]), Err(WireError::BadVarint));
+    }
+
+    /// A request body of the given frames, one per poll.
+    pub(crate) struct Frames(pub(crate) VecDeque<Frame<Bytes>>);
+
+    impl Frames {
+        /// The data chunks `chunks`, then the end.
+        pub(crate) fn data<'a>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Self {
+            Self(
+                chunks
+                    .into_iter()
+                    .map(|c| Frame::data(Bytes::copy_from_slice(c)))
+                    .collect(),
+            )
+        }
+    }
+
+    impl Body for Frames {
+        type Data = Bytes;
+        type Error = std::convert::Infallible;
+
+        fn poll_frame(
+            self: Pin<&mut Self>,
+            _cx: &mut Context<'_>,
+        ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+            Poll::Ready(self.get_mut().0.pop_front().map(Ok))
+        }
+    }
+
+    /// `msg` with gRPC's length prefix (`flag` 1 = compressed).
+    pub(crate) fn grpc_frame(flag: u8, msg: &[u8]) -> Vec<u8> {
+        let mut out = vec![flag];
+        out.extend_from_slice(&u32::try_from(msg.len()).expect("short").to_be_bytes());
+        out.extend_from_slice(msg);
+        out
+    }
+
+    /// Everything a body yields: its data and its trailers.
+    pub(crate) async fn drain<B: Body<Data = Bytes>>(body: B) -> (Vec<u8>, Option<http::HeaderMap>)
+    where
+        B::Error: std::fmt::Debug,
+    {
+        let mut body = std::pin::pin!(body);
+        let (mut data, mut trailers) = (Vec::new(), None);
+        while let Some(frame) = std::future::poll_fn(|cx| body.as_mut().poll_frame(cx)).await {
+            match frame.expect("body frame").into_data() {
+                Ok(d) => data.extend_from_slice(&d),
+                Err(f) => trailers = f.into_trailers().ok(),
+            }
+        }
+        (data, trailers)
+    }
+
+    #[tokio::test]
+    async fn read_start_stops_at_the_token_and_gives_the_body_back() {
+        let req = ReplyRequest {
+            session_token: vec![5; 32],
+            response: Some(pong(1)),
+        };
+        let framed = grpc_frame(0, &req.encode_to_vec());
+        // One byte a chunk: reading stops right after the token.
+        let (start, body) = read_start(Frames::data(framed.chunks(1)))
+            .await
+            .expect("readable");
+        assert_eq!(start, Start::Token(vec![5; 32]));
+        assert_eq!(
+            body.prefix.as_ref().map(Bytes::len),
+            Some(GRPC_HEADER_LEN + 34)
+        );
+        assert_eq!(drain(body).await, (framed.clone(), None));
+
+        // Not token-first, compressed, or too short: no token, with the
+        // announced length when there is one.
+        let response_first = grpc_frame(0, &[0x12, 0, 0x0a, 0]);
+        for (bytes, want) in [
+            (&response_first[..], Start::NoToken { len: Some(4) }),
+            (
+                &grpc_frame(1, &[0x0a, 1, 7])[..],
+                Start::NoToken { len: Some(3) },
+            ),
+            (&framed[..3], Start::NoToken { len: None }),
+            (
+                &grpc_frame(0, &[0x0a, 32, 1])[..],
+                Start::NoToken { len: Some(3) },
+            ),
+        ] {
+            let (start, body) = read_start(Frames::data([bytes])).await.expect("readable");
+            assert_eq!(start, want, "{bytes:?}");
+            assert_eq!(drain(body).await.0, bytes);
+        }
+
+        // Trailers after a short body are kept.
+        let mut trailers = http::HeaderMap::new();
+        trailers.insert("x-end", http::HeaderValue::from_static("1"));
+        let frames = Frames(VecDeque::from([
+            Frame::data(Bytes::from_static(&[0, 0])),
+            Frame::trailers(trailers.clone()),
+        ]));
+        let (start, body) = read_start(frames).await.expect("readable");
+        assert_eq!(start, Start::NoToken { len: None });
+        assert_eq!(drain(body).await, (vec![0, 0], Some(trailers)));
     }
 }

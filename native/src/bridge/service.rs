@@ -1,6 +1,10 @@
-//! The `signerbridge.SignerBridge` logic: one lnd stream per Attach call,
-//! Replies bound to it by a random session token. Messages from and to lnd
-//! stay encoded bytes (see [`super::raw`]).
+//! The service layer: the `signerbridge.SignerBridge` logic. One lnd stream
+//! per Attach call, Replies bound to it by a random session token, and
+//! every check and limit on the way (macaroon, per-source and dialing
+//! bounds, sessions, the token before a Reply's body is buffered, sizes,
+//! the reply queue). Messages from and to lnd stay encoded bytes: built and
+//! split by the codec ([`super::raw`]). Nothing here knows HTTP routing,
+//! tonic-web or listeners ([`super::server`] calls in here).
 
 use std::{
     collections::HashMap,
@@ -11,6 +15,7 @@ use std::{
     time::Duration,
 };
 
+use http_body::Body;
 use lnd_web_signer::proto::signerbridge::AttachRequest;
 use prost::{bytes::Bytes, Message};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
@@ -18,7 +23,7 @@ use tokio::time::Instant;
 use tokio_stream::wrappers::ReceiverStream;
 use tonic::{
     client::Grpc,
-    codegen::http::uri::PathAndQuery,
+    codegen::{http::uri::PathAndQuery, StdError},
     metadata::{Ascii, MetadataMap, MetadataValue},
     transport::{Channel, Endpoint},
     Request, Response, Status,
@@ -26,18 +31,27 @@ use tonic::{
 use tracing::{debug, info, warn};
 
 use super::{
-    limit::{AttachLimiter, AttachRate, SourceKey},
+    config::BridgeConfig,
+    limit::{AttachLimiter, SourceKey},
     raw::{
-        request_event, split_batch, split_reply, token_event, BatchError, CheckedToken, RawCodec,
-        ReplyResponse,
+        read_start, request_event, split_batch, split_reply, token_event, BatchError, Prefixed,
+        RawCodec, ReplyResponse, Start,
     },
     status,
 };
-use crate::keepalive::Keepalive;
 use crate::tls::{find_dial_error, PinnedConnector};
 
 /// Length of a session token in bytes.
 pub const TOKEN_LEN: usize = 32;
+/// Largest `Reply`/`ReplyBatch` message read before its session token has
+/// been checked: a message that does not start with its token (field 1, as
+/// every protobuf encoder writes it) may be at most this long. Pings and
+/// small answers fit; anything larger must put the token first.
+pub const MAX_UNVERIFIED_REPLY_BYTES: usize = 16 * 1024;
+/// Largest `AttachRequest` (a `client_info` text) accepted.
+pub const MAX_ATTACH_REQUEST_BYTES: usize = 4 * 1024;
+/// How long a Reply may take to deliver the bytes up to its token.
+pub const TOKEN_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// lnd's signer stream.
 const LND_STREAM_PATH: &str = "/watchonlyrpc.WatchOnly/SignCoordinatorStreams";
 /// Replies queued towards lnd per session before Reply waits.
@@ -61,31 +75,24 @@ type DownSender = mpsc::Sender<Result<Bytes, Status>>;
 /// Encoded `AttachEvent`s (or the final status) of one Attach call.
 pub type AttachStream = ReceiverStream<Result<Bytes, Status>>;
 
-/// Limits and lnd connection settings of the service.
-#[derive(Debug, Clone)]
-pub struct ServiceSettings {
-    /// `HOST:PORT` of lnd's remote-signer listener (for messages).
-    pub lnd_rpchost: String,
-    /// Path of the pinned certificate (for messages).
-    pub cert_path: String,
-    /// HTTP/2 keepalive pings on each connection to lnd.
-    pub lnd_keepalive: Keepalive,
-    /// Largest `SignCoordinatorRequest` accepted from lnd, in bytes.
-    pub max_request_bytes: usize,
-    /// Largest `SignCoordinatorResponse` sent to lnd, in bytes.
-    pub max_reply_bytes: usize,
-    /// Number of simultaneous Attach sessions (each holds one lnd connection).
-    pub max_sessions: usize,
-    /// Accept an Attach without `macaroon` metadata (for an lnd run with
-    /// `--no-macaroons`); otherwise it is refused before lnd is dialed.
-    pub allow_no_macaroon: bool,
-    /// Attach calls dialing lnd (TCP + TLS) at once.
-    pub max_pending_attaches: usize,
-    /// Attach attempts per source address.
-    pub attach_rate: AttachRate,
-    /// Header naming the caller's address (set by a trusted proxy such as
-    /// Envoy: its last comma-separated entry is used); `None` = the TCP peer.
-    pub client_address_header: Option<http::HeaderName>,
+/// The session token a Reply or ReplyBatch started with, checked against
+/// the live sessions before the rest of its body was read (an extension of
+/// the request; the handler insists the message carries no other token).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckedToken(pub Vec<u8>);
+
+/// How a Reply or ReplyBatch goes on once its first bytes were read
+/// ([`SignerBridgeService::admit_reply`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Admission {
+    /// It starts with the token of a live session: read it up to the
+    /// method's limit, with this token as an extension of the request.
+    Checked(CheckedToken),
+    /// It does not start with a token: read at most `max_message` bytes.
+    Unverified {
+        /// The limit on the message.
+        max_message: usize,
+    },
 }
 
 struct Session {
@@ -96,7 +103,9 @@ struct Session {
 
 struct Inner {
     connector: PinnedConnector,
-    settings: ServiceSettings,
+    config: BridgeConfig,
+    /// The parsed `config.client_address_header`.
+    client_address_header: Option<http::HeaderName>,
     sessions: Mutex<HashMap<Token, Session>>,
     next_id: AtomicU64,
     slots: Arc<Semaphore>,
@@ -122,7 +131,7 @@ pub struct SignerBridgeService {
 impl std::fmt::Debug for SignerBridgeService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SignerBridgeService")
-            .field("lnd_rpchost", &self.inner.settings.lnd_rpchost)
+            .field("lnd_rpchost", &self.inner.config.lnd_rpchost)
             .field("sessions", &self.inner.sessions().len())
             .finish_non_exhaustive()
     }
@@ -157,20 +166,25 @@ fn log_text(s: &str) -> String {
 }
 
 impl SignerBridgeService {
-    /// A service dialing lnd with `connector`; sessions end with
-    /// "signer-bridge is shutting down" once `shutdown` turns true.
+    /// A service dialing lnd with `connector`, within the limits of
+    /// `config`; the source address of an Attach is the last entry of
+    /// `client_address_header` (`config.client_address_header`, parsed)
+    /// when given, else the TCP peer. Sessions end with "signer-bridge is
+    /// shutting down" once `shutdown` turns true.
     pub fn new(
         connector: PinnedConnector,
-        settings: ServiceSettings,
+        config: BridgeConfig,
+        client_address_header: Option<http::HeaderName>,
         shutdown: watch::Receiver<bool>,
     ) -> Self {
-        let slots = Arc::new(Semaphore::new(settings.max_sessions));
-        let dialing = Arc::new(Semaphore::new(settings.max_pending_attaches.max(1)));
-        let limiter = AttachLimiter::new(settings.attach_rate);
+        let slots = Arc::new(Semaphore::new(config.max_sessions));
+        let dialing = Arc::new(Semaphore::new(config.max_pending_attaches.max(1)));
+        let limiter = AttachLimiter::new(config.attach_rate);
         Self {
             inner: Arc::new(Inner {
                 connector,
-                settings,
+                config,
+                client_address_header,
                 sessions: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 slots,
@@ -187,7 +201,7 @@ impl SignerBridgeService {
     }
 
     async fn open_channel(&self) -> Result<Channel, Status> {
-        let s = &self.inner.settings;
+        let s = &self.inner.config;
         // The URI only fills in :authority; the connector dials the
         // configured address with pinned TLS itself.
         let endpoint = Endpoint::from_shared(format!("http://{}", s.lnd_rpchost)).map_err(|e| {
@@ -200,7 +214,7 @@ impl SignerBridgeService {
             .connect_with_connector(self.inner.connector.clone())
             .await
             .map_err(|e| match find_dial_error(&e) {
-                Some(d) => status::dial_status(d, &s.cert_path),
+                Some(d) => status::dial_status(d, &s.lnd_tlscertpath.display().to_string()),
                 None => status::connect_status(&s.lnd_rpchost, &e),
             })
     }
@@ -208,12 +222,12 @@ impl SignerBridgeService {
     /// `Attach`: `request` holds an encoded `AttachRequest`; the stream yields
     /// encoded `AttachEvent`s (the token first, then lnd's requests exactly
     /// as lnd encoded them) and ends with a status that says why.
-    pub async fn attach(&self, request: Request<Bytes>) -> Result<Response<AttachStream>, Status> {
+    pub async fn attach(self, request: Request<Bytes>) -> Result<Response<AttachStream>, Status> {
         if *self.inner.shutdown.borrow() {
             return Err(status::shutdown_status());
         }
         let macaroon = caller_macaroon(request.metadata())?;
-        if macaroon.is_none() && !self.inner.settings.allow_no_macaroon {
+        if macaroon.is_none() && !self.inner.config.allow_no_macaroon {
             return Err(Status::unauthenticated(
                 "Attach carries no macaroon metadata; send lnd's signer macaroon \
                  (for an lnd run with --no-macaroons start signer-bridge with --allow-no-macaroon)",
@@ -227,7 +241,7 @@ impl SignerBridgeService {
             .limiter
             .take(SourceKey::of_opt(source), std::time::Instant::now())
         {
-            let rate = self.inner.settings.attach_rate;
+            let rate = self.inner.config.attach_rate;
             return Err(Status::resource_exhausted(format!(
                 "too many Attach attempts from this address (at most {} at once, then {} per minute); retry in {} s",
                 rate.burst,
@@ -240,7 +254,7 @@ impl SignerBridgeService {
             .map_err(|_| {
                 Status::resource_exhausted(format!(
                     "signer-bridge is busy: {} Attach calls are already dialing lnd; retry shortly",
-                    self.inner.settings.max_pending_attaches.max(1)
+                    self.inner.config.max_pending_attaches.max(1)
                 ))
             })?;
         let permit = Arc::clone(&self.inner.slots)
@@ -248,7 +262,7 @@ impl SignerBridgeService {
             .map_err(|_| {
                 Status::resource_exhausted(format!(
                     "signer-bridge already has {} sessions open",
-                    self.inner.settings.max_sessions
+                    self.inner.config.max_sessions
                 ))
             })?;
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
@@ -260,7 +274,7 @@ impl SignerBridgeService {
             %peer,
             client = %log_text(&attach.client_info),
             "attach: dialing lnd at {}",
-            self.inner.settings.lnd_rpchost
+            self.inner.config.lnd_rpchost
         );
 
         let channel = match self.open_channel().await {
@@ -271,8 +285,8 @@ impl SignerBridgeService {
             }
         };
         let client = Grpc::new(channel)
-            .max_decoding_message_size(self.inner.settings.max_request_bytes)
-            .max_encoding_message_size(self.inner.settings.max_reply_bytes);
+            .max_decoding_message_size(self.inner.config.max_request_bytes)
+            .max_encoding_message_size(self.inner.config.max_reply_bytes);
 
         let mut token: Token = [0; TOKEN_LEN];
         getrandom::getrandom(&mut token)
@@ -293,7 +307,7 @@ impl SignerBridgeService {
             _permit: permit,
         };
         let lost = LinkLoss {
-            addr: self.inner.settings.lnd_rpchost.clone(),
+            addr: self.inner.config.lnd_rpchost.clone(),
         };
         tokio::spawn(relay(guard, client, macaroon, up_rx, down_tx, lost));
         Ok(Response::new(ReceiverStream::new(down_rx)))
@@ -302,7 +316,7 @@ impl SignerBridgeService {
     /// The caller's address: the last entry of the configured proxy header
     /// when there is one, else the TCP peer.
     fn source_of(&self, request: &Request<Bytes>) -> Option<std::net::IpAddr> {
-        if let Some(name) = &self.inner.settings.client_address_header {
+        if let Some(name) = &self.inner.client_address_header {
             return request
                 .metadata()
                 .get(name.as_str())
@@ -317,6 +331,51 @@ impl SignerBridgeService {
     /// read): the same refusal as the Reply itself would get.
     pub fn check_token(&self, token: &[u8]) -> Result<(), Status> {
         self.session_for(token).map(|_| ())
+    }
+
+    /// Reply and ReplyBatch, before their handler: the session token is
+    /// checked before the body is buffered. Reads the first bytes of `body`
+    /// (within [`TOKEN_READ_TIMEOUT`]); a message that starts with its token
+    /// (every protobuf encoder puts field 1 first) is admitted up to
+    /// `max_message` bytes only if the token belongs to a live session, and
+    /// refused at once otherwise; one that does not is admitted only up to
+    /// [`MAX_UNVERIFIED_REPLY_BYTES`], and refused at once when it announces
+    /// more. Returns the admission and the whole body again.
+    pub(crate) async fn admit_reply<B>(
+        &self,
+        body: B,
+        max_message: usize,
+    ) -> Result<(Admission, Prefixed<B>), Status>
+    where
+        B: Body,
+        B::Error: Into<StdError>,
+    {
+        let (start, body) = tokio::time::timeout(TOKEN_READ_TIMEOUT, read_start(body))
+            .await
+            .map_err(|_| {
+                Status::deadline_exceeded(format!(
+                    "no session token within {} s of the call's start",
+                    TOKEN_READ_TIMEOUT.as_secs()
+                ))
+            })??;
+        let admission = match start {
+            Start::Token(token) => {
+                // Refused before a byte more is read.
+                self.check_token(&token)?;
+                Admission::Checked(CheckedToken(token))
+            }
+            Start::NoToken { len } => {
+                let limit = MAX_UNVERIFIED_REPLY_BYTES.min(max_message);
+                if let Some(len) = len.filter(|&l| l > limit) {
+                    return Err(Status::out_of_range(format!(
+                        "a reply of {len} bytes must start with its session token \
+                         (field 1): at most {limit} bytes are read before the token is checked"
+                    )));
+                }
+                Admission::Unverified { max_message: limit }
+            }
+        };
+        Ok((admission, body))
     }
 
     /// The reply queue of the session bound to `token`.
@@ -334,7 +393,7 @@ impl SignerBridgeService {
     }
 
     fn check_size(&self, len: usize, which: &str) -> Result<(), Status> {
-        let max = self.inner.settings.max_reply_bytes;
+        let max = self.inner.config.max_reply_bytes;
         if len > max {
             // Checked here: sending it would fail inside the lnd stream and
             // end the session.
@@ -347,7 +406,7 @@ impl SignerBridgeService {
 
     /// `Reply`: `request` holds an encoded `ReplyRequest`; the bytes of its
     /// `response` are queued for lnd unchanged. Answers an empty `ReplyAck`.
-    pub async fn reply(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+    pub async fn reply(self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
         let body = request.get_ref();
         let parts = split_reply(body)
             .map_err(|e| Status::invalid_argument(format!("malformed ReplyRequest: {e}")))?;
@@ -378,7 +437,7 @@ impl SignerBridgeService {
     /// order. All of them or none: the batch is checked whole (token, count
     /// 1..=[`MAX_BATCH_RESPONSES`], every response within
     /// `max_reply_bytes`) and queued only once the queue has room for all.
-    pub async fn reply_batch(&self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
+    pub async fn reply_batch(self, request: Request<Bytes>) -> Result<Response<Bytes>, Status> {
         let body = request.get_ref();
         let parts = split_batch(body, MAX_BATCH_RESPONSES).map_err(|e| match e {
             BatchError::TooMany(_) => Status::out_of_range(format!(
