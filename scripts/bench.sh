@@ -66,7 +66,7 @@ node scripts/bench/table.mjs "$out/native.json" "$out/wasm.json" "${wide[@]}"
 kill $server ${wide_server:-} 2>/dev/null || true
 fi
 
-# ---- stream round trips (issue 5): native direct vs wasm via signer-bridge,
+# ---- stream round trips: native direct vs wasm via signer-bridge,
 # sustained load through the bridge. See scripts/bench-stream.sh.
 if [[ "$parts" == *" stream "* ]]; then
   printf '\n## Stream round trips\n\n'

@@ -1,5 +1,5 @@
 // Prints the stream benchmark results (lws-stream-bench JSON, one file per
-// signer) as a Markdown table and checks issue 5's targets for the bridge.
+// signer) as a Markdown table and checks the stream targets for the bridge (docs/performance.md).
 // Usage: node table.mjs native.json wasm.json
 import { readFileSync } from "node:fs";
 
