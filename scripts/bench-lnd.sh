@@ -33,9 +33,12 @@ log() { printf '[bench-lnd] %s\n' "$*" >&2; }
 # `signer-bridge --grpc-web`, hosted (1) by the bare JS API page of
 # bench-stream, (2) by the signer tab as shipped (scripts/headless-tab.sh),
 # (3) by the tab without its activity fetch hook (a copy of web/ whose
-# worker passes no `fetch` to connect) and (4) by the tab without its
-# activity view (a copy whose onActivity returns at once). The differences
-# are the tab's own costs; docs/performance.md has a run.
+# worker passes no `fetch` to connect), (4) by the tab without its
+# activity view (a copy whose onActivity returns at once) and (5) by the tab
+# with its hook but without ReplyBatch (a copy passing batchReplies: false,
+# every answer in its own Reply call, as the tab did before its inspector
+# read ReplyBatch bodies). The differences are the tab's own costs;
+# docs/performance.md has a run.
 if [ "${BENCH_PART:-}" = tab-profile ]; then
   out=${BENCH_OUT:-"$root/target/bench-lnd/tab-profile"}
   rel=target/release
@@ -47,7 +50,7 @@ if [ "${BENCH_PART:-}" = tab-profile ]; then
   mkdir -p "$out/api-web"
   cp -r web/pkg "$out/api-web/"
   cp scripts/bench-stream/index.html scripts/bench-stream/signer.js "$out/api-web/"
-  for v in shipped no-fetch-hook no-activity-view; do cp -r web "$out/web-$v"; done
+  for v in shipped no-fetch-hook no-activity-view unbatched; do cp -r web "$out/web-$v"; done
   python3 - "$out" <<'PY'
 import sys
 out = sys.argv[1]
@@ -57,7 +60,8 @@ def patch(path, old, new):
         sys.exit(f"bench-lnd tab-profile: {path}: the page changed, cannot find {old.strip()!r}")
     open(path, "w").write(s.replace(old, new))
 patch(f"{out}/web-no-fetch-hook/signer-worker.js", "      fetch: inspectingFetch(s.network),\n", "")
-patch(f"{out}/web-no-activity-view/app.js", "function onActivity(entry) {\n", "function onActivity(entry) {\n  return;\n")
+patch(f"{out}/web-no-activity-view/lib/view-activity.js", "export function onActivity(entry) {\n", "export function onActivity(entry) {\n  return;\n")
+patch(f"{out}/web-unbatched/signer-worker.js", "      batchReplies: true,\n", "      batchReplies: false,\n")
 PY
   pids=()
   trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
@@ -72,7 +76,7 @@ PY
   bench_args=(--pings "${PINGS:-500}" --psbts "${PSBTS:-300}" --window "${WINDOW:-16}" --sustain-secs "${SUSTAIN_SECS:-5}")
   log "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
   jsons=()
-  for host in api shipped no-fetch-hook no-activity-view; do
+  for host in ${TAB_HOSTS:-api shipped no-fetch-hook no-activity-view unbatched}; do
     d="$out/$host"; mkdir -p "$d"
     "$rel/lws-stream-bench" --tls-dir "$d" --label "wasm, $host" "${bench_args[@]}" >"$d/bench.out" 2>"$d/bench.err" &
     bench=$!; pids+=("$bench")

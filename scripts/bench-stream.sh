@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stream benchmarks (docs/performance.md): request round trips on loopback as lnd's
+# Stream benchmarks: request round trips on loopback as lnd's
 # watch-only node sees them (request sent -> response received), measured by
 # lws-stream-bench playing the node, for
 #   1. the native signer (`lnd-web-signer connect`, release) dialing it directly;
@@ -12,6 +12,9 @@
 #   scripts/bench-stream.sh            full run (builds what it needs)
 # Env: PINGS (2000) PSBTS (500) WINDOW (16) SUSTAIN_SECS (5) SKIP_BUILD=1
 #      BENCH_STREAM_OUT (target/bench-stream)
+#      BENCH_PROBE=1: the page also splits the wasm round trip (Chromium's
+#      bare fetch round trip, wasm host time, Reply call time; printed as
+#      `probe` in the "page status" line, see scripts/bench-stream/signer.js)
 # Targets: p99 <= 10 ms via the bridge; >= 1000 req/s with p99 <= 20 ms
 # sustained through the bridge.
 set -euo pipefail
@@ -102,7 +105,7 @@ bridge_addr=$(wait_line "$d/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | 
 mac=$(od -An -v -tx1 "$d/signer.macaroon" | tr -d ' \n')
 tprv=$(head -1 "$d/bench-seed.txt")
 node scripts/bench-stream/run-signer.mjs \
-  "$page/?bridge=http://$bridge_addr&macaroon=$mac&xprv=$tprv&network=regtest" \
+  "$page/?bridge=http://$bridge_addr&macaroon=$mac&xprv=$tprv&network=regtest${BENCH_PROBE:+&probe=1}" \
   >"$d/page.json" 2>"$d/page.err" &
 runner=$!; track "$runner"
 wait_bench "$bench" "$runner" "the browser runner" || { tail -20 "$d/page.err" >&2; exit 1; }

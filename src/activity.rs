@@ -24,7 +24,7 @@ use crate::js_number::{opt_u64_exact, u64_string};
 use crate::keys::HARDENED;
 use crate::keys::{format_path, Network};
 use crate::proto::signerbridge::attach_event::Event as AttachEventKind;
-use crate::proto::signerbridge::{AttachEvent, ReplyRequest};
+use crate::proto::signerbridge::{AttachEvent, ReplyBatchRequest, ReplyRequest};
 use crate::proto::signrpc::KeyLocator;
 use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
@@ -419,7 +419,8 @@ pub enum InspectError {
     /// A data frame of the Attach stream is not an `AttachEvent`.
     #[error("undecodable attach event: {0}")]
     AttachEvent(prost::DecodeError),
-    /// A Reply body's frame is not a `ReplyRequest`.
+    /// A Reply body's frame is not a `ReplyRequest` (or a ReplyBatch
+    /// body's frame not a `ReplyBatchRequest`).
     #[error("undecodable reply: {0}")]
     Reply(prost::DecodeError),
 }
@@ -501,6 +502,24 @@ pub fn describe_reply_body(body: &[u8]) -> Result<Option<ReplyInfo>, InspectErro
         }
     }
     Ok(None)
+}
+
+/// Describes the body of one ReplyBatch call (a single grpc-web frame
+/// carrying a `ReplyBatchRequest`): one [`ReplyInfo`] per answer, in order,
+/// each as [`describe_reply_body`] gives it for the same answer in a Reply.
+pub fn describe_reply_batch_body(body: &[u8]) -> Result<Vec<ReplyInfo>, InspectError> {
+    let mut decoder = Decoder::new();
+    decoder.push(body);
+    let mut out = Vec::new();
+    while let Some(frame) = decoder.next_frame()? {
+        let Frame::Data(data) = frame else { continue };
+        let Some(msg) = frame_message(&data) else {
+            continue;
+        };
+        let batch = ReplyBatchRequest::decode(msg).map_err(InspectError::Reply)?;
+        out.extend(batch.responses.iter().map(describe_response));
+    }
+    Ok(out)
 }
 
 #[cfg(test)]
@@ -797,6 +816,46 @@ mod tests {
         assert_eq!(
             describe_reply_body(&frame(&empty.encode_to_vec())),
             Ok(None)
+        );
+        let err = describe_reply_batch_body(&frame(&[0x12, 0x7f])).expect_err("broken");
+        assert!(err.to_string().starts_with("undecodable reply: "), "{err}");
+    }
+
+    #[test]
+    fn a_reply_batch_is_described_answer_by_answer_as_single_replies() {
+        let answers: Vec<SignCoordinatorResponse> = (0..3u64)
+            .map(|i| SignCoordinatorResponse {
+                ref_request_id: 10 + i,
+                sign_response_type: Some(if i == 1 {
+                    Resp::SignerError(SignerError {
+                        error: "no".to_owned(),
+                    })
+                } else {
+                    Resp::Pong(true)
+                }),
+            })
+            .collect();
+        let batch = ReplyBatchRequest {
+            session_token: vec![1],
+            responses: answers.clone(),
+        };
+        let described = describe_reply_batch_body(&frame(&batch.encode_to_vec())).expect("batch");
+        let singles: Vec<ReplyInfo> = answers
+            .into_iter()
+            .map(|a| {
+                let single = ReplyRequest {
+                    session_token: vec![1],
+                    response: Some(a),
+                };
+                describe_reply_body(&frame(&single.encode_to_vec()))
+                    .expect("reply")
+                    .expect("an answer")
+            })
+            .collect();
+        assert_eq!(described, singles);
+        assert_eq!(
+            described.iter().map(|r| r.id).collect::<Vec<_>>(),
+            [10, 11, 12]
         );
     }
 

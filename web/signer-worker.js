@@ -186,20 +186,26 @@ function noteReply(reply) {
 }
 
 /**
- * fetch for UnlockedSigner.connect: passes everything through and reads a copy.
+ * fetch for UnlockedSigner.connect: passes everything through and reads a copy
+ * (of Attach bodies, and of Reply and ReplyBatch bodies for the answers).
  * @param {string} network
  * @returns {(request: Request) => Promise<Response>}
  */
 function inspectingFetch(network) {
   return async (request) => {
     const path = new URL(request.url).pathname;
-    if (path.endsWith("/Reply")) {
+    const batch = path.endsWith("/ReplyBatch");
+    if (batch || path.endsWith("/Reply")) {
       try {
         const body = new Uint8Array(await request.clone().arrayBuffer());
         const inspector = new StreamInspector(network);
         try {
-          const reply = inspector.describeReply(body);
-          if (reply) noteReply(reply);
+          if (batch) {
+            for (const reply of inspector.describeReplyBatch(body)) noteReply(reply);
+          } else {
+            const reply = inspector.describeReply(body);
+            if (reply) noteReply(reply);
+          }
         } finally {
           inspector.free();
         }
@@ -384,6 +390,8 @@ const ops = {
     await stopConnection();
     connection = s.connect(bridgeUrl, null, onStatus, {
       fetch: inspectingFetch(s.network),
+      // The inspector reads ReplyBatch bodies too.
+      batchReplies: true,
       ...(options || {}),
     });
     return true;

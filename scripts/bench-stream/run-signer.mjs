@@ -11,7 +11,11 @@ await runPageUntilSignalled({
   tag: "run-signer",
   onStop: async (page) => {
     try {
-      const st = await page.evaluate(() => ({ status: window.streamStatus, error: window.streamError || null }));
+      const st = await page.evaluate(() => {
+        const status = window.streamStatus;
+        const probe = status && status.probeSummary ? status.probeSummary() : undefined;
+        return { status, probe, error: window.streamError || null };
+      });
       console.log(JSON.stringify(st));
     } catch (e) {
       process.stderr.write(`[run-signer] cannot read the page status: ${e}\n`);

@@ -1,5 +1,5 @@
 // Prints the stream benchmark results (lws-stream-bench JSON, one file per
-// signer) as a Markdown table and checks the bridge's latency and throughput targets (docs/performance.md).
+// signer) as a Markdown table and checks the stream targets for the bridge (docs/performance.md).
 // Usage: node table.mjs native.json wasm.json
 import { readFileSync } from "node:fs";
 

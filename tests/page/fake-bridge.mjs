@@ -8,8 +8,9 @@
 //
 // Each Attach gets a session token, waits for the signer's registration
 // Reply, answers it with RegistrationComplete, then writes the script's
-// frames (AttachEvent messages) and keeps the stream open. Every Reply is
-// acknowledged; `replies` counts them; the headers of each call are kept.
+// frames (AttachEvent messages) and keeps the stream open. Every Reply and
+// ReplyBatch is acknowledged; `replies` counts them; the headers of each call
+// are kept.
 
 import { createServer } from "node:http";
 
@@ -122,7 +123,8 @@ export function startFakeBridge({ origin, script }) {
     req.on("data", (c) => chunks.push(c));
     req.on("end", () => {
       const grpc = { ...cors, "Content-Type": "application/grpc-web+proto" };
-      if (req.url.endsWith("/Reply")) {
+      // A ReplyBatch is acknowledged like a Reply (an empty ack message).
+      if (req.url.endsWith("/Reply") || req.url.endsWith("/ReplyBatch")) {
         state.replies += 1;
         state.replyHeaders.push(req.headers);
         const wake = state.waiting.splice(0);

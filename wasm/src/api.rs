@@ -83,6 +83,12 @@ export interface SealInput extends SeedInput {
 export interface ConnectOptions {
   /** fetch to use instead of globalThis.fetch: (Request) => Promise<Response>. */
   fetch?: (request: Request) => Promise<Response>;
+  /**
+   * Whether answers ready while Reply calls are open may leave together in
+   * one ReplyBatch call (default true, but false when `fetch` is given: a
+   * fetch that inspects the calls must then know ReplyBatch bodies too).
+   */
+  batchReplies?: boolean;
   /** First reconnect delay (default 1000). */
   initialBackoffMs?: number;
   /** Largest reconnect delay (default 60000). */
@@ -869,6 +875,13 @@ fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> 
             f.dyn_into::<Function>()
                 .map_err(|_| JsError::new("options.fetch must be a function"))?,
         );
+        // A host's fetch may inspect the calls and need not know ReplyBatch.
+        opts.batch_replies = false;
+    }
+    if let Some(b) = get(o, "batchReplies") {
+        opts.batch_replies = b
+            .as_bool()
+            .ok_or_else(|| JsError::new("batchReplies must be a boolean"))?;
     }
     let ms = |name: &str| -> Result<Option<core::time::Duration>, JsError> {
         Ok(get_f64(o, name)?.map(host::ms_to_duration))

@@ -193,10 +193,11 @@ pub struct ConnectOptions {
     /// is buffered. Hosts with little memory lower it (a Worker has 128 MB;
     /// decoding and signing a message takes a few times its size).
     pub max_message_bytes: usize,
-    /// Whether answers may be coalesced into `ReplyBatch` calls. Ignored
-    /// (always single `Reply` calls) when `fetch` is given: a host that
-    /// supplies its own fetch may inspect the calls (the signer tab's
-    /// activity log reads `Reply` bodies) and need not know `ReplyBatch`.
+    /// Whether answers may be coalesced into `ReplyBatch` calls. A host
+    /// that supplies its own `fetch` and inspects the calls must then read
+    /// `ReplyBatch` bodies too (the signer tab's activity log does); the JS
+    /// API turns this off when `fetch` is given unless `batchReplies` says
+    /// otherwise.
     pub batch_replies: bool,
 }
 
@@ -409,9 +410,6 @@ fn hex_secret(bytes: &SecretBytes) -> SecretString {
 
 /// Runs attempts until the signer is locked; returns the reason to report.
 async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions) -> String {
-    if options.fetch.is_some() {
-        options.batch_replies = false;
-    }
     // The macaroon's hex, made once and wiped with the loop; the transport
     // sets it on Attach calls (never in tonic's metadata).
     let macaroon_hex = Rc::new(hex_secret(&options.macaroon));

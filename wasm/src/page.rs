@@ -18,7 +18,7 @@
 //! Reply request bodies are read from a clone of the request.
 
 use js_sys::Uint8Array;
-use lnd_web_signer::activity::{describe_reply_body, AttachInspector};
+use lnd_web_signer::activity::{describe_reply_batch_body, describe_reply_body, AttachInspector};
 use lnd_web_signer::keys::Network;
 use lnd_web_signer::secret::{SecretBytes, SecretString};
 use lnd_web_signer::vault;
@@ -269,6 +269,14 @@ impl StreamInspector {
             Some(reply) => to_js(&reply),
             None => Ok(JsValue::NULL),
         }
+    }
+
+    /// Describes the body of one ReplyBatch call: one entry per answer, in
+    /// order, each as [`Self::describe_reply`] gives it.
+    #[wasm_bindgen(js_name = describeReplyBatch, unchecked_return_type = "StreamReplyInfo[]")]
+    pub fn describe_reply_batch(&self, body: &[u8]) -> Result<JsValue, JsError> {
+        let out = describe_reply_batch_body(body).map_err(|e| JsError::new(&e.to_string()))?;
+        to_js(&out)
     }
 }
 

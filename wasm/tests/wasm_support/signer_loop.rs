@@ -109,6 +109,8 @@ fn start(
         SecretBytes::from_slice(&MACAROON),
     );
     opts.fetch = Some(bridge.fetch());
+    // The fake bridge knows Reply only.
+    opts.batch_replies = false;
     opts.backoff = Backoff::with_limits(Duration::from_millis(40), Duration::from_millis(400));
     tweak(&mut opts);
     let statuses: Statuses = Rc::new(RefCell::new(Vec::new()));
