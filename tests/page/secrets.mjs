@@ -51,9 +51,12 @@ let uiWords = null;
 /** Words that occur in the page's own source (UI text); mnemonic words among them prove nothing. */
 async function sourceWords() {
   if (!uiWords) {
-    // Every file the page is built from: strength.js's common-word list, for
-    // one, is text the strength hint may show.
-    const files = (await readdir(WEB)).filter((f) => /\.(html|js)$/.test(f));
+    // Every file the page is built from, web/lib/ included (its modules set
+    // attributes such as aria-busy): strength.js's common-word list, for one,
+    // is text the strength hint may show. Not pkg/ (generated glue the page
+    // never shows).
+    const files = (await readdir(WEB, { recursive: true }))
+      .filter((f) => /\.(html|js)$/.test(f) && !f.startsWith("pkg"));
     const text = (await Promise.all(files.map((f) => readFile(join(WEB, f), "utf8")))).join("\n");
     uiWords = new Set(text.toLowerCase().match(/[a-z]+/g));
   }
