@@ -3,6 +3,9 @@
 # in headless Chromium, in one run, printed as a Markdown table.
 #   scripts/bench.sh [BUDGET_MS]   time spent per workload (default 1000)
 #   BENCH_PARTS="core stream"      which parts to run (default both)
+#   BENCH_FULL_TABLES=0            skip the column of a wasm build with
+#                                  libsecp256k1's full precomputed tables (the
+#                                  shipped build has small ones: 1 MiB smaller)
 #   BENCH_WIDE=1                   also time a wasm build whose libsecp256k1 uses
 #                                  WebAssembly wide arithmetic (i64.mul_wide_u), in
 #                                  Chromium with V8's --wasm-wide-arithmetic flag
@@ -34,7 +37,22 @@ for _ in $(seq 50); do grep -q http "$port_file" && break; sleep 0.1; done
 url=$(grep -o 'http://[^ ]*' "$port_file")
 node scripts/bench/run-browser.mjs "${url}?budget=$budget" > "$out/wasm.json"
 
-wide=()
+extra=()
+if [ "${BENCH_FULL_TABLES:-1}" = 1 ]; then
+  echo "[bench] wasm with libsecp256k1's full precomputed tables (no small-tables)" >&2
+  rm -rf "$out/web-full" && mkdir -p "$out/web-full"
+  WASM_DEFAULT_FEATURES=0 WASM_FEATURES=bench WASM_OUT="$out/web-full/pkg" bash scripts/build-wasm.sh
+  cp scripts/bench/index.html scripts/bench/bench.js "$out/web-full/"
+  full_port=$(mktemp)
+  node scripts/bench/serve.mjs "$out/web-full" 0 > "$full_port" &
+  full_server=$!
+  for _ in $(seq 50); do grep -q http "$full_port" && break; sleep 0.1; done
+  node scripts/bench/run-browser.mjs "$(grep -o 'http://[^ ]*' "$full_port")?budget=$budget" > "$out/wasm-full.json"
+  kill "$full_server" 2>/dev/null || true
+  rm -f "$full_port"
+  extra+=(--full "$out/wasm-full.json")
+fi
+
 if [ "${BENCH_WIDE:-0}" = 1 ]; then
   echo "[bench] wasm with wide arithmetic (clang from ziglang $ZIGLANG_VERSION, V8 flag)" >&2
   if [ ! -x target/tools/ziglang/ziglang/zig ]; then
@@ -56,13 +74,13 @@ if [ "${BENCH_WIDE:-0}" = 1 ]; then
   wide_url=$(grep -o 'http://[^ ]*' "$wide_port")
   CHROMIUM_JS_FLAGS=--wasm-wide-arithmetic \
     node scripts/bench/run-browser.mjs "${wide_url}?budget=$budget" > "$out/wasm-wide.json"
-  wide=("$out/wasm-wide.json")
+  extra+=(--wide "$out/wasm-wide.json")
 fi
 
 cpu=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')
 chromium_version=$(chromium --version 2>/dev/null | head -1 || true)
 printf '\nMachine: %s cores, %s; %s; rustc %s\n\n' "$(nproc)" "$cpu" "$chromium_version" "$(rustc --version | awk '{print $2}')"
-node scripts/bench/table.mjs "$out/native.json" "$out/wasm.json" "${wide[@]}"
+node scripts/bench/table.mjs "$out/native.json" "$out/wasm.json" "${extra[@]}"
 kill $server ${wide_server:-} 2>/dev/null || true
 fi
 

@@ -2,7 +2,9 @@
 # Builds the wasm signer (the browser host crate wasm/, on the core) for the
 # page, worker and extension:
 #   <target dir>/wasm32-unknown-unknown/wasm-release/lnd_web_signer_wasm.wasm
-# (WASM_FEATURES=bench adds the benchmark export; WASM_OUT sets the output dir)
+# (WASM_FEATURES=bench adds the benchmark export; WASM_DEFAULT_FEATURES=0
+# drops the default `small-tables`, giving libsecp256k1 its full precomputed
+# tables (benchmarks only); WASM_OUT sets the output dir)
 #   -> wasm-bindgen --target web --out-name lnd_web_signer -> web/pkg/
 #      (lnd_web_signer.js + .d.ts + lnd_web_signer_bg.wasm) [-> wasm-opt -Oz]
 # and fails if the module imports anything from module `env` (a sign that
@@ -21,6 +23,7 @@ root=$(pwd -P)
 profile=${WASM_PROFILE:-wasm-release}
 features=()
 if [ -n "${WASM_FEATURES:-}" ]; then features=(--features "$WASM_FEATURES"); fi
+if [ "${WASM_DEFAULT_FEATURES:-1}" = 0 ]; then features+=(--no-default-features); fi
 
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
@@ -40,7 +43,10 @@ wasm="$target_dir/wasm32-unknown-unknown/$profile/lnd_web_signer_wasm.wasm"
 python3 scripts/check-wasm-imports.py "$wasm"
 out=${WASM_OUT:-web/pkg}
 # --out-name: the package keeps the file names web/, worker/ and the tests import.
-wasm-bindgen --target web --out-name lnd_web_signer --out-dir "$out" "$wasm"
+# The name section (145 KB: function names for stack traces) and the
+# producers section are dropped; panics still print their message.
+wasm-bindgen --target web --out-name lnd_web_signer --remove-name-section --remove-producers-section \
+  --out-dir "$out" "$wasm"
 # wasm-opt is opt-in (WASM_OPT=1): Debian 12's binaryen 108 rewrites
 # wasm-bindgen's externref table so that the module fails to instantiate
 # ("WebAssembly.Table.set(): Argument 1 is invalid"). Use a newer binaryen.
@@ -51,4 +57,5 @@ if command -v wasm-opt >/dev/null && [ "${WASM_OPT:-0}" = 1 ]; then
 fi
 python3 scripts/check-wasm-imports.py "$out/lnd_web_signer_bg.wasm"
 ls -l "$out/lnd_web_signer_bg.wasm" | awk '{printf "[wasm] %s: %d bytes\n", $9, $5}' >&2
+printf '[wasm] %s gzipped (gzip -9): %d bytes\n' "$out/lnd_web_signer_bg.wasm" "$(gzip -9 -c "$out/lnd_web_signer_bg.wasm" | wc -c)" >&2
 (cd "$out" && sha256sum lnd_web_signer_bg.wasm lnd_web_signer.js) | sed 's/^/[wasm] sha256 /' >&2

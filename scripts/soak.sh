@@ -9,6 +9,9 @@
 #   scripts/soak.sh [MINUTES]
 #   SOAK_ROUND_INTERVAL=200ms   pause between rounds of the workload (default 200ms)
 #   SOAK_OUT=target/soak        where the logs and summary.json go
+#   SOAK_MUSIG2_SESSIONS=N      MuSig2 session bound of both signers (default
+#                               the signers' own, 10000): a lower one fills the
+#                               tables early, so the run shows the steady state
 #   SKIP_BUILD=1                reuse the release binaries and $SOAK_OUT/web/pkg
 #
 # Target: zero failed checks, no error statuses, no memory growth after the
@@ -24,6 +27,7 @@ minutes=${1:-60}
 interval=${SOAK_ROUND_INTERVAL:-200ms}
 every=${SOAK_SAMPLE_SECONDS:-30}
 out=${SOAK_OUT:-target/soak}
+musig2_sessions=${SOAK_MUSIG2_SESSIONS:-}
 rel=target/release
 rm -rf "$out/run" && mkdir -p "$out/run"
 run="$out/run"
@@ -78,7 +82,8 @@ start_sim native
 sim_native=${pids[-1]}
 native_addr=$(wait_line "$run/native-sim.out" 'listening on [0-9.]+:[0-9]+' 30 | awk '{print $3}')
 "$rel/lnd-web-signer" connect --rpchost "$native_addr" --tlscertpath "$run/native-tls/tls.cert" \
-  --macaroonpath "$run/native.macaroon" --network regtest --seed-file "$run/seed" 2>"$run/native-signer.err" &
+  --macaroonpath "$run/native.macaroon" --network regtest --seed-file "$run/seed" \
+  ${musig2_sessions:+--musig2-max-sessions "$musig2_sessions"} 2>"$run/native-signer.err" &
 native_signer=$!; track "$native_signer"
 
 log "starting the wasm side: watchonly-sim + signer-bridge --grpc-web + Chromium"
@@ -94,7 +99,7 @@ bridge=$!; track "$bridge"
 bridge_addr=$(wait_line "$run/bridge.err" 'listening on 127\.0\.0\.1:[0-9]+' 30 | awk '{print $3}')
 mac=$(od -An -v -tx1 "$run/wasm.macaroon" | tr -d ' \n')
 SOAK_SAMPLE_SECONDS=$every node scripts/soak/run.mjs \
-  "$page/?bridge=http://$bridge_addr&macaroon=$mac&xprv=$tprv&network=regtest" \
+  "$page/?bridge=http://$bridge_addr&macaroon=$mac&xprv=$tprv&network=regtest${musig2_sessions:+&musig2MaxSessions=$musig2_sessions}" \
   >"$run/page.jsonl" 2>"$run/page.err" &
 runner=$!; track "$runner"
 wait_line "$run/page.err" 'wasm signer running' 120 >/dev/null
@@ -102,19 +107,20 @@ wait_line "$run/page.err" 'wasm signer running' 120 >/dev/null
 log "running for $minutes min (samples every ${every}s in $run/)"
 t0=$(date +%s)
 end=$(( t0 + minutes * 60 ))
-printf 't native_rss_kib bridge_rss_kib browser_tree_rss_kib renderer_rss_kib sim_native_rss_kib sim_wasm_rss_kib\n' >"$run/rss.txt"
+printf 't native_rss_kib bridge_rss_kib browser_tree_rss_kib renderer_rss_kib sim_native_rss_kib sim_wasm_rss_kib native_evictions\n' >"$run/rss.txt"
+evictions() { grep -c 'musig2: evicted' "$run/native-signer.err" 2>/dev/null || true; }
 early_exit=""
 while [ "$(date +%s)" -lt "$end" ]; do
-  printf '%s %s %s %s %s %s %s\n' "$(( $(date +%s) - t0 ))" "$(rss "$native_signer")" "$(rss "$bridge")" \
-    "$(tree_rss "$runner")" "$(renderer_rss "$runner")" "$(rss "$sim_native")" "$(rss "$sim_wasm")" >>"$run/rss.txt"
+  printf '%s %s %s %s %s %s %s %s\n' "$(( $(date +%s) - t0 ))" "$(rss "$native_signer")" "$(rss "$bridge")" \
+    "$(tree_rss "$runner")" "$(renderer_rss "$runner")" "$(rss "$sim_native")" "$(rss "$sim_wasm")" "$(evictions)" >>"$run/rss.txt"
   for p in "$sim_native:native simulator" "$sim_wasm:wasm simulator" "$native_signer:native signer" \
     "$bridge:signer-bridge" "$runner:the browser"; do
     if ! kill -0 "${p%%:*}" 2>/dev/null; then early_exit="${p#*:} exited early"; break 2; fi
   done
   sleep "$every"
 done
-printf '%s %s %s %s %s %s %s\n' "$(( $(date +%s) - t0 ))" "$(rss "$native_signer")" "$(rss "$bridge")" \
-  "$(tree_rss "$runner")" "$(renderer_rss "$runner")" "$(rss "$sim_native")" "$(rss "$sim_wasm")" >>"$run/rss.txt"
+printf '%s %s %s %s %s %s %s %s\n' "$(( $(date +%s) - t0 ))" "$(rss "$native_signer")" "$(rss "$bridge")" \
+  "$(tree_rss "$runner")" "$(renderer_rss "$runner")" "$(rss "$sim_native")" "$(rss "$sim_wasm")" "$(evictions)" >>"$run/rss.txt"
 [ -z "$early_exit" ] || log "$early_exit"
 
 # Stop: the page's last sample, then the simulators' verdicts.
@@ -158,16 +164,32 @@ out.push("");
 out.push(`| memory | start (t=${r0[0]} s) | after warm-up (t=${rw[0]} s) | end (t=${r1[0]} s) | end − warm-up |`);
 out.push("|---|---:|---:|---:|---:|");
 const row = (name, i) => out.push(`| ${name} | ${mib(r0[i])} | ${mib(rw[i])} | ${mib(r1[i])} | ${((r1[i] - rw[i]) / 1024).toFixed(1)} MiB |`);
+// Steady state: from the first sample at which the signer's MuSig2 tables
+// were full (it had evicted) and the warm-up was over, to the end.
+const fullN = rss.find((r) => r[0] >= warm && r[7] > 0);
+const fullW = page.find((p) => p.t >= warm && p.evictions > 0);
+const fmtT = (t) => (t === undefined ? "never" : `t=${t} s`);
+const half = Number(process.env.SOAK_ELAPSED) / 2;
+const rh = rss.find((r) => r[0] >= half) || r1, ph = page.find((p) => p.t >= half) || p1;
+const steady = (a, b) => (a === undefined ? "—" : `${(b / 1048576 - a / 1048576).toFixed(1)} MiB`);
 out.push(`| wasm linear memory | ${mb(p0.wasmBytes)} | ${mb(pw.wasmBytes)} | ${mb(p1.wasmBytes)} | ${((p1.wasmBytes - pw.wasmBytes) / 1048576).toFixed(1)} MiB |`);
 out.push(`| page JS heap (used) | ${mb(p0.jsHeapBytes)} | ${mb(pw.jsHeapBytes)} | ${mb(p1.jsHeapBytes)} | ${((p1.jsHeapBytes - pw.jsHeapBytes) / 1048576).toFixed(1)} MiB |`);
 row("native signer RSS", 1);
+out.push("");
+out.push("| signer memory | sessions first evicted (after warm-up) | memory then | half-time | end | growth in the second half |");
+out.push("|---|---:|---:|---:|---:|---:|");
+out.push(`| native signer RSS | ${fmtT(fullN && fullN[0])} | ${fullN ? mib(fullN[1]) : "—"} | ${mib(rh[1])} (t=${rh[0]} s) | ${mib(r1[1])} | ${steady(rh[1] * 1024, r1[1] * 1024)} |`);
+out.push(`| wasm linear memory | ${fmtT(fullW && fullW.t)} | ${fullW ? mb(fullW.wasmBytes) : "—"} | ${mb(ph.wasmBytes)} (t=${ph.t} s) | ${mb(p1.wasmBytes)} | ${steady(ph.wasmBytes, p1.wasmBytes)} |`);
+out.push("");
+out.push("| other processes | start | after warm-up | end | end − warm-up |");
+out.push("|---|---:|---:|---:|---:|");
 row("signer-bridge RSS", 2);
 row("Chromium renderer RSS", 4);
 row("Chromium, all processes (sum of RSS)", 3);
 row("watchonly-sim (native side) RSS", 5);
 row("watchonly-sim (wasm side) RSS", 6);
 console.log(out.join("\n"));
-fs.writeFileSync(`${run}/../summary.json`, JSON.stringify({ native: nat, wasm: was, page: { first: p0, warm: pw, last: p1 }, rss: { first: r0, warm: rw, last: r1 } }, null, 1));
+fs.writeFileSync(`${run}/../summary.json`, JSON.stringify({ native: nat, wasm: was, page: { first: p0, warm: pw, full: fullW || null, half: ph, last: p1 }, rss: { first: r0, warm: rw, full: fullN || null, half: rh, last: r1 } }, null, 1));
 EOF
 ok=1
 [ "$rc_native" = 0 ] && [ "$rc_wasm" = 0 ] && [ -z "$early_exit" ] || ok=0

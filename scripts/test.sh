@@ -71,6 +71,14 @@ do_native() {
 }
 do_wasm() {
   bash scripts/build-wasm.sh
+  # Size budget of the shipped module (docs/performance.md, "Size").
+  local gz budget=$(( 500 * 1024 ))
+  gz=$(gzip -9 -c web/pkg/lnd_web_signer_bg.wasm | wc -c)
+  if [ "$gz" -gt "$budget" ]; then
+    echo "web/pkg/lnd_web_signer_bg.wasm is $gz bytes gzipped, over the budget of $budget" >&2
+    return 1
+  fi
+  echo "wasm size: $gz bytes gzipped (budget $budget)"
   if [ "$have_vectors" = 1 ]; then
     # Same conformance checks as native, in headless Chromium (release: scrypt
     # and Argon2 are far too slow unoptimised).

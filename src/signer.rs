@@ -51,6 +51,17 @@ impl Signer {
         self.musig2_sessions().set_logger(log);
     }
 
+    /// Bounds of the MuSig2 session table (default
+    /// [`crate::musig2::Limits::default`]), applied at once.
+    pub fn set_musig2_limits(&self, limits: crate::musig2::Limits) {
+        self.musig2_sessions().set_limits(limits);
+    }
+
+    /// Bounds of the MuSig2 session table in force.
+    pub fn musig2_limits(&self) -> crate::musig2::Limits {
+        self.musig2_sessions().limits()
+    }
+
     fn musig2_sessions(&self) -> std::sync::MutexGuard<'_, crate::musig2::SessionManager> {
         // A panic while holding the lock cannot leave a session half-updated
         // in a way that matters more than losing the signer: keep serving.

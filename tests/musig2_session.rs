@@ -138,6 +138,25 @@ fn combine_req(id: &[u8], sigs: Vec<Vec<u8>>) -> signrpc::MuSig2CombineSigReques
 /// Full flow: our signer (seed 1) plus `n − 1` crate peers; the peers'
 /// nonces are given half at creation and half through RegisterNonces.
 fn flow(n: u8, tweak: TestTweak) {
+    flow_with_fill(n, tweak, 0)
+}
+
+/// Unrelated sessions, created so that the manager's cache of recent
+/// aggregation contexts no longer holds the one of a session under test.
+fn fill(m: &mut SessionManager, count: u8) {
+    for i in 0..count {
+        m.create_session(
+            &sk(1),
+            &request(&[point(1), point(200)], vec![], &TestTweak::None),
+            [0xF0 ^ i; 32],
+        )
+        .expect("filler session");
+    }
+}
+
+/// [`flow`], with `filler` unrelated sessions created before each step that
+/// needs the aggregation context (Sign, CombineSig).
+fn flow_with_fill(n: u8, tweak: TestTweak, filler: u8) {
     let digest = [0x42u8; 32];
     let peers: Vec<Peer> = (2..=n).map(peer).collect();
     let mut keys: Vec<Point> = vec![point(1)];
@@ -195,6 +214,7 @@ fn flow(n: u8, tweak: TestTweak) {
         })
         .expect("combined nonce");
     assert_eq!(got.combined_public_nonce, agg.serialize().to_vec());
+    fill(&mut m, filler);
     let local = m
         .sign(&sign_req(&resp.session_id, &digest, false))
         .expect("sign");
@@ -210,6 +230,7 @@ fn flow(n: u8, tweak: TestTweak) {
             s.serialize().to_vec()
         })
         .collect();
+    fill(&mut m, filler);
     // Give the peers' signatures one by one: only the last completes.
     let mut last = None;
     for (i, sig) in others.iter().enumerate() {
@@ -235,7 +256,22 @@ fn flow(n: u8, tweak: TestTweak) {
         "{tweak:?}: final signature verifies"
     );
     // The session is gone after completion.
-    assert_eq!(m.session_count(), 0);
+    // (The filler sessions are the same ones each time: same keys, same
+    // nonce randomness, same ids.)
+    assert_eq!(m.session_count(), usize::from(filler));
+}
+
+/// Sessions keep their keys and tweak, not the aggregation context: a
+/// session whose context has left the cache rebuilds it, and signs and
+/// combines exactly as one that did not wait.
+#[test]
+fn rebuilt_contexts_sign_and_combine_the_same() {
+    for n in [2, 3] {
+        flow_with_fill(n, TestTweak::None, 12);
+        flow_with_fill(n, TestTweak::Bip86, 12);
+        flow_with_fill(n, TestTweak::Root([0x12; 32]), 12);
+        flow_with_fill(n, TestTweak::Generic(vec![([0x23; 32], true)]), 12);
+    }
 }
 
 #[test]
@@ -326,6 +362,8 @@ fn v040_two_signers() {
             );
         }
         let digest = [0x99u8; 32];
+        // Sessions created since: a's context is rebuilt, b's is cached.
+        fill(&mut a, 12);
         let sa = a
             .sign(&sign_req(&ra.session_id, &digest, false))
             .expect("sign a");
@@ -1120,6 +1158,21 @@ fn unfinished_sessions_are_bounded() {
     assert_eq!(m.session_count(), 2);
     assert_eq!(m.evictions(), (2, 1));
     assert!(format!("{m:?}").contains("[redacted]"));
+    // Lower bounds apply at once (the oldest go), and are logged.
+    let unsigned = m
+        .create_session(&sk(1), &request(&keys, vec![], &TestTweak::Bip86), [9; 32])
+        .expect("create");
+    assert_eq!(m.session_count(), 3);
+    m.set_limits(Limits::for_sessions(1));
+    assert_eq!(m.limits(), Limits::for_sessions(1));
+    assert_eq!(m.session_count(), 2);
+    assert_eq!(m.evictions(), (2, 2));
+    assert_eq!(lines.lock().expect("lock").len(), 4);
+    m.cleanup(&signrpc::MuSig2CleanupRequest {
+        session_id: unsigned.session_id,
+    })
+    .expect("the never-signed session is kept");
+    assert_eq!(Limits::for_sessions(10_000), Limits::default());
 }
 
 fn ready_id(m: &mut SessionManager, id: &[u8], p: &Peer) {

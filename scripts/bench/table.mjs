@@ -1,12 +1,22 @@
 // Prints the native vs wasm benchmark table (Markdown) from the JSON files of
-// scripts/bench.sh: native.json wasm.json [wasm-wide.json].
-// The third file (BENCH_WIDE=1) adds a column for the wasm build whose
-// libsecp256k1 uses WebAssembly wide arithmetic (V8 flag in Chromium 156).
+// scripts/bench.sh: native.json wasm.json [--full wasm-full.json]
+// [--wide wasm-wide.json]. --full adds a column for the wasm build with
+// libsecp256k1's full precomputed tables (the shipped one has small tables,
+// feature `small-tables`); --wide one for the build whose libsecp256k1 uses
+// WebAssembly wide arithmetic (V8 flag in Chromium 156).
 import { readFileSync } from "node:fs";
 
-const [nat, wasm, wide] = process.argv.slice(2).map((f) => JSON.parse(readFileSync(f, "utf8")));
+const args = process.argv.slice(2);
+const opt = (flag) => {
+  const i = args.indexOf(flag);
+  if (i < 0) return undefined;
+  const [, file] = args.splice(i, 2);
+  return JSON.parse(readFileSync(file, "utf8"));
+};
+const full = opt("--full"), wide = opt("--wide");
+const [nat, wasm] = args.map((f) => JSON.parse(readFileSync(f, "utf8")));
 const byName = (rows) => Object.fromEntries((rows || []).map((r) => [r.name, r]));
-const n = byName(nat), w = byName(wasm), x = byName(wide);
+const n = byName(nat), w = byName(wasm), f = byName(full), x = byName(wide);
 const ratioTarget = ["≤ 1.5× native", (_, r) => r <= 1.5];
 // Targets of the issues that asked for each workload; the rest are shown for
 // context (accounts_export) or to trace a ratio to its parts (prim_*).
@@ -28,6 +38,7 @@ const verdict = (name, r) => {
   return `${t[0]}: ${t[1](r.median_us, r.median_us / n[name].median_us) ? "met" : "**missed**"}`;
 };
 const head = ["workload", "native (median)", "wasm in Chromium (median)", "wasm / native", "target"];
+if (full) head.push("wasm, full secp256k1 tables", "full / native");
 if (wide) head.push("wasm, wide arithmetic (V8 flag)", "wide / native", "target (wide)");
 console.log(`| ${head.join(" | ")} |`);
 console.log(`|${head.map(() => "---").join("|")}|`);
@@ -35,6 +46,9 @@ for (const name of Object.keys(n)) {
   if (!w[name]) continue;
   const row = [name, fmt(n[name].median_us), fmt(w[name].median_us),
     `${(w[name].median_us / n[name].median_us).toFixed(2)}×`, verdict(name, w[name])];
+  if (full) {
+    row.push(...(f[name] ? [fmt(f[name].median_us), `${(f[name].median_us / n[name].median_us).toFixed(2)}×`] : ["—", "—"]));
+  }
   if (wide) {
     row.push(...(x[name]
       ? [fmt(x[name].median_us), `${(x[name].median_us / n[name].median_us).toFixed(2)}×`, verdict(name, x[name])]

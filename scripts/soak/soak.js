@@ -1,16 +1,23 @@
 // The wasm signer for scripts/soak.sh: connects to signer-bridge (grpc-web)
 // with the seed and macaroon from the query string and serves the
 // simulator until the page is closed. Counts status events and exposes
-// window.soakSample() (wasm linear memory, JS heap, counts) for the runner.
+// window.soakSample() (wasm linear memory, JS heap, counts, MuSig2 session
+// evictions: the signer reports each on console.info) for the runner.
 import init, { UnlockedSigner } from "./pkg/lnd_web_signer.js";
 
 const q = new URLSearchParams(location.search);
 const out = document.getElementById("out");
-const st = { counts: {}, requests: 0, requestErrors: 0, connectionErrors: 0, errors: [], registrations: 0 };
+const st = { counts: {}, requests: 0, requestErrors: 0, connectionErrors: 0, errors: [], registrations: 0, evictions: 0 };
 window.soakStatus = st;
+const info = console.info.bind(console);
+console.info = (...args) => {
+  if (String(args[0]).startsWith("musig2: evicted")) st.evictions += 1;
+  else info(...args);
+};
 try {
   const wasm = await init();
   const signer = UnlockedSigner.fromSeed({ network: q.get("network") || "regtest", xprv: q.get("xprv") });
+  if (q.get("musig2MaxSessions")) signer.setMusig2MaxSessions(Number(q.get("musig2MaxSessions")));
   const conn = signer.connect(q.get("bridge"), q.get("macaroon"), (s) => {
     st.counts[s.kind] = (st.counts[s.kind] || 0) + 1;
     if (s.kind === "registered") st.registrations += 1;

@@ -30,7 +30,10 @@ use super::{to_array32, EffectiveTweak, MuSig2Error, Tweak32, Version};
 use crate::entropy::{Entropy, FixedEntropy};
 use crate::proto::signrpc;
 
-/// Memory bounds of a [`SessionManager`].
+/// Memory bounds of a [`SessionManager`]. A session costs about 0.9 KiB
+/// and a used-nonce record entry about 0.1 KiB, so the defaults bound the
+/// table at about 28 MiB (measured with a counting allocator: 860 bytes per
+/// unsigned session, 910 per signed one including its used-nonce entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Limits {
     /// Sessions that were created but never signed, kept at most; beyond it
@@ -47,22 +50,41 @@ pub struct Limits {
     pub used_nonce_record: usize,
 }
 
+/// Default bound on never-signed (and on signed-but-unfinished) sessions.
+pub const DEFAULT_MAX_SESSIONS: usize = 10_000;
+/// Largest per-kind session bound a host accepts from its user (about
+/// 2 GiB of sessions): see [`Limits::for_sessions`].
+pub const MAX_MAX_SESSIONS: usize = 1_000_000;
+
+impl Limits {
+    /// At most `n` never-signed and `n` signed-but-unfinished sessions, and
+    /// a used-nonce record of `10 × n` (the defaults are `n = 10_000`).
+    pub fn for_sessions(n: usize) -> Self {
+        Limits {
+            max_unsigned_sessions: n,
+            max_signed_sessions: n,
+            used_nonce_record: n.saturating_mul(10),
+        }
+    }
+}
+
 impl Default for Limits {
     fn default() -> Self {
-        Limits {
-            max_unsigned_sessions: 10_000,
-            max_signed_sessions: 10_000,
-            used_nonce_record: 100_000,
-        }
+        Limits::for_sessions(DEFAULT_MAX_SESSIONS)
     }
 }
 
 type SessionId = [u8; 32];
 
+/// Aggregation contexts kept for the sessions created last (about 1 KiB
+/// each).
+const RECENT_CONTEXTS: usize = 8;
+
 /// A log sink for eviction notices.
 pub type LogSink = Box<dyn FnMut(&str) + Send>;
 
-/// The aggregation context of one session.
+/// The aggregation context of one session, rebuilt from its [`KeySet`]
+/// when it signs or combines.
 enum Agg {
     /// The crate's context and the untweaked aggregate key.
     V100(Box<KeyAggContext>, Point),
@@ -85,6 +107,32 @@ impl Agg {
     }
 }
 
+/// The signer keys (in request order) and the tweak of a session: what its
+/// aggregation context is rebuilt from. Keeping the context itself (the
+/// crate's holds a hash map, coefficients and effective keys) would cost
+/// about 1 KiB a session, and lnd leaves thousands of sessions open.
+struct KeySet {
+    keys: Box<[Point]>,
+    tweak: EffectiveTweak,
+}
+
+impl KeySet {
+    fn build(&self, version: Version) -> Result<Agg, MuSig2Error> {
+        match version {
+            Version::V100Rc2 => {
+                let (ctx, internal) =
+                    key_agg_context_and_internal(&self.keys, true, &self.tweak)
+                        .map_err(|e| MuSig2Error::KeyAggregation(lnd_tweak_text(&e.to_string())))?;
+                Ok(Agg::V100(Box::new(ctx), internal))
+            }
+            Version::V040 => Ok(Agg::V040(Box::new(
+                v040::KeyAgg::new(&self.keys, true, &self.tweak)
+                    .map_err(MuSig2Error::KeyAggregation)?,
+            ))),
+        }
+    }
+}
+
 /// The local secret nonce: `k1 ‖ k2` plus the public key bytes it is bound
 /// to (the last 33 bytes of lnd's 97-byte secret nonce).
 struct LocalSecNonce {
@@ -92,15 +140,23 @@ struct LocalSecNonce {
     bound_pubkey: [u8; 33],
 }
 
+/// What only the first Sign of a session uses: the local private key and
+/// secret nonce. Taken (and zeroized) by that Sign, so a signed session
+/// holds no secret.
+struct LocalSecrets {
+    sk: Zeroizing<[u8; 32]>,
+    nonce: LocalSecNonce,
+}
+
 struct Session {
     version: Version,
-    agg: Agg,
+    key_set: KeySet,
     num_signers: usize,
-    local_sk: Zeroizing<[u8; 32]>,
     local_pubkey: Point,
     local_pubnonce: [u8; 66],
-    sec_nonce: Option<LocalSecNonce>,
-    /// Registered public nonces, the local one first.
+    secrets: Option<Box<LocalSecrets>>,
+    /// Registered public nonces, the local one first; emptied once they
+    /// are aggregated into `agg_nonce`.
     nonces: Vec<PubNonce>,
     agg_nonce: Option<AggNonce>,
     msg: [u8; 32],
@@ -207,10 +263,15 @@ impl UsedNonces {
         if let std::collections::hash_map::Entry::Vacant(e) = self.map.entry(k) {
             e.insert(context);
             self.order.push_back(k);
-            while self.order.len() > self.cap {
-                if let Some(old) = self.order.pop_front() {
-                    self.map.remove(&old);
-                }
+            self.trim();
+        }
+    }
+
+    /// Forget the oldest records beyond the cap.
+    fn trim(&mut self) {
+        while self.order.len() > self.cap {
+            if let Some(old) = self.order.pop_front() {
+                self.map.remove(&old);
             }
         }
     }
@@ -223,10 +284,15 @@ impl UsedNonces {
 /// never printed: `Debug` shows only counters.
 pub struct SessionManager {
     limits: Limits,
-    sessions: HashMap<SessionId, Session>,
+    /// Boxed: the table then holds 40-byte entries, and its spare capacity
+    /// (up to half of it after a resize) costs little.
+    sessions: HashMap<SessionId, Box<Session>>,
     unsigned_order: BTreeMap<u64, SessionId>,
     signed_order: BTreeMap<u64, SessionId>,
     next_seq: u64,
+    /// Aggregation contexts of the most recently created sessions, so the
+    /// usual create → sign does not build its context twice.
+    recent: VecDeque<(SessionId, Agg)>,
     used: UsedNonces,
     evicted_unsigned: u64,
     evicted_signed: u64,
@@ -310,6 +376,7 @@ impl SessionManager {
             unsigned_order: BTreeMap::new(),
             signed_order: BTreeMap::new(),
             next_seq: 0,
+            recent: VecDeque::new(),
             used: UsedNonces {
                 map: HashMap::new(),
                 order: VecDeque::new(),
@@ -327,6 +394,20 @@ impl SessionManager {
         self.log = Some(log);
     }
 
+    /// New bounds, applied at once (evicting the oldest sessions and used
+    /// nonces beyond them).
+    pub fn set_limits(&mut self, limits: Limits) {
+        self.limits = limits;
+        self.used.cap = limits.used_nonce_record;
+        self.used.trim();
+        self.enforce_limits();
+    }
+
+    /// The bounds in force.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
     /// Number of live sessions.
     pub fn session_count(&self) -> usize {
         self.sessions.len()
@@ -342,11 +423,19 @@ impl SessionManager {
         self.next_seq
     }
 
-    fn remove_session(&mut self, id: &SessionId) -> Option<Session> {
+    fn remove_session(&mut self, id: &SessionId) -> Option<Box<Session>> {
+        self.take_recent(id);
         let s = self.sessions.remove(id)?;
         self.unsigned_order.remove(&s.seq);
         self.signed_order.remove(&s.seq);
         Some(s)
+    }
+
+    /// The cached aggregation context of session `id`, removed from the
+    /// cache.
+    fn take_recent(&mut self, id: &SessionId) -> Option<Agg> {
+        let i = self.recent.iter().position(|(k, _)| k == id)?;
+        self.recent.remove(i).map(|(_, agg)| agg)
     }
 
     fn log_line(&mut self, line: &str) {
@@ -360,6 +449,7 @@ impl SessionManager {
             let Some((_, id)) = self.unsigned_order.pop_first() else {
                 break;
             };
+            self.take_recent(&id);
             self.sessions.remove(&id);
             self.evicted_unsigned += 1;
             let line = format!(
@@ -374,6 +464,7 @@ impl SessionManager {
             let Some((_, id)) = self.signed_order.pop_first() else {
                 break;
             };
+            self.take_recent(&id);
             self.sessions.remove(&id);
             self.evicted_signed += 1;
             let line = format!(
@@ -475,27 +566,24 @@ impl SessionManager {
         })?;
         let local_pubkey = local_scalar.base_point_mul();
         // 8. Local key among the signers, then aggregation.
-        let agg = match version {
-            Version::V100Rc2 => {
-                if !keys.contains(&local_pubkey) {
-                    return Err(MuSig2Error::LocalKeyNotInSigners);
-                }
-                let (ctx, internal) = key_agg_context_and_internal(&keys, true, &tweak)
-                    .map_err(|e| MuSig2Error::KeyAggregation(lnd_tweak_text(&e.to_string())))?;
-                Agg::V100(Box::new(ctx), internal)
-            }
+        let in_signers = match version {
+            Version::V100Rc2 => keys.contains(&local_pubkey),
             Version::V040 => {
                 let x = local_pubkey.serialize_xonly();
-                if !keys.iter().any(|k| k.serialize_xonly() == x) {
-                    return Err(MuSig2Error::LocalKeyNotInSigners);
-                }
-                Agg::V040(Box::new(
-                    v040::KeyAgg::new(&keys, true, &tweak).map_err(MuSig2Error::KeyAggregation)?,
-                ))
+                keys.iter().any(|k| k.serialize_xonly() == x)
             }
         };
+        if !in_signers {
+            return Err(MuSig2Error::LocalKeyNotInSigners);
+        }
+        let key_set = KeySet {
+            keys: keys.into_boxed_slice(),
+            tweak,
+        };
+        let agg = key_set.build(version)?;
+        let (keys, tweak) = (&key_set.keys, &key_set.tweak);
         let output = agg.output_key();
-        let key_context = key_context_hash(version, &local_pubkey, &keys, &tweak, &output);
+        let key_context = key_context_hash(version, &local_pubkey, keys, tweak, &output);
         // Local nonce: the pre-generated one, or fresh as lnd derives it.
         let (sec_nonce, local_nonce_points) = match pregen {
             Some(p) => p,
@@ -529,15 +617,25 @@ impl SessionManager {
         };
         let local_pubnonce = local_nonce_points.serialize();
         let seq = self.next_seq();
-        let mut session = Session {
+        let num_signers = keys.len();
+        let mut nonces = Vec::with_capacity(num_signers);
+        nonces.push(local_nonce_points);
+        let taproot_internal_key = if tweak.is_taproot() {
+            agg.internal_key().serialize_xonly().to_vec()
+        } else {
+            Vec::new()
+        };
+        let mut session = Box::new(Session {
             version,
-            agg,
-            num_signers: keys.len(),
-            local_sk,
+            key_set,
+            num_signers,
             local_pubkey,
             local_pubnonce,
-            sec_nonce: Some(sec_nonce),
-            nonces: vec![local_nonce_points],
+            secrets: Some(Box::new(LocalSecrets {
+                sk: local_sk,
+                nonce: sec_nonce,
+            })),
+            nonces,
             agg_nonce: None,
             msg: [0u8; 32],
             key_context,
@@ -545,7 +643,7 @@ impl SessionManager {
             signed: false,
             have_all_sigs: false,
             seq,
-        };
+        });
         if !other_nonces.is_empty() {
             let parsed =
                 parse_nonce_points(&other_nonces).map_err(MuSig2Error::CreateNonceInvalid)?;
@@ -559,11 +657,7 @@ impl SessionManager {
         let resp = signrpc::MuSig2SessionResponse {
             session_id: id.to_vec(),
             combined_key: output.serialize_xonly().to_vec(),
-            taproot_internal_key: if tweak.is_taproot() {
-                session.agg.internal_key().serialize_xonly().to_vec()
-            } else {
-                Vec::new()
-            },
+            taproot_internal_key,
             local_public_nonces: local_pubnonce.to_vec(),
             have_all_nonces: session.have_all_nonces(),
             version: req.version,
@@ -572,6 +666,10 @@ impl SessionManager {
         self.remove_session(&id);
         self.sessions.insert(id, session);
         self.unsigned_order.insert(seq, id);
+        self.recent.push_back((id, agg));
+        if self.recent.len() > RECENT_CONTEXTS {
+            self.recent.pop_front();
+        }
         self.enforce_limits();
         Ok(resp)
     }
@@ -581,7 +679,10 @@ impl SessionManager {
         op: &'static str,
         id: &SessionId,
     ) -> Result<&mut Session, MuSig2Error> {
-        self.sessions.get_mut(id).ok_or_else(|| not_found(op, id))
+        self.sessions
+            .get_mut(id)
+            .map(|s| &mut **s)
+            .ok_or_else(|| not_found(op, id))
     }
 
     /// `MuSig2RegisterNonces`.
@@ -685,6 +786,7 @@ impl SessionManager {
             .as_slice()
             .try_into()
             .map_err(|_| MuSig2Error::DigestLength(req.message_digest.len()))?;
+        let cached = self.take_recent(&id);
         let session = self
             .sessions
             .get_mut(&id)
@@ -696,7 +798,7 @@ impl SessionManager {
             });
         };
         let context = SigningContext::new(&session.key_context, &agg_nonce.serialize(), &msg);
-        let Some(sec) = session.sec_nonce.take() else {
+        let Some(sec) = session.secrets.take() else {
             return Err(MuSig2Error::NonceAlreadyUsed);
         };
         let pubnonce = session.local_pubnonce;
@@ -706,7 +808,7 @@ impl SessionManager {
                 reason,
             });
         }
-        let result = sign_session(session, &sec, &msg);
+        let result = sign_session(session, &sec, &msg, cached);
         drop(sec);
         // The nonce is spent whatever the outcome (as btcec blanks it).
         self.used.insert(&pubnonce, context);
@@ -714,6 +816,7 @@ impl SessionManager {
         let seq = self.next_seq();
         let session = self.session_mut(OP, &id)?;
         session.msg = msg;
+        session.sigs.reserve_exact(session.num_signers);
         session.sigs.push(s);
         session.signed = true;
         let old_seq = std::mem::replace(&mut session.seq, seq);
@@ -755,6 +858,7 @@ impl SessionManager {
                 MaybeScalar::from_slice(p).map_err(|_| MuSig2Error::PartialSigRange(index))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let mut cached = self.take_recent(&id);
         let session = self.session_mut(OP, &id)?;
         if session.have_all_sigs {
             return Err(MuSig2Error::AlreadyHaveAllSigs);
@@ -775,9 +879,13 @@ impl SessionManager {
                     .agg_nonce
                     .as_ref()
                     .ok_or(MuSig2Error::FinalSigInvalid)?;
-                let sig = match &session.agg {
+                let agg = match cached.take() {
+                    Some(agg) => agg,
+                    None => session.key_set.build(session.version)?,
+                };
+                let sig = match agg {
                     Agg::V100(ctx, _) => {
-                        aggregate_with_context(ctx, agg_nonce, &session.sigs, &session.msg)
+                        aggregate_with_context(&ctx, agg_nonce, &session.sigs, &session.msg)
                     }
                     Agg::V040(ctx) => ctx.aggregate(agg_nonce, &session.sigs, &session.msg).ok(),
                 };
@@ -928,14 +1036,20 @@ fn register(session: &mut Session, parsed: Vec<PubNonce>) {
     session.nonces.extend(parsed);
     if session.nonces.len() == session.num_signers {
         session.agg_nonce = Some(AggNonce::sum(&session.nonces));
+        // Only the aggregate is used from here on.
+        session.nonces = Vec::new();
     }
 }
 
+/// The local partial signature; `agg` is the session's aggregation context
+/// when it is at hand (else it is rebuilt).
 fn sign_session(
     session: &Session,
-    sec: &LocalSecNonce,
+    secrets: &LocalSecrets,
     msg: &[u8; 32],
+    agg: Option<Agg>,
 ) -> Result<MaybeScalar, MuSig2Error> {
+    let sec = &secrets.nonce;
     if sec.bound_pubkey != session.local_pubkey.serialize() {
         return Err(MuSig2Error::SecNoncePubkey);
     }
@@ -943,7 +1057,7 @@ fn sign_session(
         scalar(&sec.k[..32]).ok_or_else(|| MuSig2Error::Signing("secret nonce is blank".into()))?;
     let k2 =
         scalar(&sec.k[32..]).ok_or_else(|| MuSig2Error::Signing("secret nonce is blank".into()))?;
-    let sk = scalar(session.local_sk.as_slice())
+    let sk = scalar(secrets.sk.as_slice())
         .ok_or_else(|| MuSig2Error::Signing("priv key is zero".into()))?;
     let agg_nonce = session
         .agg_nonce
@@ -952,9 +1066,13 @@ fn sign_session(
             have: session.nonces.len(),
             need: session.num_signers,
         })?;
-    match &session.agg {
+    let agg = match agg {
+        Some(agg) => agg,
+        None => session.key_set.build(session.version)?,
+    };
+    match agg {
         Agg::V100(ctx, _) => {
-            sign_with_context(ctx, k1, k2, sk, session.local_pubkey, agg_nonce, msg)
+            sign_with_context(&ctx, k1, k2, sk, session.local_pubkey, agg_nonce, msg)
                 .map_err(|e| MuSig2Error::Signing(e.to_string()))
         }
         Agg::V040(ctx) => ctx
@@ -977,6 +1095,54 @@ mod tests {
             text.contains("[redacted]") && text.contains("sessions: 0"),
             "{text}"
         );
+    }
+
+    /// A signed session keeps neither the private key nor the secret nonce
+    /// nor the individual nonces; the context cache stays bounded and
+    /// forgets removed sessions.
+    #[test]
+    fn signed_sessions_hold_no_secret_and_the_cache_is_bounded() {
+        let local = SecretKey::from_slice(&[1; 32]).expect("key");
+        let peer = Scalar::from_slice(&[2; 32]).expect("scalar");
+        let keys = vec![
+            local.public_key(secp256k1::SECP256K1).serialize().to_vec(),
+            peer.base_point_mul().serialize().to_vec(),
+        ];
+        let peer_nonce = public_nonce_points(&NonceScalars {
+            k1: Scalar::from_slice(&[3; 32]).expect("k1"),
+            k2: Scalar::from_slice(&[4; 32]).expect("k2"),
+        });
+        let mut m = SessionManager::default();
+        let mut ids = Vec::new();
+        for i in 0..20u8 {
+            let req = signrpc::MuSig2SessionRequest {
+                key_loc: Some(signrpc::KeyLocator::default()),
+                all_signer_pubkeys: keys.clone(),
+                other_signer_public_nonces: vec![peer_nonce.serialize().to_vec()],
+                version: signrpc::MuSig2Version::Musig2VersionV100rc2 as i32,
+                ..Default::default()
+            };
+            let resp = m.create_session(&local, &req, [i; 32]).expect("create");
+            let id: SessionId = resp.session_id.as_slice().try_into().expect("32 bytes");
+            assert!(m.sessions[&id].nonces.is_empty(), "aggregated at create");
+            assert!(m.sessions[&id].secrets.is_some());
+            assert!(m.recent.len() <= RECENT_CONTEXTS);
+            ids.push(id);
+        }
+        for (i, id) in ids.iter().enumerate() {
+            m.sign(&signrpc::MuSig2SignRequest {
+                session_id: id.to_vec(),
+                message_digest: vec![9; 32],
+                cleanup: i % 2 == 0,
+            })
+            .expect("sign");
+            if let Some(s) = m.sessions.get(id) {
+                assert!(s.secrets.is_none() && s.signed);
+            }
+            assert!(m.recent.iter().all(|(k, _)| k != id), "taken by sign");
+        }
+        assert_eq!(m.session_count(), 10);
+        assert!(m.recent.is_empty());
     }
 
     #[test]

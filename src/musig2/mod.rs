@@ -25,7 +25,7 @@ mod hash;
 mod manager;
 mod v040;
 
-pub use manager::{Limits, LogSink, SessionManager};
+pub use manager::{Limits, LogSink, SessionManager, DEFAULT_MAX_SESSIONS, MAX_MAX_SESSIONS};
 
 use crate::proto::signrpc;
 use secp::Point;

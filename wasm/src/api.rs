@@ -847,6 +847,24 @@ impl UnlockedSigner {
         Ok(Uint8Array::from(sealed.as_slice()))
     }
 
+    /// Bounds the MuSig2 session table of this signer (shared by all its
+    /// connections): at most `n` never-signed and `n` signed-but-unfinished
+    /// sessions, each about 0.9 KiB (default 10000; 1 … 1000000). Applies at
+    /// once, evicting the oldest sessions beyond.
+    #[wasm_bindgen(js_name = setMusig2MaxSessions)]
+    pub fn set_musig2_max_sessions(&self, n: f64) -> Result<(), JsError> {
+        let max = lnd_web_signer::musig2::MAX_MAX_SESSIONS;
+        if n.fract() != 0.0 || !(1.0..=max as f64).contains(&n) {
+            return Err(JsError::new(&format!(
+                "the MuSig2 session bound must be a whole number from 1 to {max}"
+            )));
+        }
+        let guard = self.signer.borrow();
+        let signer = guard.as_ref().ok_or_else(Self::locked_error)?;
+        signer.set_musig2_limits(lnd_web_signer::musig2::Limits::for_sessions(n as usize));
+        Ok(())
+    }
+
     /// Stops every connection and wipes the keys and the macaroon. The
     /// object stays usable for its public getters only.
     pub fn lock(&self) {
@@ -983,6 +1001,28 @@ impl SignerConnection {
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;
+
+    /// `setMusig2MaxSessions` takes whole numbers from 1 to the core's
+    /// maximum, applies them to the signer, and refuses once locked.
+    #[wasm_bindgen_test]
+    fn musig2_session_bound_is_checked_and_applied() {
+        let xprv = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+        let root = RootKey::from_xprv(xprv, Network::Regtest).expect("test key");
+        let signer = UnlockedSigner::new(root, Network::Regtest, 0, None);
+        for bad in [0.0, -1.0, 2.5, 1_000_001.0, f64::NAN] {
+            assert!(signer.set_musig2_max_sessions(bad).is_err(), "{bad}");
+        }
+        signer.set_musig2_max_sessions(3.0).expect("3 sessions");
+        let limits = signer
+            .shared()
+            .borrow()
+            .as_ref()
+            .expect("unlocked")
+            .musig2_limits();
+        assert_eq!(limits, lnd_web_signer::musig2::Limits::for_sessions(3));
+        signer.lock();
+        assert!(signer.set_musig2_max_sessions(3.0).is_err(), "locked");
+    }
 
     /// `errorCodes()` lists [`ErrorCode::ALL`], in order (the node unit
     /// tests of web/ check the `ErrorCode` union of the .d.ts against it).

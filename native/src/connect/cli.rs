@@ -9,6 +9,7 @@ use lnd_web_signer::bundle::Endpoint;
 use lnd_web_signer::entropy::OsEntropy;
 use lnd_web_signer::keys::RootKey;
 use lnd_web_signer::macaroon;
+use lnd_web_signer::musig2::{self, Limits};
 use lnd_web_signer::session::{fmt_secs, idle_timeout_for};
 use lnd_web_signer::signer::Signer;
 
@@ -39,7 +40,8 @@ impl ConnectArgs {
         let loaded = self.seed.load()?;
         init_logging();
         let config = self.conn.config()?;
-        run_connect_blocking(config, loaded.root).map_err(|e| CliError::new(e.to_string()))
+        let limits = self.conn.musig2_limits();
+        run_connect_blocking(config, loaded.root, limits).map_err(|e| CliError::new(e.to_string()))
     }
 }
 
@@ -87,6 +89,19 @@ pub struct ConnectOpts {
     /// Exit after the first stream ends instead of reconnecting (for tests).
     #[arg(long)]
     pub once: bool,
+    /// Keep at most N never-signed and N signed-but-unfinished MuSig2
+    /// sessions (each about 0.9 KiB), evicting the oldest beyond; lnd
+    /// leaves one of each per taproot-channel state update open.
+    #[arg(long, value_name = "N", default_value_t = musig2::DEFAULT_MAX_SESSIONS as u32,
+          value_parser = clap::value_parser!(u32).range(1..=musig2::MAX_MAX_SESSIONS as i64))]
+    pub musig2_max_sessions: u32,
+}
+
+impl ConnectOpts {
+    /// The MuSig2 session bounds `--musig2-max-sessions` asks for.
+    pub fn musig2_limits(&self) -> Limits {
+        Limits::for_sessions(self.musig2_max_sessions as usize)
+    }
 }
 
 impl ConnectOpts {
@@ -214,8 +229,14 @@ pub fn init_logging() {
 /// Runs `connect` with the real signer for `root` until SIGINT/SIGTERM (or,
 /// with `--once`, until the first stream ends); `config` comes from
 /// [`ConnectOpts::config`].
-pub async fn run_connect(config: ConnectConfig, root: RootKey) -> Result<(), ConnectError> {
+/// `limits` bound its MuSig2 session table.
+pub async fn run_connect(
+    config: ConnectConfig,
+    root: RootKey,
+    limits: Limits,
+) -> Result<(), ConnectError> {
     let signer = Signer::new(root, Box::new(OsEntropy));
+    signer.set_musig2_limits(limits);
     // Evictions are how the MuSig2 session table stays bounded (lnd never
     // cleans up the sessions of the remote commitments it signs): one info
     // line each, like the per-request lines.
@@ -228,6 +249,7 @@ pub async fn run_connect(config: ConnectConfig, root: RootKey) -> Result<(), Con
         keepalive = %config.keepalive.interval.map(fmt_secs).unwrap_or_else(off),
         keepalive_timeout = %fmt_secs(config.keepalive.timeout),
         idle_timeout = %config.session.idle_timeout.map(fmt_secs).unwrap_or_else(off),
+        musig2_max_sessions = limits.max_unsigned_sessions,
         "starting remote signer"
     );
     if config.keepalive.below_lnd_default_minimum() {
@@ -240,7 +262,11 @@ pub async fn run_connect(config: ConnectConfig, root: RootKey) -> Result<(), Con
 }
 
 /// [`run_connect`] on a new multi-threaded tokio runtime, with logging set up.
-pub fn run_connect_blocking(config: ConnectConfig, root: RootKey) -> Result<(), ConnectError> {
+pub fn run_connect_blocking(
+    config: ConnectConfig,
+    root: RootKey,
+    limits: Limits,
+) -> Result<(), ConnectError> {
     init_logging();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -249,5 +275,5 @@ pub fn run_connect_blocking(config: ConnectConfig, root: RootKey) -> Result<(), 
             addr: config.rpchost.clone(),
             detail: format!("cannot start the async runtime: {e}"),
         })?;
-    runtime.block_on(run_connect(config, root))
+    runtime.block_on(run_connect(config, root, limits))
 }
