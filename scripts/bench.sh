@@ -4,8 +4,8 @@
 #   scripts/bench.sh [BUDGET_MS]   time spent per workload (default 1000)
 #   BENCH_PARTS="core stream"      which parts to run (default both)
 #   BENCH_FULL_TABLES=0            skip the column of a wasm build with
-#                                  libsecp256k1's full precomputed tables (the
-#                                  shipped build has small ones: 1 MiB smaller)
+#                                  libsecp256k1's full 1 MiB table of generator
+#                                  multiples (the shipped build has 8 KiB)
 #   BENCH_WIDE=1                   also time a wasm build whose libsecp256k1 uses
 #                                  WebAssembly wide arithmetic (i64.mul_wide_u), in
 #                                  Chromium with V8's --wasm-wide-arithmetic flag
@@ -39,9 +39,9 @@ node scripts/bench/run-browser.mjs "${url}?budget=$budget" > "$out/wasm.json"
 
 extra=()
 if [ "${BENCH_FULL_TABLES:-1}" = 1 ]; then
-  echo "[bench] wasm with libsecp256k1's full precomputed tables (no small-tables)" >&2
+  echo "[bench] wasm with libsecp256k1's full precomputed table (WASM_SECP_TABLES=full)" >&2
   rm -rf "$out/web-full" && mkdir -p "$out/web-full"
-  WASM_DEFAULT_FEATURES=0 WASM_FEATURES=bench WASM_OUT="$out/web-full/pkg" bash scripts/build-wasm.sh
+  WASM_SECP_TABLES=full WASM_FEATURES=bench WASM_OUT="$out/web-full/pkg" bash scripts/build-wasm.sh
   cp scripts/bench/index.html scripts/bench/bench.js "$out/web-full/"
   full_port=$(mktemp)
   node scripts/bench/serve.mjs "$out/web-full" 0 > "$full_port" &
@@ -62,8 +62,8 @@ if [ "${BENCH_WIDE:-0}" = 1 ]; then
   rm -rf "$out/web-wide" && mkdir -p "$out/web-wide"
   # Only libsecp256k1's C code changes: 5x52 field, 64x64->128 products as
   # i64.mul_wide_u. The next normal build recompiles it back (about a minute).
-  CC_wasm32_unknown_unknown="$PWD/scripts/bench/zig-cc-wasm.sh" \
-    CFLAGS_wasm32_unknown_unknown="-mwide-arithmetic" \
+  LWS_WASM_CLANG="$PWD/scripts/bench/zig-cc-wasm.sh" \
+    CFLAGS_wasm32_unknown_unknown="-mwide-arithmetic -DLWS_ECMULT_WINDOW_SIZE=8" \
     WASM_FEATURES=bench WASM_OUT="$out/web-wide/pkg" bash scripts/build-wasm.sh
   cp scripts/bench/index.html scripts/bench/bench.js "$out/web-wide/"
   wide_port=$(mktemp)

@@ -2,9 +2,9 @@
 # Builds the wasm signer (the browser host crate wasm/, on the core) for the
 # page, worker and extension:
 #   <target dir>/wasm32-unknown-unknown/wasm-release/lnd_web_signer_wasm.wasm
-# (WASM_FEATURES=bench adds the benchmark export; WASM_DEFAULT_FEATURES=0
-# drops the default `small-tables`, giving libsecp256k1 its full precomputed
-# tables (benchmarks only); WASM_OUT sets the output dir)
+# (WASM_FEATURES=bench adds the benchmark export; WASM_SECP_TABLES=full
+# gives libsecp256k1 its full 1 MiB table instead of the shipped 8 KiB one,
+# for benchmarks, see .cargo/config.toml; WASM_OUT sets the output dir)
 #   -> wasm-bindgen --target web --out-name lnd_web_signer -> web/pkg/
 #      (lnd_web_signer.js + .d.ts + lnd_web_signer_bg.wasm) [-> wasm-opt -Oz]
 # and fails if the module imports anything from module `env` (a sign that
@@ -23,7 +23,11 @@ root=$(pwd -P)
 profile=${WASM_PROFILE:-wasm-release}
 features=()
 if [ -n "${WASM_FEATURES:-}" ]; then features=(--features "$WASM_FEATURES"); fi
-if [ "${WASM_DEFAULT_FEATURES:-1}" = 0 ]; then features+=(--no-default-features); fi
+if [ "${WASM_SECP_TABLES:-}" = full ]; then
+  # The config's CFLAGS without -DLWS_ECMULT_WINDOW_SIZE (cargo's [env] does
+  # not override a variable that is set).
+  export CFLAGS_wasm32_unknown_unknown="-DUSE_FORCE_WIDEMUL_INT64=1"
+fi
 
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)

@@ -1,8 +1,8 @@
 // Prints the native vs wasm benchmark table (Markdown) from the JSON files of
 // scripts/bench.sh: native.json wasm.json [--full wasm-full.json]
 // [--wide wasm-wide.json]. --full adds a column for the wasm build with
-// libsecp256k1's full precomputed tables (the shipped one has small tables,
-// feature `small-tables`); --wide one for the build whose libsecp256k1 uses
+// libsecp256k1's full 1 MiB table of generator multiples (the shipped one has
+// 8 KiB, .cargo/config.toml); --wide one for the build whose libsecp256k1 uses
 // WebAssembly wide arithmetic (V8 flag in Chromium 156).
 import { readFileSync } from "node:fs";
 
@@ -38,7 +38,7 @@ const verdict = (name, r) => {
   return `${t[0]}: ${t[1](r.median_us, r.median_us / n[name].median_us) ? "met" : "**missed**"}`;
 };
 const head = ["workload", "native (median)", "wasm in Chromium (median)", "wasm / native", "target"];
-if (full) head.push("wasm, full secp256k1 tables", "full / native");
+if (full) head.push("wasm, full 1 MiB secp256k1 table", "full / native");
 if (wide) head.push("wasm, wide arithmetic (V8 flag)", "wide / native", "target (wide)");
 console.log(`| ${head.join(" | ")} |`);
 console.log(`|${head.map(() => "---").join("|")}|`);

@@ -1,235 +1,281 @@
-//! aezeed conformance checks against `vectors/lnd/aezeed.json`.
-//!
-//! Shared by the native driver (`tests/aezeed.rs`) and the headless-browser
-//! wasm tests: no file I/O, threads or clocks here.
+//! Driver (native and wasm) for the aezeed conformance checks, plus error-variant,
+//! check-order and round-trip property tests.
 
-use lnd_web_signer::keys::aezeed::{AezeedError, CipherSeed, Mnemonic, ScryptParams};
-use serde_json::Value;
+use crate::checks::aezeed as checks;
 
-fn field<'a>(v: &'a Value, key: &str, ctx: &str) -> &'a Value {
-    v.get(key)
-        .unwrap_or_else(|| panic!("aezeed.json {ctx}: missing field {key:?}"))
+use lnd_web_signer::keys::aezeed::{
+    AezeedError, CipherSeed, Mnemonic, ScryptParams, DEFAULT_PASSPHRASE,
+};
+
+fn read_vectors() -> String {
+    crate::vectors::file("lnd/aezeed.json")
 }
 
-fn text<'a>(v: &'a Value, key: &str, ctx: &str) -> &'a str {
-    field(v, key, ctx)
-        .as_str()
-        .unwrap_or_else(|| panic!("aezeed.json {ctx}: field {key:?} is not a string"))
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn aezeed_vectors() {
+    let json = read_vectors();
+    let doc: serde_json::Value = serde_json::from_str(&json).expect("aezeed.json parses");
+    let count_of = |section: &str| {
+        doc[section]["vectors"]
+            .as_array()
+            .unwrap_or_else(|| panic!("aezeed.json: {section}.vectors missing"))
+            .len()
+    };
+    let expected = count_of("lnd_cipherseed_test") + count_of("production_params_equivalent") + 2;
+    let checked = checks::run_aezeed(&json);
+    assert!(checked > 0);
+    assert_eq!(checked, expected);
 }
 
-fn number(v: &Value, key: &str, ctx: &str) -> u64 {
-    field(v, key, ctx)
-        .as_u64()
-        .unwrap_or_else(|| panic!("aezeed.json {ctx}: field {key:?} is not an unsigned integer"))
-}
-
-fn hex_array<const N: usize>(v: &Value, key: &str, ctx: &str) -> [u8; N] {
-    let bytes = hex::decode(text(v, key, ctx))
-        .unwrap_or_else(|e| panic!("aezeed.json {ctx}: field {key:?} is not hex: {e}"));
-    bytes.try_into().unwrap_or_else(|b: Vec<u8>| {
-        panic!("aezeed.json {ctx}: {key:?} has {} bytes, want {N}", b.len())
-    })
-}
-
-fn words(v: &Value, key: &str, ctx: &str) -> String {
-    let list = field(v, key, ctx)
+/// lnd signer_test.go: mnemonic → entropy → BIP-32 master xprv (computed
+/// here with rust-bitcoin, independently of the crate's key code).
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn signer_test_seed_gives_lnd_master_xprv() {
+    let doc: serde_json::Value = serde_json::from_str(&read_vectors()).expect("parses");
+    let v = &doc["lnd_signer_test_seed"];
+    let words: Vec<&str> = v["mnemonic"]
         .as_array()
-        .unwrap_or_else(|| panic!("aezeed.json {ctx}: field {key:?} is not an array"));
-    let words: Vec<&str> = list
+        .expect("mnemonic array")
         .iter()
-        .map(|w| {
-            w.as_str()
-                .unwrap_or_else(|| panic!("aezeed.json {ctx}: {key:?} holds a non-string"))
-        })
+        .map(|w| w.as_str().expect("word"))
         .collect();
+    let seed = CipherSeed::from_mnemonic(&words.join(" "), b"").expect("decodes");
+    let xprv = bitcoin::bip32::Xpriv::new_master(bitcoin::NetworkKind::Main, seed.entropy())
+        .expect("16-byte seed");
+    assert_eq!(
+        xprv.to_string(),
+        v["master_xprv_mainnet"].as_str().expect("xprv string")
+    );
+}
+
+/// A seed enciphered with lnd's test parameters, built here.
+fn sample() -> (CipherSeed, String) {
+    let seed = CipherSeed::new(0, 4321, *b"sixteen byte ent", *b"spice");
+    let phrase = seed
+        .to_mnemonic_with(b"", ScryptParams::LND_TEST)
+        .expect("encodes")
+        .phrase();
+    (seed, phrase)
+}
+
+fn replace_word(phrase: &str, position: usize, word: &str) -> String {
+    let mut words: Vec<&str> = phrase.split(' ').collect();
+    words[position - 1] = word;
     words.join(" ")
 }
 
-fn params_of(section: &Value, ctx: &str) -> ScryptParams {
-    let s = field(section, "scrypt", ctx);
-    let n = number(s, "N", ctx);
-    assert!(
-        n.is_power_of_two(),
-        "aezeed.json {ctx}: scrypt N {n} is not a power of two"
+fn decode_test(phrase: &str, passphrase: &[u8]) -> Result<CipherSeed, AezeedError> {
+    CipherSeed::from_mnemonic_with(phrase, passphrase, ScryptParams::LND_TEST)
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn error_wrong_word_count() {
+    let (_, phrase) = sample();
+    let short: Vec<&str> = phrase.split(' ').take(23).collect();
+    let err = decode_test(&short.join(" "), b"").expect_err("23 words");
+    assert_eq!(err, AezeedError::WrongWordCount { found: 23 });
+    assert_eq!(err.to_string(), "expected 24 aezeed words, found 23");
+    let long = format!("{phrase} abandon");
+    assert_eq!(
+        decode_test(&long, b"").map(|_| ()),
+        Err(AezeedError::WrongWordCount { found: 25 })
     );
-    assert_eq!(number(s, "key_len", ctx), 32, "aezeed.json {ctx}: key_len");
-    ScryptParams {
-        log_n: u8::try_from(n.trailing_zeros()).expect("log2 of a u64 fits u8"),
-        r: u32::try_from(number(s, "r", ctx)).expect("r fits u32"),
-        p: u32::try_from(number(s, "p", ctx)).expect("p fits u32"),
+    assert_eq!(
+        decode_test("", b"").map(|_| ()),
+        Err(AezeedError::WrongWordCount { found: 0 })
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn error_unknown_word_with_position() {
+    let (_, phrase) = sample();
+    let bad = replace_word(&phrase, 7, "abandn");
+    let err = decode_test(&bad, b"").expect_err("unknown word");
+    assert_eq!(
+        err,
+        AezeedError::UnknownWord {
+            position: 7,
+            word: "abandn".into()
+        }
+    );
+    assert_eq!(
+        err.to_string(),
+        "word 7 \"abandn\" is not in the aezeed word list"
+    );
+    // Exact match only, like lnd: upper case is not in the list.
+    let upper = replace_word(
+        &phrase,
+        24,
+        &phrase.split(' ').nth(23).expect("24th").to_uppercase(),
+    );
+    assert!(matches!(
+        decode_test(&upper, b""),
+        Err(AezeedError::UnknownWord { position: 24, .. })
+    ));
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn error_unsupported_version() {
+    let (seed, _) = sample();
+    let mut bytes = *seed
+        .encipher(b"", ScryptParams::LND_TEST)
+        .expect("encipher");
+    bytes[0] = 3;
+    let phrase = Mnemonic::from_enciphered(&bytes).phrase();
+    let err = decode_test(&phrase, b"").expect_err("version 3");
+    assert_eq!(err, AezeedError::UnsupportedVersion(3));
+    assert_eq!(
+        err.to_string(),
+        "unsupported aezeed version 3 (only version 0 is known)"
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn error_checksum_mismatch() {
+    let (_, phrase) = sample();
+    // Two different words swapped (neither is the first word, which holds
+    // the version byte).
+    let words: Vec<&str> = phrase.split(' ').collect();
+    let (a, b) = (1..23)
+        .find_map(|i| (words[i] != words[i + 1]).then_some((i, i + 1)))
+        .expect("some adjacent words differ");
+    let mut swapped = words.clone();
+    swapped.swap(a, b);
+    let err = decode_test(&swapped.join(" "), b"").expect_err("swapped words");
+    assert_eq!(err, AezeedError::ChecksumMismatch);
+    assert_eq!(
+        err.to_string(),
+        "aezeed checksum mismatch: a word is wrong or the words are out of order"
+    );
+    // A single changed last word (checksum bits) too.
+    let last = if words[23] == "zoo" { "abandon" } else { "zoo" };
+    assert_eq!(
+        decode_test(&replace_word(&phrase, 24, last), b"").map(|_| ()),
+        Err(AezeedError::ChecksumMismatch)
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn error_invalid_passphrase() {
+    let (_, phrase) = sample();
+    let err = decode_test(&phrase, b"wrong").expect_err("wrong passphrase");
+    assert_eq!(err, AezeedError::InvalidPassphrase);
+    assert_eq!(
+        err.to_string(),
+        "invalid aezeed passphrase (or corrupted seed)"
+    );
+    // The default passphrase, explicit or empty, is the right one.
+    assert!(decode_test(&phrase, DEFAULT_PASSPHRASE).is_ok());
+    assert!(decode_test(&phrase, b"").is_ok());
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn checks_run_in_lnd_order() {
+    let (seed, _) = sample();
+    let mut bytes = *seed
+        .encipher(b"", ScryptParams::LND_TEST)
+        .expect("encipher");
+    bytes[0] = 1; // wrong version and (consequently) wrong checksum
+    let bad_version = Mnemonic::from_enciphered(&bytes).phrase();
+    // unknown word beats a bad version
+    assert!(matches!(
+        decode_test(&replace_word(&bad_version, 20, "bitcoinz"), b""),
+        Err(AezeedError::UnknownWord { position: 20, .. })
+    ));
+    // bad version beats a bad checksum
+    assert_eq!(
+        decode_test(&bad_version, b"").map(|_| ()),
+        Err(AezeedError::UnsupportedVersion(1))
+    );
+    // a bad checksum beats a wrong passphrase
+    let mut bytes = *seed
+        .encipher(b"", ScryptParams::LND_TEST)
+        .expect("encipher");
+    bytes[32] ^= 0x80;
+    let bad_sum = Mnemonic::from_enciphered(&bytes).phrase();
+    assert_eq!(
+        decode_test(&bad_sum, b"wrong").map(|_| ()),
+        Err(AezeedError::ChecksumMismatch)
+    );
+    // a corrupted ciphertext with a fixed-up checksum is rejected by AEZ
+    let mut bytes = *seed
+        .encipher(b"", ScryptParams::LND_TEST)
+        .expect("encipher");
+    bytes[5] ^= 0x01;
+    let crc = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&bytes[..29]);
+    bytes[29..].copy_from_slice(&crc.to_be_bytes());
+    assert_eq!(
+        decode_test(&Mnemonic::from_enciphered(&bytes).phrase(), b"").map(|_| ()),
+        Err(AezeedError::InvalidPassphrase)
+    );
+}
+
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+#[cfg_attr(not(target_arch = "wasm32"), test)]
+fn production_round_trips() {
+    let seed = CipherSeed::new(1, 6200, [0xa5; 16], [1, 2, 3, 4, 5]);
+    for passphrase in [&b""[..], b"correct horse"] {
+        let mnemonic = seed.to_mnemonic(passphrase).expect("encodes");
+        let back = CipherSeed::from_mnemonic(&mnemonic.phrase(), passphrase).expect("decodes");
+        assert_eq!(back.internal_version(), 1);
+        assert_eq!(back.birthday_days(), 6200);
+        assert_eq!(back.entropy(), &[0xa5; 16]);
+        assert_eq!(back.salt(), [1, 2, 3, 4, 5]);
+        // lnd test parameters give a different mnemonic for the same seed.
+        let fast = seed
+            .to_mnemonic_with(passphrase, ScryptParams::LND_TEST)
+            .expect("encodes");
+        assert_ne!(fast.phrase(), mnemonic.phrase());
     }
 }
 
-/// Checks one seed both ways: encode(plaintext fields, salt, passphrase)
-/// must give exactly `mnemonic` (and `enciphered`, when given), and decode
-/// must give back every field.
-#[allow(clippy::too_many_arguments)]
-fn check_both_ways(
-    ctx: &str,
-    params: ScryptParams,
-    internal_version: u8,
-    birthday: u16,
-    entropy: [u8; 16],
-    salt: [u8; 5],
-    passphrase: &[u8],
-    mnemonic: &str,
-    enciphered: Option<[u8; 33]>,
-) {
-    let seed = CipherSeed::new(internal_version, birthday, entropy, salt);
-    let encoded = seed
-        .to_mnemonic_with(passphrase, params)
-        .unwrap_or_else(|e| panic!("{ctx}: encode failed: {e}"));
-    assert_eq!(encoded.phrase(), mnemonic, "{ctx}: encoded mnemonic");
+/// Property tests (native only: proptest is not built for wasm32).
+#[cfg(not(target_arch = "wasm32"))]
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
 
-    let parsed = Mnemonic::parse(mnemonic).unwrap_or_else(|e| panic!("{ctx}: parse failed: {e}"));
-    if let Some(bytes) = enciphered {
-        assert_eq!(
-            hex::encode(*parsed.to_enciphered()),
-            hex::encode(bytes),
-            "{ctx}: enciphered bytes of the mnemonic"
-        );
-        assert_eq!(
-            hex::encode(*seed.encipher(passphrase, params).expect("encipher")),
-            hex::encode(bytes),
-            "{ctx}: enciphered bytes of the seed"
-        );
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn round_trip_with_lnd_test_params(
+            internal_version in any::<u8>(),
+            birthday in any::<u16>(),
+            entropy in any::<[u8; 16]>(),
+            salt in any::<[u8; 5]>(),
+            passphrase in proptest::collection::vec(any::<u8>(), 0..24),
+        ) {
+            let seed = CipherSeed::new(internal_version, birthday, entropy, salt);
+            let mnemonic = seed
+                .to_mnemonic_with(&passphrase, ScryptParams::LND_TEST)
+                .expect("encodes");
+            let words: Vec<&str> = mnemonic.words().collect();
+            prop_assert_eq!(words.len(), 24);
+            let phrase = mnemonic.phrase();
+            prop_assert_eq!(Mnemonic::from_words(words).expect("own words"), mnemonic.clone());
+            let back = CipherSeed::from_mnemonic_with(&phrase, &passphrase, ScryptParams::LND_TEST)
+                .expect("decodes");
+            prop_assert_eq!(back.internal_version(), internal_version);
+            prop_assert_eq!(back.birthday_days(), birthday);
+            prop_assert_eq!(back.entropy(), &entropy);
+            prop_assert_eq!(back.salt(), salt);
+            let other = if passphrase.is_empty() { b"x".to_vec() } else { Vec::new() };
+            let same_as_default = passphrase == b"aezeed" && other.is_empty();
+            if !same_as_default {
+                prop_assert_eq!(
+                    CipherSeed::from_mnemonic_with(&phrase, &other, ScryptParams::LND_TEST).map(|_| ()),
+                    Err(AezeedError::InvalidPassphrase)
+                );
+            }
+        }
     }
-
-    let decoded = CipherSeed::from_mnemonic_with(mnemonic, passphrase, params)
-        .unwrap_or_else(|e| panic!("{ctx}: decode failed: {e}"));
-    assert_eq!(
-        decoded.internal_version(),
-        internal_version,
-        "{ctx}: internal version"
-    );
-    assert_eq!(decoded.birthday_days(), birthday, "{ctx}: birthday");
-    assert_eq!(decoded.entropy(), &entropy, "{ctx}: entropy");
-    assert_eq!(decoded.salt(), salt, "{ctx}: salt");
-}
-
-/// Runs every case in `aezeed.json`; returns the number of cases checked:
-/// each vector of `lnd_cipherseed_test` and `production_params_equivalent`,
-/// plus `lnd_signer_test_seed` and `lnd_readme_sample`.
-pub fn run_aezeed(json: &str) -> usize {
-    let doc: Value = serde_json::from_str(json).expect("aezeed.json is not valid JSON");
-    let mut checked = 0usize;
-
-    let common = field(&doc, "common_inputs", "top level");
-    let entropy: [u8; 16] = hex_array(common, "entropy_hex", "common_inputs");
-    let salt: [u8; 5] = hex_array(common, "salt_hex", "common_inputs");
-    let internal_version = u8::try_from(number(common, "internal_version", "common_inputs"))
-        .expect("internal_version fits u8");
-    assert_eq!(number(common, "cipher_seed_version", "common_inputs"), 0);
-
-    // lnd's own vectors (scrypt N = 16).
-    let section = field(&doc, "lnd_cipherseed_test", "top level");
-    let params = params_of(section, "lnd_cipherseed_test");
-    assert_eq!(
-        params,
-        ScryptParams::LND_TEST,
-        "lnd_cipherseed_test: scrypt parameters"
-    );
-    let vectors = field(section, "vectors", "lnd_cipherseed_test")
-        .as_array()
-        .expect("lnd_cipherseed_test.vectors is an array");
-    for (n, v) in vectors.iter().enumerate() {
-        let ctx = format!("lnd_cipherseed_test vector {n}");
-        let time = number(v, "time_unix", &ctx);
-        let birthday = u16::try_from(number(v, "expected_birthday", &ctx)).expect("birthday");
-        assert_eq!(
-            CipherSeed::birthday_days_from_unix(time),
-            birthday,
-            "{ctx}: birthday from time"
-        );
-        let password = text(v, "password", &ctx).as_bytes();
-        let mnemonic = words(v, "expected_mnemonic", &ctx);
-        let enciphered = hex_array(v, "enciphered_seed_hex_derived_from_mnemonic", &ctx);
-        check_both_ways(
-            &ctx,
-            params,
-            internal_version,
-            birthday,
-            entropy,
-            salt,
-            password,
-            &mnemonic,
-            Some(enciphered),
-        );
-        // A different passphrase must fail the AEZ tag (cheap with N = 16).
-        let wrong: &[u8] = if password.is_empty() {
-            b"not-aezeed"
-        } else {
-            b""
-        };
-        assert_eq!(
-            CipherSeed::from_mnemonic_with(&mnemonic, wrong, params).map(|_| ()),
-            Err(AezeedError::InvalidPassphrase),
-            "{ctx}: wrong passphrase"
-        );
-        checked += 1;
-    }
-
-    // The same inputs with lnd's production parameters.
-    let section = field(&doc, "production_params_equivalent", "top level");
-    let params = params_of(section, "production_params_equivalent");
-    assert_eq!(
-        params,
-        ScryptParams::PRODUCTION,
-        "production_params_equivalent: scrypt"
-    );
-    let vectors = field(section, "vectors", "production_params_equivalent")
-        .as_array()
-        .expect("production_params_equivalent.vectors is an array");
-    for (n, v) in vectors.iter().enumerate() {
-        let ctx = format!("production_params_equivalent vector {n}");
-        let birthday = u16::try_from(number(v, "birthday", &ctx)).expect("birthday");
-        let password = text(v, "password", &ctx).as_bytes();
-        let mnemonic = words(v, "mnemonic", &ctx);
-        let enciphered = hex_array(v, "enciphered_seed_hex", &ctx);
-        check_both_ways(
-            &ctx,
-            params,
-            internal_version,
-            birthday,
-            entropy,
-            salt,
-            password,
-            &mnemonic,
-            Some(enciphered),
-        );
-        checked += 1;
-    }
-
-    // lnd's signer_test.go seed (production parameters): mnemonic → entropy.
-    let v = field(&doc, "lnd_signer_test_seed", "top level");
-    let ctx = "lnd_signer_test_seed";
-    let decoded = field(v, "decoded_by_npm_aezeed", ctx);
-    check_both_ways(
-        ctx,
-        ScryptParams::PRODUCTION,
-        u8::try_from(number(decoded, "internal_version", ctx)).expect("version fits u8"),
-        u16::try_from(number(decoded, "birthday_days", ctx)).expect("birthday fits u16"),
-        hex_array(v, "entropy_hex", ctx),
-        hex_array(decoded, "salt_hex", ctx),
-        text(v, "aezeed_passphrase", ctx).as_bytes(),
-        &words(v, "mnemonic", ctx),
-        Some(hex_array(decoded, "enciphered_seed_hex", ctx)),
-    );
-    checked += 1;
-
-    // lnd's README sample fails its CRC32C (documented in the vector file).
-    let v = field(&doc, "lnd_readme_sample", "top level");
-    let ctx = "lnd_readme_sample";
-    assert!(
-        text(v, "status", ctx).contains("fails CRC32C"),
-        "{ctx}: expected the vector file to mark this sample as failing CRC32C"
-    );
-    assert_eq!(
-        CipherSeed::from_mnemonic(&words(v, "mnemonic", ctx), b"").map(|_| ()),
-        Err(AezeedError::ChecksumMismatch),
-        "{ctx}: checksum"
-    );
-    checked += 1;
-
-    checked
 }
