@@ -2,7 +2,7 @@
 # End-to-end suites (scripts/test.sh runs this as stage `e2e`; docs/testing.md).
 #
 #   native         `lnd-web-signer connect` <-> `watchonly-sim`: every scenario
-#                  and the faults (cargo test --test e2e_native, debug build).
+#                  and the faults (cargo test --test integration e2e_native::, debug build).
 #   wasm           the wasm signer in headless Chromium (wasm/tests/wasm_e2e.rs,
 #                  wasm-bindgen-test) <-> `signer-bridge --grpc-web` <->
 #                  `watchonly-sim`, one browser session through these phases:
@@ -71,11 +71,11 @@ sim_stat() {
 # native
 # =====================================================================
 if want native; then
-  log "suite native: cargo test -p lnd-web-signer-native --test e2e_native"
+  log "suite native: cargo test -p lnd-web-signer-native --test integration e2e_native::"
   t0=$(date +%s)
   out="$work/native.log"
   code=0
-  cargo test -p lnd-web-signer-native --test e2e_native -- --test-threads 2 >"$out" 2>&1 || code=$?
+  cargo test -p lnd-web-signer-native --test integration e2e_native:: -- --test-threads 2 >"$out" 2>&1 || code=$?
   grep -E '^test .* \.\.\. ' "$out" | sed -E 's/^test (.*) \.\.\. ok$/ok   native \1/; s/^test (.*) \.\.\. FAILED$/FAIL native \1/' || true
   passed=$(count_matches "$out" '^test .* \.\.\. ok$')
   failed=$(count_matches "$out" '^test .* \.\.\. FAILED$')

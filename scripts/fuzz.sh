@@ -13,7 +13,7 @@
 # Each run starts from fuzz/seeds/TARGET (committed) plus fuzz/corpus/TARGET
 # (what earlier runs found, git-ignored). A crash stops the run: libFuzzer
 # writes the input to fuzz/artifacts/TARGET/; fix the bug, then keep the
-# input in fuzz/regressions/TARGET/ (native/tests/fuzz_regressions.rs runs
+# input in fuzz/regressions/TARGET/ (native/tests/integration/fuzz_regressions.rs runs
 # every kept input through the same check in the normal test suite).
 # Prints one line per target: executions, time, corpus size, crashes.
 set -euo pipefail

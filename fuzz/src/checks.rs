@@ -1,7 +1,7 @@
 //! The properties the fuzz targets check, one function per target. Each
 //! takes the fuzzer's bytes and panics only when a property is broken (a
 //! decoder that panics by itself is a finding too). Shared with the
-//! regression test `native/tests/fuzz_regressions.rs`, which feeds every
+//! regression test `native/tests/integration/fuzz_regressions.rs`, which feeds every
 //! kept input of `fuzz/regressions/<target>/` through the same function,
 //! so this file uses only crates the native crate has as well.
 

@@ -133,7 +133,7 @@ mod tests {
 
     /// grpc-go's `handlePing` rules for a connection with one open stream
     /// (a model for the arithmetic; the real server is exercised by
-    /// `native/tests/liveness.rs` against grpc-go itself).
+    /// `native/tests/integration/liveness.rs` against grpc-go itself).
     struct Policy {
         min_time: Duration,
         strikes: u32,

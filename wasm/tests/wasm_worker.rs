@@ -16,7 +16,7 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_dedicated_worker);
 
-// Shared with tests/wasm.rs; these modules read the vector constants below.
+// Shared with wasm.rs; these modules read the vector constants below.
 pub(crate) const AEZEED_JSON: &str = include_str!("../../../shared/vectors/lnd/aezeed.json");
 pub(crate) const ACCOUNTS_JSON: &str =
     include_str!("../../../shared/vectors/lnd/remote_signing_accounts.json");

@@ -9,7 +9,7 @@
 //! `scripts/fuzz.sh` runs the real fuzzers (docs/testing.md, "Fuzzing").
 
 #[allow(dead_code, clippy::unwrap_used)]
-#[path = "../../fuzz/src/checks.rs"]
+#[path = "../../../fuzz/src/checks.rs"]
 mod checks;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 //! processes on 127.0.0.1 with free ports and temp dirs, capture their
 //! output line by line, wait with bounds, kill them on drop; a TCP proxy
 //! that can cut connections mid-stream.
-#![allow(dead_code, clippy::print_stderr)]
+#![allow(clippy::print_stderr)]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -102,11 +102,6 @@ impl Proc {
             started: Instant::now(),
             exit: None,
         }
-    }
-
-    /// Process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
     }
 
     fn select(&self, stderr: bool) -> Vec<String> {
@@ -271,15 +266,6 @@ impl Proc {
         if let Ok(status) = self.child.wait() {
             self.exit = Some(status.code().unwrap_or(-1));
         }
-    }
-
-    /// SIGTERM (graceful stop).
-    pub fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -TERM {} failed", self.name);
     }
 }
 
@@ -455,21 +441,6 @@ impl Sim {
     /// Waits for the exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> i32 {
         self.proc.wait_exit(timeout)
-    }
-
-    /// The closing `N passed, M failed` line, parsed.
-    pub fn summary(&self) -> (u64, u64) {
-        parse_summary(&self.proc.stdout()).unwrap_or_else(|| {
-            panic!(
-                "last stdout line is not `N passed, M failed`\n{}",
-                self.proc.transcript()
-            )
-        })
-    }
-
-    /// `ok` lines so far.
-    pub fn ok_lines(&self) -> usize {
-        self.proc.count(|l| l.starts_with("ok "))
     }
 
     /// The statistics line the simulator prints at exit, as (sent, re-sent,

@@ -2,7 +2,6 @@
 //! certificate, an in-process fake of lnd's WatchOnly listener (TLS, macaroon
 //! check, signer-first handshake, one signer at a time) and a bridge started
 //! on 127.0.0.1:0.
-#![allow(dead_code)]
 
 use std::{
     net::SocketAddr,
@@ -231,7 +230,6 @@ pub fn registration() -> SignCoordinatorResponse {
 /// A running fake lnd.
 pub struct FakeLnd {
     pub addr: SocketAddr,
-    pub cert: TestCert,
     pub cert_path: PathBuf,
     pub streams: mpsc::Receiver<LndStream>,
     stop: Option<oneshot::Sender<()>>,
@@ -265,7 +263,6 @@ impl FakeLnd {
         let cert_path = temp_file("tls.cert", cert.cert_pem.as_bytes());
         Self {
             addr,
-            cert,
             cert_path,
             streams: rx,
             stop: Some(stop_tx),

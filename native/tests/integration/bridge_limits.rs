@@ -11,7 +11,7 @@
 //! tests send a body's first bytes and hold back the rest, as an attacker
 //! announcing a huge body would.
 
-mod bridge_support;
+use crate::support::bridge as bridge_support;
 
 use std::{net::SocketAddr, time::Duration};
 

@@ -4,7 +4,7 @@
 //! timeout, the per-request deadline whose miss ends the process, and
 //! answers that are verified (wrong ones fail).
 
-mod sim_support;
+use crate::support::sim as sim_support;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

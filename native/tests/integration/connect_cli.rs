@@ -15,7 +15,7 @@ use lnd_web_signer::signer::Signer;
 use tokio::io::AsyncReadExt;
 use tokio::process::{Child, Command};
 
-mod connect_support;
+use crate::support::connect as connect_support;
 use connect_support::*;
 
 struct Files {

@@ -1,7 +1,6 @@
 //! Fake watch-only node for the `connect` tests: a tonic server on
 //! 127.0.0.1:0 with an lnd-like self-signed CA certificate; each stream the
 //! signer opens is handed to the test, which plays the node's side by hand.
-#![allow(dead_code)]
 
 use std::net::SocketAddr;
 use std::time::Duration;

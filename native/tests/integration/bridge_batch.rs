@@ -2,7 +2,7 @@
 //! to lnd unchanged and in order, all or nothing, with the same token and
 //! size rules as `Reply`.
 
-mod bridge_support;
+use crate::support::bridge as bridge_support;
 
 use bridge_support::*;
 use lnd_web_signer::proto::signerbridge::ReplyBatchRequest;

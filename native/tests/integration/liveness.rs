@@ -20,8 +20,8 @@
 //! Every wait is bounded; child processes are killed on drop.
 #![allow(clippy::print_stderr)]
 
-mod bridge_support;
-mod e2e_support;
+use crate::support::bridge as bridge_support;
+use crate::support::e2e as e2e_support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! (`lnd_web_signer::signer::Signer::handle`) over TLS: the simulator must
 //! end with `N passed, 0 failed` and exit code 0.
 
-mod sim_support;
+use crate::support::sim as sim_support;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -5,7 +5,7 @@
 //! accepted, and the round trip CLI bundle → core reader → `connect
 //! --bundle` against the watch-only simulator.
 
-mod e2e_support;
+use crate::support::e2e as e2e_support;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

@@ -1,7 +1,7 @@
 //! signer-bridge over plain gRPC against an in-process fake lnd (TLS with an
 //! lnd-like self-signed certificate, macaroon check, signer-first handshake).
 
-mod bridge_support;
+use crate::support::bridge as bridge_support;
 
 use std::time::Duration;
 

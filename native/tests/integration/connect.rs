@@ -20,7 +20,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::Status;
 
-mod connect_support;
+use crate::support::connect as connect_support;
 use connect_support::*;
 
 /// Stand-in signing core: "signs" a message by reversing it, echoes PSBT sizes.

@@ -1,6 +1,6 @@
 //! Shared helpers of the watchonly-sim tests: run the built binary, connect
 //! a tiny signer client over pinned TLS, answer requests with a handler.
-#![allow(dead_code, clippy::print_stderr)]
+#![allow(clippy::print_stderr)]
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! raw HTTP/1.1 requests with `application/grpc-web+proto` framing built by
 //! hand, an `Origin` header and CORS preflights.
 
-mod bridge_support;
+use crate::support::bridge as bridge_support;
 
 use std::collections::HashMap;
 

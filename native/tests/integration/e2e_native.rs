@@ -7,7 +7,7 @@
 //!
 //! Every wait is bounded and every child is killed on drop.
 
-mod e2e_support;
+use crate::support::e2e as e2e_support;
 
 use std::time::Duration;
 

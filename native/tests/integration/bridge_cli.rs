@@ -2,7 +2,7 @@
 //! against the in-process fake lnd, logs free of macaroons, tokens and
 //! payloads (even at debug level), and a clean exit on SIGTERM.
 
-mod bridge_support;
+use crate::support::bridge as bridge_support;
 
 use std::{
     io::{BufRead, BufReader},
