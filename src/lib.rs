@@ -12,7 +12,6 @@
 
 pub mod activity;
 #[doc(hidden)]
-pub mod bench;
 pub mod bundle;
 pub mod entropy;
 pub mod grpcweb;

@@ -11,10 +11,8 @@
 //! * [`message`] — `SignMessage` (§2).
 //! * [`tweak`] — lnd's single and double (revocation) private-key tweaks (§3.4).
 //! * [`psbt`] — `SignPsbt` (§3).
-//! * [`fixtures`] — deterministic requests for benchmarks and examples.
 
 pub mod ecdh;
-pub mod fixtures;
 pub mod keyloc;
 pub mod message;
 pub mod psbt;

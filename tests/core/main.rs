@@ -3,6 +3,7 @@
 //! input, consensus checks of signed transactions (Bitcoin Core's script
 //! interpreter) and the vault. Vector-driven checks are in `tests/conformance`.
 
+mod bench_requests;
 mod bundle;
 mod macaroon;
 mod musig2_session;

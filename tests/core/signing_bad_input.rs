@@ -20,8 +20,8 @@ use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponse
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
 use lnd_web_signer::request::{Work, ERROR_PREFIX};
 use lnd_web_signer::signer::Signer;
-use lnd_web_signer::signing::fixtures::{build_psbt, FixtureInput, InputKind};
 use lnd_web_signer::signing::psbt::wire_scan;
+use lnd_web_signer_testkit::fixtures::{build_psbt, FixtureInput, InputKind};
 
 fn root() -> RootKey {
     RootKey::from_seed_entropy(&[0x42; 16], Network::Regtest).expect("root")

@@ -15,8 +15,8 @@ use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponse
 use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
 use lnd_web_signer::request::Work;
 use lnd_web_signer::signer::Signer;
-use lnd_web_signer::signing::fixtures::{build_psbt, BuiltPsbt, FixtureInput, InputKind};
 use lnd_web_signer::signing::psbt::wire_scan;
+use lnd_web_signer_testkit::fixtures::{build_psbt, BuiltPsbt, FixtureInput, InputKind};
 
 const V0_SIGHASHES: [Option<u32>; 7] = [
     None,

@@ -9,7 +9,7 @@ use lnd_web_signer::secret::{SecretBytes, SecretString};
 use lnd_web_signer::vault::{self, KdfParams, VaultError};
 use proptest::prelude::*;
 
-const DOCS_TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+use lnd_web_signer_testkit::DEMO_TPRV as DOCS_TPRV;
 const FAST: KdfParams = KdfParams {
     m_cost_kib: 32,
     t_cost: 1,

@@ -9,7 +9,8 @@ use wasm_bindgen::prelude::*;
 #[wasm_bindgen(js_name = runBenchmarks)]
 pub fn run_benchmarks(budget_ms: f64, filter: Option<String>) -> Result<String, JsError> {
     let filter = filter.unwrap_or_default();
-    let results = lnd_web_signer::bench::run_matching(&super::host::now_ms, budget_ms, &filter)
-        .map_err(|e| JsError::new(&e.to_string()))?;
+    let results =
+        lnd_web_signer_testkit::bench::run_matching(&super::host::now_ms, budget_ms, &filter)
+            .map_err(|e| JsError::new(&e.to_string()))?;
     serde_json::to_string(&results).map_err(|e| JsError::new(&e.to_string()))
 }

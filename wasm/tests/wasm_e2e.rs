@@ -34,8 +34,8 @@ use wasm_bindgen_test::{wasm_bindgen_test, wasm_bindgen_test_configure};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-/// lnd itest's regtest root key (vectors/lnd/remote_signing_accounts.json).
-const DEFAULT_SEED: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+// lnd itest's regtest root key (vectors/lnd/remote_signing_accounts.json).
+use lnd_web_signer_testkit::DEMO_TPRV as DEFAULT_SEED;
 
 fn setting(value: Option<&'static str>, default: &'static str) -> &'static str {
     value.filter(|v| !v.is_empty()).unwrap_or(default)

@@ -1,5 +1,5 @@
 //! Native half of `scripts/bench.sh`: runs the core's benchmark workloads
-//! (`lnd_web_signer::bench`) and prints the results as one JSON array.
+//! (`lnd_web_signer_testkit::bench`) and prints the results as one JSON array.
 //! Usage: `lws-bench [BUDGET_MS [FILTER]]` (time per workload, default 1000;
 //! only the workloads whose name contains FILTER).
 use std::process::ExitCode;
@@ -20,7 +20,7 @@ fn main() -> ExitCode {
     let t0 = Instant::now();
     let now = move || t0.elapsed().as_secs_f64() * 1000.0;
     let filter = std::env::args().nth(2).unwrap_or_default();
-    match lnd_web_signer::bench::run_matching(&now, budget, &filter) {
+    match lnd_web_signer_testkit::bench::run_matching(&now, budget, &filter) {
         Ok(results) => match serde_json::to_string(&results) {
             Ok(json) => {
                 println!("{json}");

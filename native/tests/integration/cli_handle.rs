@@ -10,19 +10,14 @@ use base64::Engine;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lnd-web-signer");
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors");
-/// The itest root key of ecdh.json / message_signing.json.
-const ITEST_TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+// The itest root key of ecdh.json / message_signing.json.
+use lnd_web_signer_testkit::DEMO_TPRV as ITEST_TPRV;
 /// lnd signer_test.go mnemonic (entropy 4a7611b6979ba7c4bc5c5cd2239b2973, the
 /// seed of psbt_signing.json).
 const LND_WORDS: &str = "able promote dizzy mixture sword myth share public find tattoo catalog cousin bulb unfair machine alarm cool large promote kick shop rug mean year";
 
 fn vectors(name: &str) -> Value {
-    let path = format!("{VECTORS}/{name}");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read test vectors {path}: {e} (is ../shared/vectors present?)")
-    });
-    serde_json::from_str(&text).expect("vector JSON")
+    serde_json::from_str(&lnd_web_signer_testkit::vector_file(name)).expect("vector JSON")
 }
 
 fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {

@@ -7,8 +7,7 @@ use std::process::{Command, Output};
 use serde_json::Value;
 
 const BIN: &str = env!("CARGO_BIN_EXE_lnd-web-signer");
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors");
-const DOCS_TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+use lnd_web_signer_testkit::DEMO_TPRV as DOCS_TPRV;
 /// lnd signer_test.go mnemonic (production scrypt, empty passphrase).
 const LND_WORDS: &str = "able promote dizzy mixture sword myth share public find tattoo catalog cousin bulb unfair machine alarm cool large promote kick shop rug mean year";
 
@@ -85,10 +84,7 @@ fn write(dir: &Path, name: &str, contents: &str) -> PathBuf {
 }
 
 fn lncli_vector() -> Value {
-    let path = format!("{VECTORS}/lnd/remote_signing_accounts.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!("cannot read test vectors {path}: {e} (is ../shared/vectors present?)")
-    });
+    let text = lnd_web_signer_testkit::vector_file("lnd/remote_signing_accounts.json");
     let doc: Value = serde_json::from_str(&text).expect("vector JSON");
     assert_eq!(doc["root_key_tprv"], DOCS_TPRV, "vector root key changed");
     doc["lncli_wallet_accounts_list_format"].clone()

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_lnd-web-signer");
 /// The itest root key of lnd's remote-signing test (ecdh.json).
-const TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+use lnd_web_signer_testkit::DEMO_TPRV as TPRV;
 const FAMILY: u32 = 0;
 const INDEX: u32 = 3;
 

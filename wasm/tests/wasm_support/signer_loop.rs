@@ -24,7 +24,7 @@ use wasm_bindgen_test::wasm_bindgen_test;
 use crate::fake_bridge::{wait_for, FakeBridge, Registration, Script};
 
 /// lnd itest's regtest root key (also in vectors/lnd/remote_signing_accounts.json).
-pub const TPRV: &str = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
+pub use lnd_web_signer_testkit::DEMO_TPRV as TPRV;
 const MACAROON: [u8; 6] = [0x02, 0x01, 0x03, 0x6c, 0x6e, 0x64];
 
 pub fn sign_message_request(id: u64) -> SignCoordinatorRequest {

@@ -16,13 +16,13 @@ use bitcoin::{
     bip32, Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxIn, TxOut, Txid, Witness,
 };
 
-use super::psbt::{TWEAK_DOUBLE, TWEAK_SINGLE};
-use super::tweak::{double_tweak, single_tweak};
-use crate::keys::{RootKey, HARDENED};
-use crate::proto::signrpc::{KeyDescriptor, KeyLocator, SharedKeyRequest, SignMessageReq};
-use crate::proto::walletrpc::SignPsbtRequest;
-use crate::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
-use crate::proto::watchonlyrpc::SignCoordinatorRequest;
+use lnd_web_signer::keys::{RootKey, HARDENED};
+use lnd_web_signer::proto::signrpc::{KeyDescriptor, KeyLocator, SharedKeyRequest, SignMessageReq};
+use lnd_web_signer::proto::walletrpc::SignPsbtRequest;
+use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_request::SignRequestType as Req;
+use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorRequest;
+use lnd_web_signer::signing::psbt::{TWEAK_DOUBLE, TWEAK_SINGLE};
+use lnd_web_signer::signing::tweak::{double_tweak, single_tweak};
 
 /// CSV delay of the fixture to_local scripts.
 pub const TO_SELF_DELAY: u16 = 144;
@@ -159,7 +159,9 @@ fn derive(root: &RootKey, path: &[u32]) -> Result<SecretKey, FixtureError> {
         .map_err(|e| FixtureError(e.to_string()))
 }
 
-fn tweaked(r: Result<SecretKey, super::tweak::TweakError>) -> Result<SecretKey, FixtureError> {
+fn tweaked(
+    r: Result<SecretKey, lnd_web_signer::signing::tweak::TweakError>,
+) -> Result<SecretKey, FixtureError> {
     r.map_err(|e| FixtureError(e.to_string()))
 }
 

@@ -1,17 +1,16 @@
 //! Benchmark workloads shared by the native and the wasm runners, so that
-//! `scripts/bench.sh` times exactly the same work on both (feature `bench`;
-//! not part of the shipped signer). The caller passes a clock in
+//! `scripts/bench.sh` times exactly the same work on both (not part of the shipped signer). The caller passes a clock in
 //! milliseconds (`Instant` natively, `performance.now()` in a browser).
 
-use crate::entropy::Entropy;
-use crate::keys::aezeed::CipherSeed;
-use crate::keys::{accounts_json, Network, RootKey, SeedInput};
-use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
-use crate::request::Work;
-use crate::secret::SecretString;
-use crate::signer::Signer;
-use crate::signing::fixtures::bench_requests;
-use crate::vault::{self, KdfParams};
+use crate::fixtures::bench_requests;
+use lnd_web_signer::entropy::Entropy;
+use lnd_web_signer::keys::aezeed::CipherSeed;
+use lnd_web_signer::keys::{accounts_json, Network, RootKey, SeedInput};
+use lnd_web_signer::proto::watchonlyrpc::sign_coordinator_response::SignResponseType;
+use lnd_web_signer::request::Work;
+use lnd_web_signer::secret::SecretString;
+use lnd_web_signer::signer::Signer;
+use lnd_web_signer::vault::{self, KdfParams};
 
 /// Timing of one workload.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -238,7 +237,7 @@ pub fn run_matching(
     let mut i = 0u8;
     out.extend(t.time("musig2_create_sign", 100_000, || {
         i = i.wrapping_add(1);
-        crate::musig2::bench_create_and_sign([i; 32])
+        crate::musig2_create_and_sign([i; 32])
             .map(|_| ())
             .map_err(|e| e.to_string())
     })?);
