@@ -5,20 +5,7 @@ use crate::checks::keys as checks;
 
 use serde_json::Value;
 
-fn read(rel: &str) -> String {
-    crate::vectors::file(rel)
-}
-
-fn doc(json: &str) -> Value {
-    serde_json::from_str(json).expect("vector file is JSON")
-}
-
-fn len(v: &Value, pointer: &str) -> usize {
-    v.pointer(pointer)
-        .and_then(Value::as_array)
-        .unwrap_or_else(|| panic!("vector file: {pointer} is not an array"))
-        .len()
-}
+use crate::vectors::{doc, file as read, len};
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

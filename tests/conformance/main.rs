@@ -66,6 +66,21 @@ mod vectors {
         "lnd/tweaks.json",
     );
 
+    use serde_json::Value;
+
+    /// A vector file's text as JSON.
+    pub fn doc(json: &str) -> Value {
+        serde_json::from_str(json).expect("vector file is JSON")
+    }
+
+    /// Length of the array at `pointer` of a vector document.
+    pub fn len(v: &Value, pointer: &str) -> usize {
+        v.pointer(pointer)
+            .and_then(Value::as_array)
+            .unwrap_or_else(|| panic!("vector file: {pointer} is not an array"))
+            .len()
+    }
+
     /// The text of vector file `rel` (e.g. `"lnd/aezeed.json"`).
     pub fn file(rel: &str) -> String {
         FILES

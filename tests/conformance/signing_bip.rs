@@ -4,16 +4,7 @@ use crate::checks::signing_bip as checks;
 
 use serde_json::Value;
 
-fn read(name: &str) -> String {
-    crate::vectors::file(name)
-}
-
-fn len(doc: &Value, pointer: &str) -> usize {
-    doc.pointer(pointer)
-        .and_then(Value::as_array)
-        .unwrap_or_else(|| panic!("vector file: {pointer} missing"))
-        .len()
-}
+use crate::vectors::{file as read, len};
 
 #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
 #[cfg_attr(not(target_arch = "wasm32"), test)]

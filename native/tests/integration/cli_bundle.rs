@@ -5,10 +5,11 @@
 //! accepted, and the round trip CLI bundle → core reader → `connect
 //! --bundle` against the watch-only simulator.
 
+use crate::support::cli::{ok, run, stderr, stdout, BIN};
 use crate::support::e2e as e2e_support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 use e2e_support::{Fixture, Proc, Sim};
@@ -17,7 +18,6 @@ use lnd_web_signer::bundle::{
 };
 use lnd_web_signer::keys::{accounts_json, Network, RootKey, SeedInput};
 
-const BIN: &str = env!("CARGO_BIN_EXE_lnd-web-signer");
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures");
 const BAKE: &str =
     "lncli bakemacaroon --root_key $ROOTKEY --save_to signer.macaroon remotesigner:generate";
@@ -34,31 +34,6 @@ fn mac(name: &str) -> PathBuf {
 
 fn cert() -> PathBuf {
     fixture("bundle/tls.cert")
-}
-
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(BIN)
-        .args(args.iter().map(|a| a.as_ref()))
-        .stdin(Stdio::null())
-        .output()
-        .expect("run lnd-web-signer")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
-
-fn ok(o: &Output) {
-    assert!(
-        o.status.success(),
-        "expected success, got {:?}; stderr: {}",
-        o.status,
-        stderr(o)
-    );
 }
 
 /// Exit 1, one `error: …` line containing `want`, nothing on stdout.

@@ -2,29 +2,15 @@
 //! success paths and the exact failure lines (exit code + one stderr line).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use serde_json::Value;
 
-const BIN: &str = env!("CARGO_BIN_EXE_lnd-web-signer");
+use crate::support::cli::{run, stderr, stdout};
 use lnd_web_signer_testkit::DEMO_TPRV as DOCS_TPRV;
+
 /// lnd signer_test.go mnemonic (production scrypt, empty passphrase).
 const LND_WORDS: &str = "able promote dizzy mixture sword myth share public find tattoo catalog cousin bulb unfair machine alarm cool large promote kick shop rug mean year";
-
-fn run(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Output {
-    Command::new(BIN)
-        .args(args.iter().map(|a| a.as_ref()))
-        .output()
-        .expect("run lnd-web-signer")
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8(o.stdout.clone()).expect("stdout is UTF-8")
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8(o.stderr.clone()).expect("stderr is UTF-8")
-}
 
 /// Success, and nothing on stderr but the wallet birthday notes that every
 /// accounts export prints.

@@ -10,6 +10,7 @@
 
 mod support {
     pub mod bridge;
+    pub mod cli;
     pub mod connect;
     pub mod e2e;
     pub mod sim;
