@@ -51,7 +51,8 @@ use itest_support::bench::{
 use itest_support::btcd::Btcd;
 use itest_support::lnd::{str_field, Lnd, NodeOptions, SignerNodeOptions, WALLET_PASSWORD};
 use itest_support::signers::{
-    count_in, root_dir, NativeSigner, TabPath, TabSigner, Target, VaultFiles,
+    count_in, root_dir, start_watch_only_alice, NativeSigner, TabPath, TabSigner, Target,
+    VaultFiles, WatchOnlyAlice,
 };
 use itest_support::{mkdir, run, wait_for, write, Tools, FATAL};
 
@@ -520,31 +521,12 @@ impl Net {
         let btcd = Btcd::start(tools, &dir.join("btcd"), &first_p2wkh(&root)?)?;
         btcd.generate(1)?;
 
-        let alice_opts = NodeOptions {
-            watch_only_conf: Some(root_dir().join("deploy/lnd.conf")),
-            extra: Vec::new(),
-            addrs: None,
-        };
-        let mut alice = Lnd::start(tools, &btcd, "alice", &dir.join("alice"), &alice_opts)?;
-        alice.wait_state("NON_EXISTING", WAIT)?;
-        let mut mac_root = [0u8; 32];
-        getrandom::getrandom(&mut mac_root).map_err(|e| e.to_string())?;
-        let mac_root_hex = hex::encode(mac_root);
-        let macaroon = signer_dir.join("signer.macaroon");
-        alice.cli_text(&[
-            "bakemacaroon",
-            &format!("--root_key={mac_root_hex}"),
-            &format!("--save_to={}", macaroon.display()),
-            "remotesigner:generate",
-        ])?;
-        let target = Target {
-            rpchost: alice
-                .signer_listen
-                .clone()
-                .ok_or("alice has no signer listener")?,
-            tls_cert: alice.dir.join("tls.cert"),
-            macaroon,
-        };
+        let WatchOnlyAlice {
+            lnd: mut alice,
+            target,
+            mac_root_hex,
+            ..
+        } = start_watch_only_alice(tools, &btcd, &dir, &signer_dir, WAIT)?;
 
         // Our native signer serves the setup (as in the interop suite).
         let mut native = NativeSigner::start(&dir.join("setup-native"), &target, &vault)?;

@@ -29,7 +29,8 @@ use serde_json::Value;
 use itest_support::btcd::Btcd;
 use itest_support::lnd::{str_field, Lnd, NodeOptions, WALLET_PASSWORD};
 use itest_support::signers::{
-    count_in, root_dir, NativeSigner, TabPath, TabSigner, Target, VaultFiles,
+    count_in, start_watch_only_alice, NativeSigner, TabPath, TabSigner, Target, VaultFiles,
+    WatchOnlyAlice,
 };
 use itest_support::{mkdir, run, tail_file, wait_for, write, Tools, FATAL};
 
@@ -297,31 +298,12 @@ impl Net {
         // alice first (its tls.cert is written at start-up; the signer
         // listener opens only once the wallet exists).
         let t0 = Instant::now();
-        let alice_opts = NodeOptions {
-            watch_only_conf: Some(root_dir().join("deploy/lnd.conf")),
-            extra: Vec::new(),
-            addrs: None,
-        };
-        let mut alice = Lnd::start(tools, &btcd, "alice", &dir.join("alice"), &alice_opts)?;
-        alice.wait_state("NON_EXISTING", WAIT)?;
-        let mut mac_root = [0u8; 32];
-        getrandom::getrandom(&mut mac_root).map_err(|e| e.to_string())?;
-        let mac_root_hex = hex::encode(mac_root);
-        let macaroon = signer_dir.join("signer.macaroon");
-        alice.cli_text(&[
-            "bakemacaroon",
-            &format!("--root_key={mac_root_hex}"),
-            &format!("--save_to={}", macaroon.display()),
-            "remotesigner:generate",
-        ])?;
-        let target = Target {
-            rpchost: alice
-                .signer_listen
-                .clone()
-                .ok_or("alice has no signer listener")?,
-            tls_cert: alice.dir.join("tls.cert"),
-            macaroon,
-        };
+        let WatchOnlyAlice {
+            lnd: mut alice,
+            target,
+            mac_root_hex,
+            opts: alice_opts,
+        } = start_watch_only_alice(tools, &btcd, &dir, &signer_dir, WAIT)?;
         run.ok(
             "alice (deploy/lnd.conf) waits for its wallet; signer macaroon baked offline (bakemacaroon --root_key … remotesigner:generate)",
             t0,

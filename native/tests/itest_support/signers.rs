@@ -11,6 +11,8 @@ use std::time::Duration;
 use base64::Engine as _;
 use bitcoin::hashes::Hash as _;
 
+use super::btcd::Btcd;
+use super::lnd::{Lnd, NodeOptions};
 use super::{free_addr, free_port, mkdir, tail_file, wait_for, write, Daemon, Tools, FATAL};
 
 /// The workspace root (for scripts, web/ and built binaries).
@@ -344,4 +346,61 @@ fn start_proxy(
         Duration::from_secs(20),
     )?;
     Ok((proxy, format!("https://127.0.0.1:{port}"), spki))
+}
+
+/// alice, the watch-only node of both the interop suite and the benchmark:
+/// lnd with `deploy/lnd.conf` in `DIR/alice`, waiting for its wallet, and
+/// the signer macaroon baked offline (`bakemacaroon --root_key …
+/// remotesigner:generate`, saved in `signer_dir`); with what a signer needs
+/// to reach it.
+pub struct WatchOnlyAlice {
+    /// The node.
+    pub lnd: Lnd,
+    /// What the signer needs to reach it.
+    pub target: Target,
+    /// Root key of its macaroons (hex), for `createwatchonly`.
+    pub mac_root_hex: String,
+    /// The options it was started with (for restarts).
+    pub opts: NodeOptions,
+}
+
+/// Starts [`WatchOnlyAlice`].
+pub fn start_watch_only_alice(
+    tools: &Tools,
+    btcd: &Btcd,
+    dir: &Path,
+    signer_dir: &Path,
+    wait: std::time::Duration,
+) -> Result<WatchOnlyAlice, String> {
+    let alice_opts = NodeOptions {
+        watch_only_conf: Some(root_dir().join("deploy/lnd.conf")),
+        extra: Vec::new(),
+        addrs: None,
+    };
+    let mut alice = Lnd::start(tools, btcd, "alice", &dir.join("alice"), &alice_opts)?;
+    alice.wait_state("NON_EXISTING", wait)?;
+    let mut mac_root = [0u8; 32];
+    getrandom::getrandom(&mut mac_root).map_err(|e| e.to_string())?;
+    let mac_root_hex = hex::encode(mac_root);
+    let macaroon = signer_dir.join("signer.macaroon");
+    alice.cli_text(&[
+        "bakemacaroon",
+        &format!("--root_key={mac_root_hex}"),
+        &format!("--save_to={}", macaroon.display()),
+        "remotesigner:generate",
+    ])?;
+    let target = Target {
+        rpchost: alice
+            .signer_listen
+            .clone()
+            .ok_or("alice has no signer listener")?,
+        tls_cert: alice.dir.join("tls.cert"),
+        macaroon,
+    };
+    Ok(WatchOnlyAlice {
+        lnd: alice,
+        target,
+        mac_root_hex,
+        opts: alice_opts,
+    })
 }
