@@ -90,6 +90,14 @@ pub mod watchonlyrpc {
 /// Our signer-bridge service (Attach + Reply).
 pub mod signerbridge {
     tonic::include_proto!("signerbridge");
+
+    /// Trailer (status metadata) in which signer-bridge names, machine
+    /// readably, why it ended a call whose gRPC code alone does not say
+    /// (`Unavailable` is both "lnd went away" and "the bridge stops").
+    pub const CAUSE_METADATA: &str = "x-lnd-web-signer-cause";
+    /// [`CAUSE_METADATA`] value: signer-bridge is shutting down (a restart,
+    /// a deploy); attach again later.
+    pub const CAUSE_BRIDGE_SHUTDOWN: &str = "bridge-shutdown";
 }
 
 #[cfg(test)]

@@ -43,7 +43,10 @@ use lnd_web_signer::session::SessionError;
 pub const HTTP_STATUS_METADATA: &str = "x-lnd-web-signer-http-status";
 
 /// The whole `grpc-message` of signer-bridge's `Unavailable` while it shuts
-/// down (`shutdown_status` in native/src/bridge/status.rs: keep them equal).
+/// down (`shutdown_status` in native/src/bridge/status.rs), recognised
+/// when a bridge sends no
+/// [`CAUSE_METADATA`](lnd_web_signer::proto::signerbridge::CAUSE_METADATA)
+/// (one older than that trailer).
 pub const BRIDGE_SHUTDOWN_MESSAGE: &str = "signer-bridge is shutting down";
 
 /// Why an attempt failed or the loop stopped. Serialized as its lower-case
@@ -176,9 +179,18 @@ impl ErrorCode {
             .get(HTTP_STATUS_METADATA)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<u16>().ok());
-        match http {
-            Some(http) => Self::of_http(http),
-            None => Self::of_bridge(phase, status.code(), status.message()),
+        if let Some(http) = http {
+            return Self::of_http(http);
+        }
+        let cause = status
+            .metadata()
+            .get(lnd_web_signer::proto::signerbridge::CAUSE_METADATA)
+            .and_then(|v| v.to_str().ok());
+        match cause {
+            Some(lnd_web_signer::proto::signerbridge::CAUSE_BRIDGE_SHUTDOWN) => {
+                Self::BridgeShutdown
+            }
+            _ => Self::of_bridge(phase, status.code(), status.message()),
         }
     }
 
@@ -353,6 +365,28 @@ mod tests {
             let s = tonic::Status::new(code, "lnd unreachable at x: macaroon Failed to fetch");
             assert_eq!(ErrorCode::of_status(phase, &s), want, "{phase:?} {code:?}");
         }
+    }
+
+    /// The bridge's cause trailer decides, whatever the message says; a
+    /// status without it falls back to the code (and the whole message).
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_bridge_cause_trailer_names_the_shutdown() {
+        use lnd_web_signer::proto::signerbridge::{CAUSE_BRIDGE_SHUTDOWN, CAUSE_METADATA};
+        for phase in [ATTACH, HANDSHAKE, SERVING] {
+            let mut s = tonic::Status::unavailable("stopping for an upgrade");
+            s.metadata_mut().insert(
+                CAUSE_METADATA,
+                tonic::metadata::MetadataValue::from_static(CAUSE_BRIDGE_SHUTDOWN),
+            );
+            assert_eq!(ErrorCode::of_status(phase, &s), ErrorCode::BridgeShutdown);
+        }
+        let mut s = tonic::Status::unavailable("connection to lnd lost");
+        s.metadata_mut().insert(
+            CAUSE_METADATA,
+            tonic::metadata::MetadataValue::from_static("something-new"),
+        );
+        assert_eq!(ErrorCode::of_status(SERVING, &s), ErrorCode::LndLost);
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

@@ -87,9 +87,17 @@ pub fn closed_status() -> Status {
     Status::unavailable("lnd closed the signer stream (status OK); attach again")
 }
 
-/// Status for the bridge shutting down.
+/// Status for the bridge shutting down, its cause in the
+/// [`CAUSE_METADATA`](lnd_web_signer::proto::signerbridge::CAUSE_METADATA)
+/// trailer (the message says the same to people and to older signers).
 pub fn shutdown_status() -> Status {
-    Status::unavailable("signer-bridge is shutting down")
+    use lnd_web_signer::proto::signerbridge::{CAUSE_BRIDGE_SHUTDOWN, CAUSE_METADATA};
+    let mut s = Status::unavailable("signer-bridge is shutting down");
+    s.metadata_mut().insert(
+        CAUSE_METADATA,
+        tonic::metadata::MetadataValue::from_static(CAUSE_BRIDGE_SHUTDOWN),
+    );
+    s
 }
 
 fn describe(s: &Status) -> String {
@@ -106,6 +114,21 @@ mod tests {
     use std::io;
 
     const ADDR: &str = "127.0.0.1:10019";
+
+    #[test]
+    fn shutdown_names_its_cause_in_a_trailer() {
+        use lnd_web_signer::proto::signerbridge::{CAUSE_BRIDGE_SHUTDOWN, CAUSE_METADATA};
+        let s = shutdown_status();
+        assert_eq!(s.code(), Code::Unavailable);
+        assert_eq!(
+            s.metadata()
+                .get(CAUSE_METADATA)
+                .and_then(|v| v.to_str().ok()),
+            Some(CAUSE_BRIDGE_SHUTDOWN)
+        );
+        // Older signers recognise the whole message.
+        assert_eq!(s.message(), "signer-bridge is shutting down");
+    }
 
     #[test]
     fn dial_errors_are_distinct() {

@@ -474,6 +474,13 @@ async fn shutdown_ends_sessions_and_the_server() {
     let s = end_status(&mut attach).await;
     assert_eq!(s.code(), Code::Unavailable, "{s:?}");
     assert_eq!(s.message(), "signer-bridge is shutting down");
+    // The cause, machine readable, crossed the wire as a trailer.
+    assert_eq!(
+        s.metadata()
+            .get(lnd_web_signer::proto::signerbridge::CAUSE_METADATA)
+            .and_then(|v| v.to_str().ok()),
+        Some(lnd_web_signer::proto::signerbridge::CAUSE_BRIDGE_SHUTDOWN)
+    );
     let end = within("lnd to see the stream end", lnd_side.inbound.message()).await;
     assert!(!matches!(end, Ok(Some(_))), "{end:?}");
     drop(attach);

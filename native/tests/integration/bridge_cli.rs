@@ -145,6 +145,13 @@ async fn process_relays_keeps_secrets_out_of_logs_and_stops_on_sigterm() {
     bridge.terminate();
     let s = end_status(&mut attach).await;
     assert_eq!(s.message(), "signer-bridge is shutting down");
+    // The cause, machine readable, crossed the wire as a trailer.
+    assert_eq!(
+        s.metadata()
+            .get(lnd_web_signer::proto::signerbridge::CAUSE_METADATA)
+            .and_then(|v| v.to_str().ok()),
+        Some(lnd_web_signer::proto::signerbridge::CAUSE_BRIDGE_SHUTDOWN)
+    );
     drop(attach);
     drop(client);
     let status = bridge.wait_exit().await;
