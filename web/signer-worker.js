@@ -18,6 +18,7 @@
 // back except the new seed's words for their one-time display.
 
 import init, {
+  inspectMacaroon,
   kindTable,
   PendingSeed,
   openVault,
@@ -378,6 +379,48 @@ const ops = {
       return requireSigner().sealMacaroon(blob, passphrase, macaroon);
     } finally {
       macaroon?.fill(0);
+    }
+  },
+
+  /** What the macaroon the signer holds grants (null: none). */
+  macaroonInfo() {
+    return requireSigner().macaroonInfo();
+  },
+
+  /**
+   * What a macaroon grants, before it is sealed (bytes transferred, wiped
+   * here).
+   * @param {{ macaroon: Uint8Array }} args
+   */
+  inspectMacaroon({ macaroon }) {
+    try {
+      return inspectMacaroon(macaroon);
+    } finally {
+      macaroon.fill(0);
+    }
+  },
+
+  /** The wallet birthday for lncli createwatchonly. */
+  walletBirthday() {
+    return requireSigner().walletBirthday();
+  },
+
+  /** The watch-only credentials bundle (accounts.json + README.txt). */
+  watchOnlyBundle() {
+    return requireSigner().watchOnlyBundle();
+  },
+
+  /**
+   * Imports a signer bundle (file bytes or its base64 text, transferred and
+   * wiped here): its macaroon is sealed into the vault; returns the new
+   * vault, the endpoint and what the macaroon grants.
+   * @param {{ blob: Uint8Array, passphrase: string, bundle: Uint8Array }} args
+   */
+  importSignerBundle({ blob, passphrase, bundle }) {
+    try {
+      return requireSigner().importSignerBundle(blob, passphrase, bundle);
+    } finally {
+      bundle.fill(0);
     }
   },
 

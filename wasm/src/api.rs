@@ -644,20 +644,29 @@ pub fn open_vault(blob: &[u8], passphrase: String) -> Result<UnlockedSigner, JsE
         birthday_unix,
         macaroon,
         root,
-        ..
+        seed,
     } = opened;
-    Ok(UnlockedSigner::new(root, network, birthday_unix, macaroon))
+    Ok(UnlockedSigner::new(
+        root,
+        network,
+        &seed,
+        birthday_unix,
+        macaroon,
+    ))
 }
 
 /// An unlocked signer: the root key (and the vault's macaroon) in wasm
 /// memory. `lock()` or `free()` stops its connections and wipes the keys.
 #[wasm_bindgen]
 pub struct UnlockedSigner {
-    signer: SharedSigner,
-    network: Network,
+    pub(crate) signer: SharedSigner,
+    pub(crate) network: Network,
     birthday: u64,
+    /// The wallet birthday as `lncli createwatchonly` wants it (none for an
+    /// extended key).
+    pub(crate) wallet_birthday: lnd_web_signer::bundle::Birthday,
     fingerprint: [u8; 4],
-    macaroon: RefCell<Option<SecretBytes>>,
+    pub(crate) macaroon: RefCell<Option<SecretBytes>>,
     connections: RefCell<Vec<Connection>>,
 }
 
@@ -671,7 +680,13 @@ impl core::fmt::Debug for UnlockedSigner {
 }
 
 impl UnlockedSigner {
-    fn new(root: RootKey, network: Network, birthday: u64, macaroon: Option<SecretBytes>) -> Self {
+    fn new(
+        root: RootKey,
+        network: Network,
+        seed: &SeedInput,
+        birthday: u64,
+        macaroon: Option<SecretBytes>,
+    ) -> Self {
         let fingerprint = root.master_fingerprint();
         let signer = Signer::new(root, Box::new(OsEntropy));
         // Evictions keep the MuSig2 session table bounded (lnd never cleans
@@ -684,13 +699,14 @@ impl UnlockedSigner {
             signer: Rc::new(RefCell::new(Some(signer))),
             network,
             birthday,
+            wallet_birthday: lnd_web_signer::bundle::Birthday::of_seed(seed, birthday),
             fingerprint,
             macaroon: RefCell::new(macaroon),
             connections: RefCell::new(Vec::new()),
         }
     }
 
-    fn locked_error() -> JsError {
+    pub(crate) fn locked_error() -> JsError {
         JsError::new("the signer is locked")
     }
 
@@ -741,7 +757,9 @@ impl UnlockedSigner {
             .to_root(network)
             .map_err(|e| JsError::new(&e.to_string()))?;
         let macaroon = optional_macaroon(macaroon_hex)?;
-        Ok(UnlockedSigner::new(root, network, birthday, macaroon))
+        Ok(UnlockedSigner::new(
+            root, network, &seed, birthday, macaroon,
+        ))
     }
 
     /// lnd's name of the network.
@@ -1008,7 +1026,8 @@ mod tests {
     fn musig2_session_bound_is_checked_and_applied() {
         let xprv = "tprv8ZgxMBicQKsPe6jS4vDm2n7s42Q6MpvghUQqMmSKG7bTZvGKtjrcU3PGzMNG37yzxywrcdvgkwrr8eYXJmbwdvUNVT4Ucv7ris4jvA7BUmg";
         let root = RootKey::from_xprv(xprv, Network::Regtest).expect("test key");
-        let signer = UnlockedSigner::new(root, Network::Regtest, 0, None);
+        let seed = SeedInput::Xprv(xprv.to_owned().into());
+        let signer = UnlockedSigner::new(root, Network::Regtest, &seed, 0, None);
         for bad in [0.0, -1.0, 2.5, 1_000_001.0, f64::NAN] {
             assert!(signer.set_musig2_max_sessions(bad).is_err(), "{bad}");
         }

@@ -25,6 +25,7 @@ pub mod api;
 #[cfg(feature = "bench")]
 pub mod bench;
 pub mod connection;
+pub mod credentials;
 pub mod error_code;
 pub mod host;
 pub mod js_value;

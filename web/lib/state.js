@@ -78,6 +78,8 @@ export function initialState() {
     vault: null,
     /** @type {UnlockedInfo | null} */
     unlocked: null,
+    /** What the stored macaroon grants (never its bytes). @type {import("../pkg/lnd_web_signer.js").MacaroonInfo | null} */
+    macaroonInfo: null,
     /** @type {SealSource | null} */
     sealSource: null,
     /** @type {number[]} positions of the seed words to type back */

@@ -57,11 +57,41 @@ export function renderStatus() {
 
 export function renderMacaroonState() {
   const has = state.unlocked?.hasMacaroon;
-  $("mac-state").replaceChildren(has
+  const info = has ? state.macaroonInfo : null;
+  /** @type {HTMLElement[]} */
+  const parts = [has
     ? el("span", { class: "ok", text: "✓ Stored sealed in the vault" })
-    : el("span", { text: "None stored yet. Add the macaroon baked with remotesigner:generate." }));
+    : el("span", { text: "None stored yet. Add the macaroon baked with remotesigner:generate." })];
+  if (info) {
+    const perms = info.permissions.length ? info.permissions.join(", ") : "none";
+    const caveats = info.caveats.length ? ` · caveats: ${info.caveats.join("; ")}` : "";
+    parts.push(el("span", { class: "mac-perms", text: ` Grants ${perms}${caveats}.` }));
+  }
+  $("mac-state").replaceChildren(...parts);
+  const warn = $("mac-warning");
+  if (info && !info.leastPrivilege) {
+    warn.replaceChildren(
+      el("span", { text: `This macaroon is not least-privilege: ${info.warning ?? ""}` }),
+      el("code", { text: info.bakeCommand }),
+    );
+    warn.hidden = false;
+  } else {
+    warn.replaceChildren();
+    warn.hidden = true;
+  }
   $("mac-summary").textContent = has ? "Replace the macaroon" : "Add a macaroon";
   if (!has) /** @type {HTMLDetailsElement} */ ($("mac-details")).open = true;
+}
+
+/** Asks the worker what the stored macaroon grants, then redraws. */
+export async function refreshMacaroonInfo() {
+  try {
+    update({ macaroonInfo: state.unlocked?.hasMacaroon ? await call("macaroonInfo") : null });
+  } catch (e) {
+    update({ macaroonInfo: null });
+    console.warn(`[signer] cannot read the stored macaroon: ${errorMessage(e)}`);
+  }
+  renderMacaroonState();
 }
 
 /**
@@ -78,6 +108,61 @@ async function macaroonFromForm() {
     return bytes;
   }
   return macaroonHexBytes(input("mac-hex").value);
+}
+
+/**
+ * The signer bundle of the form as bytes (file, or pasted base64 text), or
+ * null.
+ * @returns {Promise<Uint8Array | null>}
+ */
+async function bundleFromForm() {
+  const file = input("bundle-file").files?.[0];
+  if (file) {
+    const bytes = new Uint8Array(await file.arrayBuffer());
+    if (!bytes.length) throw new Error("The bundle file is empty.");
+    return bytes;
+  }
+  const text = /** @type {HTMLTextAreaElement} */ ($("bundle-b64")).value.trim();
+  return text ? new TextEncoder().encode(text) : null;
+}
+
+/**
+ * Imports a signer bundle (in the worker): its macaroon is sealed into the
+ * vault, the new vault stored; fills the bridge URL from it when the field
+ * is empty. Returns a note for the user, or "".
+ * @param {Uint8Array} bundle transferred to the worker
+ * @param {string} passphrase
+ * @returns {Promise<string>}
+ */
+async function importBundle(bundle, passphrase) {
+  if (!state.vault || !state.unlocked) throw new Error("the signer is locked");
+  /** @type {import("../pkg/lnd_web_signer.js").ImportedBundle} */
+  let imported;
+  try {
+    imported = await call("importSignerBundle", { blob: state.vault.blob, passphrase, bundle }, [bundle.buffer]);
+  } catch (e) {
+    const message = errorMessage(e);
+    throw new Error(isWrongPassphrase(message) ? "Wrong vault passphrase: the bundle was not imported." : message);
+  }
+  await store.saveVault(imported.vault, state.vault.meta);
+  update({
+    vault: await store.loadVault(),
+    unlocked: { ...state.unlocked, hasMacaroon: true },
+    macaroonInfo: imported.macaroon,
+  });
+  clearInputs("bundle-b64", "mac-pass", "bundle-file");
+  /** @type {HTMLDetailsElement} */ ($("mac-details")).open = false;
+  renderMacaroonState();
+  const url = imported.endpoint.bridgeUrl;
+  if (url) {
+    const typed = normalizeBridgeUrl(input("bridge-url").value);
+    if (!typed) {
+      input("bridge-url").value = url;
+      return "";
+    }
+    return typed === normalizeBridgeUrl(url) ? "" : `The bundle names the bridge ${url}; the URL you typed is kept.`;
+  }
+  return `The bundle is for the native signer (lnd at ${imported.endpoint.rpchost ?? "?"}): its macaroon is stored, but the tab needs the URL of signer-bridge.`;
 }
 
 /**
@@ -99,34 +184,48 @@ async function sealMacaroon(macaroon, passphrase) {
   update({ vault: await store.loadVault(), unlocked: { ...state.unlocked, hasMacaroon: true } });
   clearInputs("mac-hex", "mac-pass", "mac-file");
   /** @type {HTMLDetailsElement} */ ($("mac-details")).open = false;
-  renderMacaroonState();
+  await refreshMacaroonInfo();
 }
 
 export function bindConnection() {
   $("connect-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     showError("connect-error", "");
-    const url = normalizeBridgeUrl(input("bridge-url").value);
-    if (!url) {
-      showError("connect-error", "Enter the bridge URL, e.g. https://signer.example.com");
-      $("bridge-url").focus();
-      return;
-    }
+    const note = $("connect-note");
+    note.hidden = true;
     const btn = button("connect-btn");
     busy(btn, true);
     try {
-      const macaroon = await macaroonFromForm();
-      if (macaroon) {
+      const bundle = await bundleFromForm();
+      const macaroon = bundle ? null : await macaroonFromForm();
+      const secret = bundle || macaroon;
+      if (secret) {
         const pass = input("mac-pass").value;
         if (!pass) {
-          showError("connect-error", "Type the vault passphrase to seal the macaroon into the vault.");
+          showError("connect-error", `Type the vault passphrase to seal the ${bundle ? "bundle's " : ""}macaroon into the vault.`);
           $("mac-pass").focus();
-          macaroon.fill(0);
+          secret.fill(0);
           return;
         }
         $("connect-progress").hidden = false;
         await nextFrame();
-        await sealMacaroon(macaroon, pass);
+        if (bundle) {
+          const text = await importBundle(bundle, pass);
+          note.textContent = text;
+          note.hidden = !text;
+        } else if (macaroon) {
+          await sealMacaroon(macaroon, pass);
+        }
+        $("connect-progress").hidden = true;
+      }
+      const url = normalizeBridgeUrl(input("bridge-url").value);
+      if (!url) {
+        showError("connect-error", "Enter the bridge URL, e.g. https://signer.example.com");
+        $("bridge-url").focus();
+        return;
+      }
+      if (state.macaroonInfo && !state.macaroonInfo.leastPrivilege) {
+        console.warn(`[signer] connecting with a macaroon that is not least-privilege: ${state.macaroonInfo.warning}`);
       }
       update({ bridgeUrl: url });
       await store.setSetting("bridgeUrl", url);

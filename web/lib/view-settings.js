@@ -10,7 +10,7 @@ import { call } from "./rpc.js";
 import { show } from "./screens.js";
 import { newCounters, state, update } from "./state.js";
 import { renderActivity } from "./view-activity.js";
-import { renderMacaroonState, renderStatus } from "./view-connection.js";
+import { refreshMacaroonInfo, renderStatus } from "./view-connection.js";
 
 /** Reads the stored settings into the store and the form fields. */
 export async function loadSettings() {
@@ -35,8 +35,20 @@ export function renderUnlockedInfo() {
   $("info-fingerprint").textContent = u.fingerprint;
   $("info-birthday").textContent = formatDate(u.birthday);
   $("info-version").textContent = state.version;
-  $("accounts-meta").textContent = `Network ${u.network} · master key fingerprint ${u.fingerprint} · birthday ${formatDate(u.birthday)}`;
-  renderMacaroonState();
+  $("accounts-meta").textContent = `Network ${u.network} · master key fingerprint ${u.fingerprint}`;
+  void renderBirthday();
+  void refreshMacaroonInfo();
+}
+
+/** The wallet birthday for lncli createwatchonly (none for an xprv). */
+async function renderBirthday() {
+  try {
+    /** @type {import("../pkg/lnd_web_signer.js").WalletBirthday} */
+    const b = await call("walletBirthday");
+    $("accounts-birthday").textContent = b.lines.join(" ");
+  } catch (e) {
+    $("accounts-birthday").textContent = `Wallet birthday unavailable: ${errorMessage(e)}`;
+  }
 }
 
 function idleToast() {
@@ -88,7 +100,7 @@ export function bindSettings() {
     await call("lock");
     await store.wipeVault();
     update({
-      resumeUrl: null, vault: null, unlocked: null, connected: false, status: { kind: "idle" },
+      resumeUrl: null, vault: null, unlocked: null, macaroonInfo: null, connected: false, status: { kind: "idle" },
       activity: [], counters: newCounters(), detailsOff: null,
     });
     renderActivity();
@@ -108,6 +120,20 @@ export function bindSettings() {
       toast(`Could not export the accounts: ${errorMessage(e)}`);
     }
   });
+
+  for (const [id, b64] of /** @type {const} */ ([["download-bundle-b64", true], ["download-bundle", false]])) {
+    $(id).addEventListener("click", async () => {
+      try {
+        /** @type {import("../pkg/lnd_web_signer.js").WatchOnlyBundleFiles} */
+        const b = await call("watchOnlyBundle");
+        if (b64) download("credentials-bundle.tar.gz.b64", b.b64, "text/plain");
+        else download("credentials-bundle.tar.gz", new Uint8Array(b.tarGz), "application/gzip");
+        toast(`credentials-bundle.tar.gz${b64 ? ".b64" : ""} downloaded.`);
+      } catch (e) {
+        toast(`Could not build the bundle: ${errorMessage(e)}`);
+      }
+    });
+  }
 
   $("download-vault").addEventListener("click", () => {
     if (!state.vault) return;

@@ -58,7 +58,7 @@ export async function lock(reason) {
   // Reconnect after the next unlock if the signer was connected.
   update({ resumeUrl: state.connected ? state.bridgeUrl : null });
   await call("lock");
-  update({ unlocked: null, connected: false, status: { kind: "idle" }, registeredAt: null, reconnectAt: null, lastError: null });
+  update({ unlocked: null, macaroonInfo: null, connected: false, status: { kind: "idle" }, registeredAt: null, reconnectAt: null, lastError: null });
   clearInputs("mac-hex", "mac-pass", "mac-file");
   renderStatus();
   console.info(`[signer] locked (${reason})`);
