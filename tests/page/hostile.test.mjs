@@ -1,7 +1,7 @@
 // Page tests against a scripted bridge (tests/page/fake-bridge.mjs) that
 // sends what a hostile or broken node or bridge could: request ids above
 // 2^53, absurd PSBT amounts, an undecodable frame, a flood of requests.
-// Issue 11, findings 2 and 9. Needs only the wasm package (no native
+// Needs only the wasm package (no native
 // binaries): node --test tests/page/hostile.test.mjs
 
 import assert from "node:assert/strict";

@@ -355,7 +355,7 @@ describe("page qualities", () => {
     }
   });
 
-  test("production headers on every file, from web/_headers (issue 11, finding 9)", async () => {
+  test("production headers on every file, from web/_headers", async () => {
     const want = productionHeaders();
     const names = want.map(([n]) => n.toLowerCase());
     for (const n of ["content-security-policy", "cross-origin-opener-policy", "cross-origin-resource-policy", "referrer-policy", "x-content-type-options"]) {
@@ -380,7 +380,7 @@ describe("page qualities", () => {
     assert.equal(meta, csp.replace(/; frame-ancestors 'none'$/, ""));
   });
 
-  test("secret fields do not invite the browser to store them (issue 11, finding 9)", async () => {
+  test("secret fields do not invite the browser to store them", async () => {
     const tab = await launch();
     try {
       const { page } = tab;
@@ -391,7 +391,7 @@ describe("page qualities", () => {
         ignored: ["data-1p-ignore", "data-lpignore", "data-bwignore"].every((a) => e.hasAttribute(a)),
       })));
       assert.deepEqual(fields.map((f) => f.id).sort(), [
-        "create-aezeed-pass", "import-aezeed-pass", "import-words", "import-xprv", "mac-hex", "mac-pass", "seal-pass",
+        "bundle-b64", "create-aezeed-pass", "import-aezeed-pass", "import-words", "import-xprv", "mac-hex", "mac-pass", "seal-pass",
         "seal-pass2", "unlock-pass",
       ]);
       for (const f of fields) {
@@ -404,7 +404,7 @@ describe("page qualities", () => {
     }
   });
 
-  test("Settings shows the SHA-256 of the running .wasm (issue 11, finding 10)", async () => {
+  test("Settings shows the SHA-256 of the running .wasm", async () => {
     const want = createHash("sha256").update(await readFile(join(WEB, "pkg/lnd_web_signer_bg.wasm"))).digest("hex");
     const tab = await launch();
     try {

@@ -1,4 +1,4 @@
-// Secrets on their way through the signer's worker (issue 11, finding 6):
+// Secrets on their way through the signer's worker:
 // a new seed's words and aezeed passphrase are not kept as JavaScript
 // strings in the worker (they stay in wasm), and the macaroon goes to the
 // worker once, as transferred bytes, never again with connect. Needs only

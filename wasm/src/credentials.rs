@@ -214,7 +214,7 @@ impl UnlockedSigner {
             return Err(Self::locked_error());
         }
         let b = bundle::read_signer_bundle(input.expose())
-            .map_err(|e| JsError::new(&format!("not a signer bundle: {e}")))?;
+            .map_err(|e| JsError::new(&format!("cannot import the bundle: {e}")))?;
         let info = MacaroonInfoJs::from(b.macaroon_info());
         let endpoint = EndpointJs::from(b.endpoint());
         let sealed = self.seal_macaroon(

@@ -70,8 +70,11 @@ export function renderMacaroonState() {
   $("mac-state").replaceChildren(...parts);
   const warn = $("mac-warning");
   if (info && !info.leastPrivilege) {
+    const why = info.permissions.includes("remotesigner:generate")
+      ? "it grants more than remotesigner:generate (listed above), and signer-bridge and Envoy see it in transit."
+      : "it lacks remotesigner:generate, so lnd will refuse the signer.";
     warn.replaceChildren(
-      el("span", { text: `This macaroon is not least-privilege: ${info.warning ?? ""}` }),
+      el("span", { text: `This macaroon is not least-privilege: ${why} Bake one that grants only remotesigner:generate, with the root key given to lncli createwatchonly --mac_root_key:` }),
       el("code", { text: info.bakeCommand }),
     );
     warn.hidden = false;

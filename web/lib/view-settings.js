@@ -3,7 +3,7 @@
 // file, wipe) and the Watch-only setup tab (accounts.json).
 
 import * as store from "../store.js";
-import { $, button, download, input, select, toast } from "./dom.js";
+import { $, button, download, el, input, select, toast } from "./dom.js";
 import { errorMessage } from "./errors.js";
 import { formatDate, idleLimitText } from "./format.js";
 import { call } from "./rpc.js";
@@ -45,7 +45,7 @@ async function renderBirthday() {
   try {
     /** @type {import("../pkg/lnd_web_signer.js").WalletBirthday} */
     const b = await call("walletBirthday");
-    $("accounts-birthday").textContent = b.lines.join(" ");
+    $("accounts-birthday").replaceChildren(el("strong", { text: b.lines[0] }), el("br"), el("span", { text: b.lines[1] }));
   } catch (e) {
     $("accounts-birthday").textContent = `Wallet birthday unavailable: ${errorMessage(e)}`;
   }
