@@ -18,7 +18,6 @@
 // back except the new seed's words for their one-time display.
 
 import init, {
-  inspectMacaroon,
   kindTable,
   PendingSeed,
   openVault,
@@ -385,19 +384,6 @@ const ops = {
   /** What the macaroon the signer holds grants (null: none). */
   macaroonInfo() {
     return requireSigner().macaroonInfo();
-  },
-
-  /**
-   * What a macaroon grants, before it is sealed (bytes transferred, wiped
-   * here).
-   * @param {{ macaroon: Uint8Array }} args
-   */
-  inspectMacaroon({ macaroon }) {
-    try {
-      return inspectMacaroon(macaroon);
-    } finally {
-      macaroon.fill(0);
-    }
   },
 
   /** The wallet birthday for lncli createwatchonly. */

@@ -239,3 +239,35 @@ impl UnlockedSigner {
         Ok(obj)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn get(o: &JsValue, k: &str) -> JsValue {
+        js_sys::Reflect::get(o, &JsValue::from_str(k)).expect("get")
+    }
+
+    /// lnd's macaroons (the fixtures `lncli printmacaroon` decoded): the
+    /// signer one is least-privilege, the admin-like one warns; hex text
+    /// works like the binary file; anything else is refused.
+    #[wasm_bindgen_test]
+    fn macaroons_are_inspected_without_their_bytes() {
+        let signer = include_bytes!("../../tests/fixtures/macaroons/signer.macaroon");
+        let info = inspect_macaroon(signer.to_vec()).expect("signer macaroon");
+        assert_eq!(get(&info, "leastPrivilege").as_bool(), Some(true));
+        assert!(get(&info, "warning").is_null());
+        let hex_text = hex::encode(signer).into_bytes();
+        let again = inspect_macaroon(hex_text).expect("hex text");
+        assert_eq!(get(&again, "leastPrivilege").as_bool(), Some(true));
+        let admin = include_bytes!("../../tests/fixtures/macaroons/admin-like.macaroon");
+        let info = inspect_macaroon(admin.to_vec()).expect("admin-like macaroon");
+        assert_eq!(get(&info, "leastPrivilege").as_bool(), Some(false));
+        let warning = get(&info, "warning").as_string().expect("a warning");
+        assert!(warning.contains("lncli bakemacaroon"), "{warning}");
+        let perms = js_sys::Array::from(&get(&info, "permissions"));
+        assert!(perms.includes(&JsValue::from_str("onchain:write"), 0));
+        assert!(inspect_macaroon(b"not a macaroon".to_vec()).is_err());
+    }
+}
