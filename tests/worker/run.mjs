@@ -20,7 +20,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
@@ -74,6 +74,9 @@ try {
   const accounts = await writeAccounts(plain.vault, plain.passFile, join(tmp, "accounts.json"));
 
   log("starting watchonly-sim");
+  // The simulator accepts the macaroon file it finds at its path: a real
+  // lnd macaroon (remotesigner:generate), so that it fits a signer bundle.
+  await copyFile(join(ROOT, "tests/fixtures/macaroons/signer.macaroon"), join(tmp, "sim.macaroon"));
   const sim = await startSim(tmp, {
     accounts, scenario: "mixed", rounds: 1,
     extra: ["--ping-interval", "1s", "--ping-attempts", "1000", "--ping-backoff", "500ms"],
@@ -81,12 +84,6 @@ try {
   });
   procs.push(sim.proc);
   const MACAROON_HEX = await sim.macaroonHex();
-  const withMacaroon = join(tmp, "with-macaroon.vault");
-  const vm = await run("node", [
-    "worker/tools/vault-macaroon.mjs", "--vault", plain.vault, "--passphrase-file", plain.passFile,
-    "--macaroon-file", sim.macaroon, "--out", withMacaroon,
-  ]);
-  if (vm.code !== 0) throw new Error(`worker/tools/vault-macaroon.mjs failed (exit ${vm.code})`);
 
   log("starting signer-bridge --grpc-web");
   const bridgeLog = join(tmp, "bridge.log");
@@ -94,6 +91,24 @@ try {
     lnd: sim.addr, cert: sim.cert, origin: `http://${LOOPBACK}:8787`, stdoutFile: bridgeLog, stderrFile: bridgeLog,
   });
   procs.push(bridge.proc);
+
+  // Worker C is provisioned from a signer bundle, as on the lnd machine:
+  // `bundle signer` there, then the tool seals its macaroon and names the
+  // bridge URL.
+  const bundle = await run(join(BIN, "lnd-web-signer"), [
+    "bundle", "signer", "--tlscertpath", sim.cert, "--macaroonpath", sim.macaroon, "--bridge-url", bridge.url, "--b64",
+  ]);
+  if (bundle.code !== 0) throw new Error(`lnd-web-signer bundle signer failed: ${bundle.stderr}`);
+  const bundleFile = join(tmp, "credentials-bundle.tar.gz.b64");
+  await writeFile(bundleFile, bundle.stdout);
+  const withMacaroon = join(tmp, "with-macaroon.vault");
+  const vm = await run("node", [
+    "worker/tools/vault-macaroon.mjs", "--vault", plain.vault, "--passphrase-file", plain.passFile,
+    "--bundle", bundleFile, "--out", withMacaroon,
+  ]);
+  if (vm.code !== 0) throw new Error(`worker/tools/vault-macaroon.mjs --bundle failed (exit ${vm.code}): ${vm.stderr}`);
+  const bundleUrl = /^BRIDGE_URL=(\S+)$/m.exec(vm.stdout)?.[1];
+  if (bundleUrl !== bridge.url) throw new Error(`vault-macaroon.mjs --bundle printed ${JSON.stringify(vm.stdout)}`);
 
   const vaultB64 = (await readFile(plain.vault)).toString("base64");
   const vaultMacB64 = (await readFile(withMacaroon)).toString("base64");
@@ -104,7 +119,7 @@ try {
     // C's secrets end with a newline, as `echo ... | wrangler secret put` stores them.
     C: {
       VAULT: `${vaultMacB64.match(/.{1,76}/g).join("\n")}\n`, VAULT_PASSPHRASE: `${PASSPHRASE}\n`,
-      CONTROL_TOKEN: `${CONTROL_TOKEN}\n`, BRIDGE_URL: bridge.url,
+      CONTROL_TOKEN: `${CONTROL_TOKEN}\n`, BRIDGE_URL: bundleUrl,
     },
     D: {},
   };

@@ -133,6 +133,49 @@ pub fn inspect_macaroon(bytes: Vec<u8>) -> Result<JsValue, JsError> {
     to_js(&MacaroonInfoJs::from(&info))
 }
 
+/// For the worker's provisioning tool: opens `blob` with `passphrase`,
+/// replaces its macaroon by the one of a signer bundle (`.tar.gz` bytes or
+/// its base64 text) and seals it again; returns `{ vault, endpoint,
+/// macaroon, tlsCertPem }` as `UnlockedSigner.importSignerBundle` does. A
+/// malformed bundle is refused before the vault is opened. Runs Argon2id
+/// twice. The input bytes are wiped.
+#[wasm_bindgen(js_name = vaultWithBundle, unchecked_return_type = "ImportedBundle")]
+pub fn vault_with_bundle(
+    blob: &[u8],
+    passphrase: String,
+    bundle: Vec<u8>,
+) -> Result<JsValue, JsError> {
+    let passphrase = SecretString::new(passphrase);
+    let input = SecretBytes::new(bundle);
+    let b = bundle::read_signer_bundle(input.expose())
+        .map_err(|e| JsError::new(&format!("cannot import the bundle: {e}")))?;
+    let (sealed, _) = super::page::reseal_with_macaroon(
+        blob,
+        &passphrase,
+        Some(SecretBytes::new(b.macaroon().expose().to_vec())),
+    )?;
+    imported(&b, Uint8Array::from(sealed.as_slice()).into())
+}
+
+/// The JS object of an imported signer bundle, with the new vault.
+fn imported(b: &bundle::SignerBundle, vault: JsValue) -> Result<JsValue, JsError> {
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Imported<'a> {
+        endpoint: EndpointJs,
+        macaroon: MacaroonInfoJs,
+        tls_cert_pem: &'a str,
+    }
+    let obj = to_js(&Imported {
+        endpoint: EndpointJs::from(b.endpoint()),
+        macaroon: MacaroonInfoJs::from(b.macaroon_info()),
+        tls_cert_pem: b.tls_cert_pem(),
+    })?;
+    js_sys::Reflect::set(&obj, &JsValue::from_str("vault"), &vault)
+        .map_err(|_| JsError::new("cannot build the import result"))?;
+    Ok(obj)
+}
+
 #[wasm_bindgen]
 impl UnlockedSigner {
     /// What the macaroon this signer holds (from the vault) grants, or null
@@ -215,28 +258,12 @@ impl UnlockedSigner {
         }
         let b = bundle::read_signer_bundle(input.expose())
             .map_err(|e| JsError::new(&format!("cannot import the bundle: {e}")))?;
-        let info = MacaroonInfoJs::from(b.macaroon_info());
-        let endpoint = EndpointJs::from(b.endpoint());
         let sealed = self.seal_macaroon(
             blob,
             passphrase.expose().to_owned(),
             Some(b.macaroon().expose().to_vec()),
         )?;
-        #[derive(Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Imported<'a> {
-            endpoint: EndpointJs,
-            macaroon: MacaroonInfoJs,
-            tls_cert_pem: &'a str,
-        }
-        let obj = to_js(&Imported {
-            endpoint,
-            macaroon: info,
-            tls_cert_pem: b.tls_cert_pem(),
-        })?;
-        js_sys::Reflect::set(&obj, &JsValue::from_str("vault"), &sealed)
-            .map_err(|_| JsError::new("cannot build the import result"))?;
-        Ok(obj)
+        imported(&b, sealed.into())
     }
 }
 

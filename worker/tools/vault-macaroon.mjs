@@ -4,7 +4,13 @@
 // MACAROON_HEX binding. Runs Argon2id twice (a second or two).
 //
 //   node worker/tools/vault-macaroon.mjs --vault IN --passphrase-file P \
-//        (--macaroon-file signer.macaroon | --remove) --out OUT
+//        (--macaroon-file signer.macaroon | --bundle BUNDLE | --remove) --out OUT
+//
+// --bundle takes a signer bundle (credentials-bundle.tar.gz or its .b64
+// text, `lnd-web-signer bundle signer … --bridge-url URL`): its macaroon is
+// sealed, and the bridge URL to give the worker as BRIDGE_URL is printed on
+// stdout (`BRIDGE_URL=…`). A macaroon that grants more than
+// remotesigner:generate is sealed with a warning on stderr.
 //
 // Needs the wasm signer in worker/pkg/ (WASM_OUT=worker/pkg
 // scripts/build-wasm.sh) or --pkg DIR. Prints only public facts; OUT is
@@ -19,7 +25,7 @@ const HERE = dirname(fileURLToPath(import.meta.url));
 function usage(message) {
   if (message) process.stderr.write(`vault-macaroon: ${message}\n`);
   process.stderr.write(
-    "usage: vault-macaroon.mjs --vault IN --passphrase-file P (--macaroon-file M | --remove) --out OUT [--pkg DIR]\n",
+    "usage: vault-macaroon.mjs --vault IN --passphrase-file P (--macaroon-file M | --bundle B | --remove) --out OUT [--pkg DIR]\n",
   );
   process.exit(2);
 }
@@ -37,6 +43,7 @@ function parseArgs(argv) {
       case "--vault": opts.vault = value(); break;
       case "--passphrase-file": opts.passphraseFile = value(); break;
       case "--macaroon-file": opts.macaroonFile = value(); break;
+      case "--bundle": opts.bundle = value(); break;
       case "--remove": opts.remove = true; break;
       case "--out": opts.out = value(); break;
       case "--pkg": opts.pkg = value(); break;
@@ -45,7 +52,9 @@ function parseArgs(argv) {
     }
   }
   if (!opts.vault || !opts.passphraseFile || !opts.out) usage("--vault, --passphrase-file and --out are required");
-  if (Boolean(opts.macaroonFile) === Boolean(opts.remove)) usage("give exactly one of --macaroon-file and --remove");
+  if ([opts.macaroonFile, opts.bundle, opts.remove].filter(Boolean).length !== 1) {
+    usage("give exactly one of --macaroon-file, --bundle and --remove");
+  }
   return opts;
 }
 
@@ -58,6 +67,19 @@ async function main() {
   // First line, like the CLI's --passphrase-file.
   const passphrase = (await readFile(opts.passphraseFile, "utf8")).split(/\r?\n/)[0];
   if (!passphrase) throw new Error(`${opts.passphraseFile}: the first line is empty`);
+  if (opts.bundle) {
+    const imported = glue.vaultWithBundle(blob, passphrase, await readFile(opts.bundle));
+    await writeFile(opts.out, imported.vault, { flag: "wx", mode: 0o600 });
+    const info = glue.vaultInfo(imported.vault);
+    process.stderr.write(
+      `vault-macaroon: wrote ${opts.out} (${info.bytes} bytes, vault format ${info.version}, ` +
+        `with the bundle's macaroon: ${imported.macaroon.permissions.join(", ") || "no permission"})\n`,
+    );
+    if (!imported.macaroon.leastPrivilege) process.stderr.write(`vault-macaroon: warning: ${imported.macaroon.warning}\n`);
+    if (imported.endpoint.bridgeUrl) process.stdout.write(`BRIDGE_URL=${imported.endpoint.bridgeUrl}\n`);
+    else process.stderr.write(`vault-macaroon: the bundle names lnd at ${imported.endpoint.rpchost}, not a bridge URL: give the worker BRIDGE_URL yourself\n`);
+    return;
+  }
   let macaroonHex = "";
   if (opts.macaroonFile) {
     const mac = await readFile(opts.macaroonFile);
