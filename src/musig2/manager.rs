@@ -174,6 +174,15 @@ impl Session {
     fn have_all_nonces(&self) -> bool {
         self.agg_nonce.is_some()
     }
+
+    /// The aggregation context: `cached` (from the manager's cache of
+    /// recent contexts) or rebuilt from the key set.
+    fn agg(&self, cached: Option<Agg>) -> Result<Agg, MuSig2Error> {
+        match cached {
+            Some(agg) => Ok(agg),
+            None => self.key_set.build(self.version),
+        }
+    }
 }
 
 /// What a used public nonce signed: the hash of its whole signing context
@@ -879,11 +888,7 @@ impl SessionManager {
                     .agg_nonce
                     .as_ref()
                     .ok_or(MuSig2Error::FinalSigInvalid)?;
-                let agg = match cached.take() {
-                    Some(agg) => agg,
-                    None => session.key_set.build(session.version)?,
-                };
-                let sig = match agg {
+                let sig = match session.agg(cached.take())? {
                     Agg::V100(ctx, _) => {
                         aggregate_with_context(&ctx, agg_nonce, &session.sigs, &session.msg)
                     }
@@ -1066,11 +1071,7 @@ fn sign_session(
             have: session.nonces.len(),
             need: session.num_signers,
         })?;
-    let agg = match agg {
-        Some(agg) => agg,
-        None => session.key_set.build(session.version)?,
-    };
-    match agg {
+    match session.agg(agg)? {
         Agg::V100(ctx, _) => {
             sign_with_context(&ctx, k1, k2, sk, session.local_pubkey, agg_nonce, msg)
                 .map_err(|e| MuSig2Error::Signing(e.to_string()))

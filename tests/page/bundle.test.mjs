@@ -12,7 +12,7 @@ import { copyFile, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import {
-  downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, unlock, usePageServer, waitStatus,
+  downloadBytes, openPage, readyTab as sharedReadyTab, screenshot, unlock, usePageServer, waitStatus,
 } from "./helpers.mjs";
 import { BIN, ROOT, demoVault, run, startBridge, startSim, tempDir } from "../stack/index.mjs";
 
@@ -25,19 +25,7 @@ before(async () => {
 });
 
 /** A tab with the demo vault restored and unlocked, auto-lock off. */
-async function readyTab() {
-  const tab = await launch();
-  try {
-    await openPage(tab.page, server.url);
-    await restoreVault(tab.page, demo.vault);
-    await unlock(tab.page, demo.passphrase);
-    await setAutolock(tab.page, 0);
-    return tab;
-  } catch (e) {
-    await tab.close();
-    throw e;
-  }
-}
+const readyTab = (opts) => sharedReadyTab(server.url, demo, opts);
 
 /** `lnd-web-signer bundle signer … --b64`: the bundle's base64 text. */
 async function signerBundle({ cert, macaroon, endpoint }) {

@@ -10,7 +10,7 @@ import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import {
-  connect, downloadBytes, launch, openPage, restoreVault, screenshot, setAutolock, unlock, usePageServer, waitStatus,
+  connect, downloadBytes, readyTab as sharedReadyTab, screenshot, unlock, usePageServer, waitStatus,
 } from "./helpers.mjs";
 import { assertNoSecrets } from "./secrets.mjs";
 import { demoVault, DEMO_TPRV, simSummary, startBridge, startSim, tempDir } from "../stack/index.mjs";
@@ -25,19 +25,7 @@ before(async () => {
 });
 
 /** A tab with the demo vault restored and unlocked, auto-lock off. */
-async function readyTab(opts) {
-  const tab = await launch(opts);
-  try {
-    await openPage(tab.page, server.url);
-    await restoreVault(tab.page, demo.vault);
-    await unlock(tab.page, demo.passphrase);
-    await setAutolock(tab.page, 0);
-    return tab;
-  } catch (e) {
-    await tab.close();
-    throw e;
-  }
-}
+const readyTab = (opts) => sharedReadyTab(server.url, demo, opts);
 
 async function statusText(page) {
   return {

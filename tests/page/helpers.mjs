@@ -128,6 +128,24 @@ export async function unlock(page, passphrase) {
   await waitScreen(page, "dashboard", 120_000);
 }
 
+/**
+ * A launched tab on `url` with the vault file restored and unlocked and
+ * auto-lock off; `opts` go to launch(). The tab is closed if that fails.
+ */
+export async function readyTab(url, { vault, passphrase }, opts) {
+  const tab = await launch(opts);
+  try {
+    await openPage(tab.page, url);
+    await restoreVault(tab.page, vault);
+    await unlock(tab.page, passphrase);
+    await setAutolock(tab.page, 0);
+    return tab;
+  } catch (e) {
+    await tab.close();
+    throw e;
+  }
+}
+
 export async function setAutolock(page, minutes) {
   await page.click("#tab-settings");
   await page.selectOption("#autolock", String(minutes));

@@ -147,14 +147,20 @@ pub fn vault_with_bundle(
 ) -> Result<JsValue, JsError> {
     let passphrase = SecretString::new(passphrase);
     let input = SecretBytes::new(bundle);
-    let b = bundle::read_signer_bundle(input.expose())
-        .map_err(|e| JsError::new(&format!("cannot import the bundle: {e}")))?;
+    let b = read_signer_bundle(&input)?;
     let (sealed, _) = super::page::reseal_with_macaroon(
         blob,
         &passphrase,
         Some(SecretBytes::new(b.macaroon().expose().to_vec())),
     )?;
     imported(&b, Uint8Array::from(sealed.as_slice()).into())
+}
+
+/// A signer bundle (`.tar.gz` bytes or its base64 text), or the core's
+/// reason it is not one.
+fn read_signer_bundle(input: &SecretBytes) -> Result<bundle::SignerBundle, JsError> {
+    bundle::read_signer_bundle(input.expose())
+        .map_err(|e| JsError::new(&format!("cannot import the bundle: {e}")))
 }
 
 /// The JS object of an imported signer bundle, with the new vault.
@@ -256,8 +262,7 @@ impl UnlockedSigner {
         if self.signer.borrow().is_none() {
             return Err(Self::locked_error());
         }
-        let b = bundle::read_signer_bundle(input.expose())
-            .map_err(|e| JsError::new(&format!("cannot import the bundle: {e}")))?;
+        let b = read_signer_bundle(&input)?;
         let sealed = self.seal_macaroon(
             blob,
             passphrase.expose().to_owned(),

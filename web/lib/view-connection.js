@@ -98,36 +98,30 @@ export async function refreshMacaroonInfo() {
 }
 
 /**
- * The macaroon of the form as bytes (file, or pasted hex), or null. They go
- * to the worker once, transferred, to be sealed into the vault; the page
- * keeps no copy and never passes the macaroon to connect.
+ * Bytes from a form's file field, else from its pasted text (`fromText`),
+ * else null. They go to the worker once, transferred; the page keeps no
+ * copy.
+ * @param {string} fileId
+ * @param {string} what for the error on an empty file
+ * @param {() => Uint8Array | null} fromText
  * @returns {Promise<Uint8Array | null>}
  */
-async function macaroonFromForm() {
-  const file = input("mac-file").files?.[0];
-  if (file) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    if (!bytes.length) throw new Error("The macaroon file is empty.");
-    return bytes;
-  }
-  return macaroonHexBytes(input("mac-hex").value);
+async function bytesFromForm(fileId, what, fromText) {
+  const file = input(fileId).files?.[0];
+  if (!file) return fromText();
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (!bytes.length) throw new Error(`The ${what} file is empty.`);
+  return bytes;
 }
 
-/**
- * The signer bundle of the form as bytes (file, or pasted base64 text), or
- * null.
- * @returns {Promise<Uint8Array | null>}
- */
-async function bundleFromForm() {
-  const file = input("bundle-file").files?.[0];
-  if (file) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    if (!bytes.length) throw new Error("The bundle file is empty.");
-    return bytes;
-  }
+/** The macaroon of the form (file, or pasted hex), or null. Never passed to connect. */
+const macaroonFromForm = () => bytesFromForm("mac-file", "macaroon", () => macaroonHexBytes(input("mac-hex").value));
+
+/** The signer bundle of the form (file, or pasted base64 text), or null. */
+const bundleFromForm = () => bytesFromForm("bundle-file", "bundle", () => {
   const text = /** @type {HTMLTextAreaElement} */ ($("bundle-b64")).value.trim();
   return text ? new TextEncoder().encode(text) : null;
-}
+});
 
 /**
  * Imports a signer bundle (in the worker): its macaroon is sealed into the

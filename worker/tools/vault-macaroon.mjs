@@ -67,32 +67,28 @@ async function main() {
   // First line, like the CLI's --passphrase-file.
   const passphrase = (await readFile(opts.passphraseFile, "utf8")).split(/\r?\n/)[0];
   if (!passphrase) throw new Error(`${opts.passphraseFile}: the first line is empty`);
+  let out;
+  let what;
   if (opts.bundle) {
     const imported = glue.vaultWithBundle(blob, passphrase, await readFile(opts.bundle));
-    await writeFile(opts.out, imported.vault, { flag: "wx", mode: 0o600 });
-    const info = glue.vaultInfo(imported.vault);
-    process.stderr.write(
-      `vault-macaroon: wrote ${opts.out} (${info.bytes} bytes, vault format ${info.version}, ` +
-        `with the bundle's macaroon: ${imported.macaroon.permissions.join(", ") || "no permission"})\n`,
-    );
+    out = imported.vault;
+    what = `with the bundle's macaroon: ${imported.macaroon.permissions.join(", ") || "no permission"}`;
     if (!imported.macaroon.leastPrivilege) process.stderr.write(`vault-macaroon: warning: ${imported.macaroon.warning}\n`);
     if (imported.endpoint.bridgeUrl) process.stdout.write(`BRIDGE_URL=${imported.endpoint.bridgeUrl}\n`);
     else process.stderr.write(`vault-macaroon: the bundle names lnd at ${imported.endpoint.rpchost}, not a bridge URL: give the worker BRIDGE_URL yourself\n`);
-    return;
+  } else {
+    let macaroonHex = "";
+    if (opts.macaroonFile) {
+      const mac = await readFile(opts.macaroonFile);
+      if (mac.length === 0) throw new Error(`${opts.macaroonFile} is empty`);
+      macaroonHex = mac.toString("hex");
+    }
+    out = glue.vaultWithMacaroon(blob, passphrase, macaroonHex);
+    what = opts.remove ? "no macaroon" : "with macaroon";
   }
-  let macaroonHex = "";
-  if (opts.macaroonFile) {
-    const mac = await readFile(opts.macaroonFile);
-    if (mac.length === 0) throw new Error(`${opts.macaroonFile} is empty`);
-    macaroonHex = mac.toString("hex");
-  }
-  const out = glue.vaultWithMacaroon(blob, passphrase, macaroonHex);
   await writeFile(opts.out, out, { flag: "wx", mode: 0o600 });
   const info = glue.vaultInfo(out);
-  process.stderr.write(
-    `vault-macaroon: wrote ${opts.out} (${info.bytes} bytes, vault format ${info.version}, ` +
-      `${opts.remove ? "no macaroon" : "with macaroon"})\n`,
-  );
+  process.stderr.write(`vault-macaroon: wrote ${opts.out} (${info.bytes} bytes, vault format ${info.version}, ${what})\n`);
 }
 
 main().catch((e) => {
