@@ -39,8 +39,34 @@ rustup target list --installed | grep -q '^wasm32-unknown-unknown$' || rustup ta
 # wasm-bindgen-cli at exactly the version in Cargo.lock, built from its own
 # Cargo.lock (--locked: the dependencies its authors tested, not whatever is
 # newest today). It generates the JavaScript glue that ships with the page,
-# so there is no fallback without --locked; scripts/build-wasm.sh refuses any
-# other version.
+# so there is no plain fallback without --locked; scripts/build-wasm.sh
+# refuses any other version. When the registry no longer serves a version
+# its lock names (seen: webpki-roots 1.0.11, a dependency of its HTTP client,
+# not of the glue generator), install_wasm_bindgen moves only that crate to
+# what the registry has, in a copy of the crate's own lock, and says so.
+install_wasm_bindgen() {
+  local want=$1 err src tmp crate n
+  err=$(mktemp)
+  if cargo install -q wasm-bindgen-cli --version "=$want" --locked 2>"$err"; then
+    rm -f "$err"; return 0
+  fi
+  src=$(ls -d "${CARGO_HOME:-$HOME/.cargo}"/registry/src/*/"wasm-bindgen-cli-$want" 2>/dev/null | head -1)
+  if [ -z "$src" ] || ! grep -q 'locked to' "$err"; then
+    cat "$err" >&2; rm -f "$err"; return 1
+  fi
+  tmp=$(mktemp -d)
+  cp -r "$src/." "$tmp/"
+  for n in 1 2 3 4 5 6; do
+    crate=$(sed -n 's/.*requirement `\([A-Za-z0-9_-]*\) = .*(locked to .*/\1/p' "$err" | head -1)
+    [ -n "$crate" ] || break
+    log "the registry does not serve the $crate version wasm-bindgen-cli $want locks: moving only $crate to the newest it serves"
+    (cd "$tmp" && cargo update -q -p "$crate") 2>"$err" || { cat "$err" >&2; break; }
+    if cargo install -q --path "$tmp" --locked 2>"$err"; then
+      rm -rf "$tmp" "$err"; return 0
+    fi
+  done
+  cat "$err" >&2; rm -rf "$tmp" "$err"; return 1
+}
 want=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ -z "$want" ]; then
@@ -49,7 +75,7 @@ if [ -z "$want" ]; then
 fi
 if [ "$have" != "$want" ]; then
   log "cargo install wasm-bindgen-cli $want --locked (about 2 minutes)"
-  cargo install -q wasm-bindgen-cli --version "=$want" --locked
+  install_wasm_bindgen "$want"
   have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
   if [ "$have" != "$want" ]; then
     echo "wasm-bindgen on PATH is ${have:-missing} after installing $want (another one earlier on PATH?)" >&2
