@@ -98,6 +98,9 @@ pub mod signerbridge {
     /// [`CAUSE_METADATA`] value: signer-bridge is shutting down (a restart,
     /// a deploy); attach again later.
     pub const CAUSE_BRIDGE_SHUTDOWN: &str = "bridge-shutdown";
+    /// Path of signer-bridge's WebSocket channel (see `proto/bridge.proto`):
+    /// the session on one connection, a message per request and per answer.
+    pub const WEBSOCKET_PATH: &str = "/signerbridge.SignerBridge/WebSocket";
 }
 
 #[cfg(test)]

@@ -538,6 +538,7 @@ async fn attempt_session(
     // The transport adds the macaroon header (FetchTransport::with_attach_macaroon).
     let request = tonic::Request::new(AttachRequest {
         client_info: options.client_info.clone(),
+        ..Default::default()
     });
     let attach_deadline = host::now().saturating_add(options.attach_timeout);
     let mut stream = {

@@ -335,6 +335,7 @@ async fn bridge_signer(url: String, dir: PathBuf) -> Result<(), String> {
         .max_encoding_message_size(MAX_MESSAGE_SIZE);
     let mut attach = tonic::Request::new(AttachRequest {
         client_info: "lws-stream-bench".into(),
+        ..Default::default()
     });
     attach.metadata_mut().insert(
         "macaroon",

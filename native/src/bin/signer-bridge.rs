@@ -32,9 +32,19 @@ struct Cli {
     /// (development and tests; production uses Envoy in front of plain gRPC).
     #[arg(long)]
     grpc_web: bool,
-    /// Origin allowed by CORS in --grpc-web mode (scheme://host[:port]); repeat for more.
-    #[arg(long = "allow-origin", value_name = "ORIGIN", requires = "grpc_web")]
+    /// Origin allowed by CORS in --grpc-web mode and on the WebSocket
+    /// channel (scheme://host[:port], exactly; no wildcards); repeat for more.
+    #[arg(long = "allow-origin", value_name = "ORIGIN")]
     allow_origin: Vec<String>,
+    /// Serve the WebSocket channel (GET /signerbridge.SignerBridge/WebSocket,
+    /// one connection per signer session) on the same listener. On by
+    /// default with --grpc-web; behind Envoy (plain gRPC) give it with
+    /// --allow-origin.
+    #[arg(long, conflicts_with = "no_websocket")]
+    websocket: bool,
+    /// With --grpc-web: do not serve the WebSocket channel.
+    #[arg(long)]
+    no_websocket: bool,
     /// Seconds allowed for TCP connect plus TLS handshake to lnd.
     #[arg(long, value_name = "SECS", default_value_t = DEFAULT_CONNECT_TIMEOUT.as_secs())]
     connect_timeout: u64,
@@ -147,7 +157,12 @@ async fn main() -> ExitCode {
     };
     config.client_address_header = cli.client_address_header;
     config.grpc_web = cli.grpc_web;
+    if !cli.allow_origin.is_empty() && !cli.grpc_web && !cli.websocket {
+        error!("--allow-origin needs --grpc-web or --websocket");
+        return ExitCode::from(2);
+    }
     config.allow_origins = cli.allow_origin;
+    config.websocket = cli.websocket || (cli.grpc_web && !cli.no_websocket);
 
     let result = match Bridge::new(config) {
         Ok(bridge) => bridge.serve_addr(cli.listen, shutdown_signal()).await,

@@ -46,8 +46,13 @@ pub struct BridgeConfig {
     pub client_address_header: Option<String>,
     /// Serve grpc-web (HTTP/1.1 and HTTP/2) with CORS instead of plain gRPC.
     pub grpc_web: bool,
-    /// Origins allowed by CORS in grpc-web mode (`scheme://host[:port]`).
+    /// Origins allowed by CORS in grpc-web mode, and on the WebSocket
+    /// channel (`scheme://host[:port]`).
     pub allow_origins: Vec<String>,
+    /// Serve the WebSocket channel (`proto/bridge.proto`) on the same
+    /// listener. On by default with `grpc_web`; behind Envoy (plain gRPC)
+    /// it needs `allow_origins` too.
+    pub websocket: bool,
 }
 
 impl BridgeConfig {
@@ -67,6 +72,7 @@ impl BridgeConfig {
             client_address_header: None,
             grpc_web: false,
             allow_origins: Vec::new(),
+            websocket: false,
         }
     }
 }

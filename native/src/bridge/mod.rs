@@ -46,6 +46,10 @@
 //!   server-streaming methods alike; [`Bridge`] serves it (plain gRPC or
 //!   grpc-web with CORS) on a listener until shutdown.
 //!
+//! * `ws`, the WebSocket channel beside the server: the same service
+//!   (Attach, then each message a Reply) on one connection, for browsers;
+//!   the listener hands it every connection that starts with `GET`.
+//!
 //! `config` ([`BridgeConfig`], the command line and its defaults) is a leaf
 //! that the service and the server read.
 
@@ -56,6 +60,7 @@ pub mod status;
 mod config;
 mod server;
 mod service;
+mod ws;
 
 pub use config::{
     BridgeConfig, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_MAX_REPLY_BYTES,
@@ -72,3 +77,4 @@ pub use service::{
     AttachStream, CheckedToken, SignerBridgeService, MAX_ATTACH_REQUEST_BYTES, MAX_BATCH_RESPONSES,
     MAX_UNVERIFIED_REPLY_BYTES, TOKEN_LEN, TOKEN_READ_TIMEOUT,
 };
+pub use ws::{end_event, MAX_WS_ATTACH_BYTES};

@@ -15,7 +15,11 @@ use std::{
 
 use http::{header::HeaderName, HeaderValue, Method};
 use prost::bytes::Bytes;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::{
+    net::{TcpListener, TcpStream},
+    sync::watch,
+};
+use tokio_stream::wrappers::ReceiverStream;
 use tonic::{
     codegen::{http, Body, BoxFuture, Service, StdError},
     server::{Grpc, NamedService},
@@ -28,6 +32,7 @@ use tracing::{info, warn};
 use super::config::BridgeConfig;
 use super::raw::RawCodec;
 use super::service::{Admission, SignerBridgeService, MAX_ATTACH_REQUEST_BYTES};
+use super::ws::{self, WsSettings};
 use crate::tls::{self, DialError, PinnedConnector, TlsError};
 
 /// HTTP/2 streams one client connection may have open (Envoy multiplexes
@@ -204,7 +209,7 @@ impl Bridge {
                 return Err(BridgeError::ZeroLimit(name));
             }
         }
-        if config.grpc_web {
+        if config.grpc_web || config.websocket {
             let _checked = cors_layer(&config.allow_origins)?;
         }
         let client_address_header = config
@@ -254,7 +259,7 @@ impl Bridge {
             stop_rx.clone(),
         );
         let server_svc = BridgeServer::new(
-            svc,
+            svc.clone(),
             cfg.max_reply_bytes.saturating_add(ENVELOPE_OVERHEAD),
             cfg.max_request_bytes.saturating_add(ENVELOPE_OVERHEAD),
         );
@@ -269,9 +274,25 @@ impl Bridge {
         // set them here. Without TCP_NODELAY, small HTTP/2 and HTTP/1.1
         // writes (Attach events, Reply acks) meet delayed ACKs and stall for
         // ~40 ms.
-        let incoming = TcpIncoming::from(listener)
-            .with_nodelay(Some(true))
-            .with_keepalive(Some(TCP_KEEPALIVE));
+        let incoming = if cfg.websocket {
+            let settings = Arc::new(WsSettings {
+                origins: cfg
+                    .allow_origins
+                    .iter()
+                    .map(|o| check_origin(o))
+                    .collect::<Result<_, _>>()?,
+                client_address_header: self.client_address_header.clone(),
+                max_reply_bytes: cfg.max_reply_bytes,
+                max_event_bytes: cfg.max_request_bytes.saturating_add(ENVELOPE_OVERHEAD),
+            });
+            Incoming::Split(split_websockets(listener, svc.clone(), settings))
+        } else {
+            Incoming::Plain(
+                TcpIncoming::from(listener)
+                    .with_nodelay(Some(true))
+                    .with_keepalive(Some(TCP_KEEPALIVE)),
+            )
+        };
         let mut builder = Server::builder()
             .http2_keepalive_interval(Some(Duration::from_secs(30)))
             .http2_keepalive_timeout(Some(Duration::from_secs(20)))
@@ -281,7 +302,8 @@ impl Bridge {
             if cfg.grpc_web {
                 let cors = cors_layer(&cfg.allow_origins)?;
                 info!(
-                    "signer-bridge listening on {local} (grpc-web + gRPC, origins: {}), lnd at {}",
+                    "signer-bridge listening on {local} (grpc-web + gRPC{}, origins: {}), lnd at {}",
+                    if cfg.websocket { " + WebSocket" } else { "" },
                     cfg.allow_origins.join(" "),
                     cfg.lnd_rpchost
                 );
@@ -294,7 +316,8 @@ impl Bridge {
                     .await?;
             } else {
                 info!(
-                    "signer-bridge listening on {local} (gRPC), lnd at {}",
+                    "signer-bridge listening on {local} (gRPC{}), lnd at {}",
+                    if cfg.websocket { " + WebSocket" } else { "" },
                     cfg.lnd_rpchost
                 );
                 builder
@@ -316,6 +339,73 @@ impl Bridge {
             }
         }
     }
+}
+
+/// How long a new connection may take to send its first 4 bytes (which
+/// tell a WebSocket upgrade from a gRPC or grpc-web call).
+const FIRST_BYTES_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The connections tonic serves: all of them, or (with the WebSocket
+/// channel) those that do not start with `GET`.
+enum Incoming {
+    Plain(TcpIncoming),
+    Split(ReceiverStream<std::io::Result<TcpStream>>),
+}
+
+impl tokio_stream::Stream for Incoming {
+    type Item = std::io::Result<TcpStream>;
+
+    fn poll_next(self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        match self.get_mut() {
+            Incoming::Plain(i) => std::pin::Pin::new(i).poll_next(cx),
+            Incoming::Split(r) => std::pin::Pin::new(r).poll_next(cx),
+        }
+    }
+}
+
+/// Accepts on `listener`; a connection whose first bytes are `GET ` goes to
+/// the WebSocket channel, every other one to tonic (the returned stream).
+/// The accept loop ends when tonic stops taking connections.
+fn split_websockets(
+    listener: TcpListener,
+    svc: SignerBridgeService,
+    settings: Arc<WsSettings>,
+) -> ReceiverStream<std::io::Result<TcpStream>> {
+    let (tx, rx) = tokio::sync::mpsc::channel(64);
+    tokio::spawn(async move {
+        loop {
+            let stream = tokio::select! {
+                () = tx.closed() => return,
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait a
+                        // little instead of spinning.
+                        warn!("accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                },
+            };
+            let _ = stream.set_nodelay(true);
+            let _ = socket2_keepalive(&stream);
+            let (tx, svc, settings) = (tx.clone(), svc.clone(), Arc::clone(&settings));
+            tokio::spawn(async move {
+                if ws::peek_is_get(&stream, FIRST_BYTES_TIMEOUT).await {
+                    ws::serve_connection(stream, svc, settings).await;
+                } else {
+                    let _ = tx.send(Ok(stream)).await;
+                }
+            });
+        }
+    });
+    ReceiverStream::new(rx)
+}
+
+/// TCP keepalive on an accepted connection (as tonic sets it on its own).
+fn socket2_keepalive(stream: &TcpStream) -> std::io::Result<()> {
+    let sock = socket2::SockRef::from(stream);
+    sock.set_tcp_keepalive(&socket2::TcpKeepalive::new().with_time(TCP_KEEPALIVE))
 }
 
 /// One method of the service as tonic's [`Grpc`] calls it: a

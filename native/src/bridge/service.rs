@@ -235,6 +235,11 @@ impl SignerBridgeService {
         }
         let attach = AttachRequest::decode(request.get_ref().clone())
             .map_err(|e| Status::invalid_argument(format!("malformed AttachRequest: {e}")))?;
+        if !attach.macaroon.is_empty() {
+            return Err(Status::invalid_argument(
+                "AttachRequest.macaroon is for the WebSocket channel; an Attach call sends the macaroon as metadata",
+            ));
+        }
         let source = self.source_of(&request);
         if let Err(wait) = self
             .inner
@@ -411,21 +416,29 @@ impl SignerBridgeService {
         let parts = split_reply(body)
             .map_err(|e| Status::invalid_argument(format!("malformed ReplyRequest: {e}")))?;
         same_as_checked(&request, parts.token)?;
-        let (id, up) = self.session_for(parts.token)?;
+        self.check_token(parts.token)?;
         let response = parts
             .response
             .ok_or_else(|| Status::invalid_argument("reply carries no SignCoordinatorResponse"))?;
-        self.check_size(response.bytes().len(), "response")?;
         let response = match response {
             // Zero-copy: a view into the request's buffer.
             ReplyResponse::Slice(s) => body.slice_ref(s),
             ReplyResponse::Merged(v) => Bytes::from(v),
         };
+        self.queue_reply(parts.token, response).await?;
+        // ReplyAck has no fields: its encoding is empty.
+        Ok(Response::new(Bytes::new()))
+    }
+
+    /// Queues one encoded `SignCoordinatorResponse` for lnd on the session
+    /// bound to `token` (a Reply's, or a message of the WebSocket channel).
+    pub(crate) async fn queue_reply(&self, token: &[u8], response: Bytes) -> Result<(), Status> {
+        let (id, up) = self.session_for(token)?;
+        self.check_size(response.len(), "response")?;
         match tokio::time::timeout(REPLY_QUEUE_TIMEOUT, up.send(response)).await {
             Ok(Ok(())) => {
                 debug!(session = id, "reply queued");
-                // ReplyAck has no fields: its encoding is empty.
-                Ok(Response::new(Bytes::new()))
+                Ok(())
             }
             Ok(Err(_)) => Err(session_ended()),
             Err(_) => Err(queue_full()),

@@ -269,6 +269,7 @@ async fn browser_style_attach_and_reply() {
     // Attach: the token is the first frame of a streaming HTTP/1.1 body.
     let attach_body = frame(&AttachRequest {
         client_info: "raw grpc-web test".into(),
+        ..Default::default()
     });
     let mut attach = send(
         bridge.addr,

@@ -228,6 +228,7 @@ async fn try_attach_and_register(
 > {
     let mut req = tonic::Request::new(AttachRequest {
         client_info: "liveness test".into(),
+        ..Default::default()
     });
     req.metadata_mut()
         .insert("macaroon", macaroon.parse().expect("ascii"));

@@ -22,6 +22,7 @@ mod bridge_cli;
 mod bridge_envoy;
 mod bridge_grpcweb;
 mod bridge_limits;
+mod bridge_ws;
 mod cli_bundle;
 mod cli_handle;
 mod cli_keys;

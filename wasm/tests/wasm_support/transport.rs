@@ -72,6 +72,7 @@ async fn attach_all(fetch: js_sys::Function) -> (Vec<AttachEvent>, Result<(), to
     let mut stream = match c
         .attach(AttachRequest {
             client_info: "test".into(),
+            ..Default::default()
         })
         .await
     {
@@ -249,6 +250,7 @@ async fn request_is_grpc_web_with_metadata() {
     let mut c = SignerBridgeClient::new(transport.clone());
     let mut req = tonic::Request::new(AttachRequest {
         client_info: "wasm test".into(),
+        ..Default::default()
     });
     req.metadata_mut()
         .insert("macaroon", "ffff".parse().expect("ascii metadata"));

@@ -349,6 +349,7 @@ impl Drop for RunningBridge {
 pub fn attach_request(macaroon: Option<&str>) -> Request<AttachRequest> {
     let mut req = Request::new(AttachRequest {
         client_info: "bridge test".to_string(),
+        ..Default::default()
     });
     if let Some(m) = macaroon {
         req.metadata_mut().insert(
