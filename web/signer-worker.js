@@ -230,9 +230,12 @@ function inspectingFetch(network) {
 function onStatus(status) {
   if (status.kind === "connecting") inFlight.clear();
   if (status.kind === "request") {
-    const seen = inFlight.get(status.id);
+    // The signer's own description (WebSocket channel), else the
+    // inspector's (grpc-web).
+    const inspected = inFlight.get(status.id);
     inFlight.delete(status.id);
-    const reply = seen?.reply;
+    const seen = status.request ?? inspected;
+    const reply = status.reply ?? inspected?.reply;
     post("activity", {
       entry: {
         time: new Date().toISOString(),
@@ -418,6 +421,12 @@ const ops = {
     const s = requireSigner();
     await stopConnection();
     connection = s.connect(bridgeUrl, null, onStatus, {
+      // The bridge's WebSocket channel (one message per answer); grpc-web
+      // through the inspecting fetch when no socket opens.
+      transport: "auto",
+      // Over the WebSocket no fetch sees the traffic: the signer describes
+      // each request in its status event instead.
+      describeRequests: true,
       fetch: inspectingFetch(s.network),
       // The inspector reads ReplyBatch bodies too.
       batchReplies: true,

@@ -87,15 +87,19 @@ try {
   await init();
   if (probe) probe.floor = await fetchFloor();
   const signer = UnlockedSigner.fromSeed({ network: q.get("network") || "regtest", xprv: q.get("xprv") });
+  const transport = q.get("transport") || "auto";
   const conn = signer.connect(q.get("bridge"), q.get("macaroon"), (s) => {
     const st = window.streamStatus;
     st.counts[s.kind] = (st.counts[s.kind] || 0) + 1;
-    if (s.kind === "registered") st.registered = true;
+    if (s.kind === "registered") {
+      st.registered = true;
+      st.transport = s.transport;
+    }
     if (s.kind === "error" && st.errors.length < 20) {
       st.errors.push(s.reason);
       console.log(`signer error: ${s.reason}`);
     }
-  });
+  }, { transport });
   // Keep both alive: dropping the signer locks it and stops the connection.
   window.streamSigner = { signer, conn };
   out.textContent = "connected";

@@ -64,6 +64,8 @@ describe("signing through signer-bridge", () => {
       procs.push(bridge.proc);
       await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
       await waitStatus(page, "registered");
+      // The bridge's WebSocket channel: one message per answer, no fetch.
+      assert.equal(await page.getAttribute("#status-card", "data-transport"), "websocket");
       let sent = 0;
       for (let i = 0; i < SCENARIOS.length; i++) {
         if (i > 0) {
@@ -136,6 +138,39 @@ describe("signing through signer-bridge", () => {
 
       // Still nothing secret anywhere, after hundreds of requests.
       await assertNoSecrets(page, tab.logs, { secrets: [DEMO_TPRV, demo.passphrase] });
+      assert.deepEqual(tab.errors, [], `page errors: ${tab.errors.join(" | ")}`);
+    } finally {
+      await tab?.close();
+      for (const p of procs.reverse()) await p.stop();
+    }
+  });
+
+  test("a bridge without the WebSocket channel: grpc-web, and the activity log still describes every request", { timeout: 240_000 }, async () => {
+    const dir = await tempDir();
+    const procs = [];
+    let tab = null;
+    try {
+      tab = await readyTab();
+      const { page } = tab;
+      const sim = await startSim(dir, { accounts: demo.accounts, scenario: "mixed", extra: ["--exit-when-done", "--ping-interval", "2s"] });
+      procs.push(sim.proc);
+      const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin: server.origin, extra: ["--no-websocket"] });
+      procs.push(bridge.proc);
+      await connect(page, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
+      await waitStatus(page, "registered");
+      assert.equal(await page.getAttribute("#status-card", "data-transport"), "grpc-web");
+      assert.match(await page.textContent("#status-detail"), /grpc-web calls/);
+      const summary = await simSummary(sim);
+      assert.equal(summary.failed, 0, summary.line);
+      assert.ok(summary.passed > 0, "nothing checked");
+      await page.click("#tab-activity");
+      const described = page.locator("#activity-log li:not(.err)", { hasText: "Sign PSBT" }).first();
+      await described.waitFor({ timeout: 30_000 });
+      const { bytes } = await downloadBytes(page, () => page.click("#export-activity"));
+      const doc = JSON.parse(bytes.toString("utf8"));
+      const psbts = doc.entries.filter((e) => e.kind === "sign_psbt" && !e.error);
+      assert.ok(psbts.length > 0, "PSBTs in the log");
+      for (const e of psbts) assert.ok(e.psbt && !e.psbt.error, `PSBT #${e.id} described over grpc-web`);
       assert.deepEqual(tab.errors, [], `page errors: ${tab.errors.join(" | ")}`);
     } finally {
       await tab?.close();

@@ -82,10 +82,13 @@ export async function startSim(dir, {
   };
 }
 
-/** Starts signer-bridge --grpc-web for `origin`; resolves { proc, url, listen }. */
-export async function startBridge({ lnd, cert, origin, listen = `${LOOPBACK}:0`, ...procOptions }) {
+/**
+ * Starts signer-bridge --grpc-web (and its WebSocket channel) for `origin`,
+ * with `extra` arguments; resolves { proc, url, listen }.
+ */
+export async function startBridge({ lnd, cert, origin, listen = `${LOOPBACK}:0`, extra = [], ...procOptions }) {
   const proc = startProcess(join(BIN, "signer-bridge"), [
-    "--listen", listen, "--lnd-rpchost", lnd, "--lnd-tlscertpath", cert, "--grpc-web", "--allow-origin", origin,
+    "--listen", listen, "--lnd-rpchost", lnd, "--lnd-tlscertpath", cert, "--grpc-web", "--allow-origin", origin, ...extra,
   ], { name: "signer-bridge", ...procOptions });
   const m = await proc.waitFor(/listening on (\d+\.\d+\.\d+\.\d+:\d+)/, 30_000);
   return { proc, url: `http://${m[1]}`, listen: m[1] };

@@ -125,6 +125,21 @@ export interface ConnectOptions {
   registrationInfo?: string;
   /** client_info of the Attach call (bridge log only). */
   clientInfo?: string;
+  /**
+   * How to reach the bridge: "websocket" (its WebSocket channel, one
+   * message per answer), "grpc-web" (an Attach stream and a Reply call per
+   * answer, through `fetch`), or "auto" (the WebSocket, and grpc-web when
+   * no socket can be opened: an older bridge, a proxy without WebSocket
+   * support). Default "auto", but "grpc-web" when `fetch` is given.
+   */
+  transport?: "auto" | "websocket" | "grpc-web";
+  /**
+   * Describe each answered request in its "request" status (`request`,
+   * `reply`: public data only, as StreamInspector gives), for an activity
+   * log that cannot read the traffic itself (the WebSocket channel).
+   * Default false.
+   */
+  describeRequests?: boolean;
 }
 
 /**
@@ -161,9 +176,9 @@ export type ErrorCode =
 /** Status events of a connection, passed to onStatus. */
 export type SignerStatus =
   | { kind: "connecting"; attempt: number; url: string }
-  | { kind: "registered"; attempt: number; nodeInfo: string }
+  | { kind: "registered"; attempt: number; nodeInfo: string; transport: "websocket" | "grpc-web" }
   | { kind: "ping"; id: RequestId; latencyMs: number }
-  | { kind: "request"; requestKind: string; id: RequestId; latencyMs: number; signMs: number; error: string | null }
+  | { kind: "request"; requestKind: string; id: RequestId; latencyMs: number; signMs: number; error: string | null; request?: StreamRequestInfo; reply?: StreamReplyInfo }
   | { kind: "error"; attempt: number; reason: string; silentMs: number | null; code: ErrorCode }
   | { kind: "reconnecting"; attempt: number; delayMs: number; wasRegistered: boolean }
   | { kind: "disconnected"; reason: string; code: ErrorCode };
@@ -820,7 +835,7 @@ impl UnlockedSigner {
         };
         let mut opts = ConnectOptions::new(&bridge_url, macaroon);
         if let Some(o) = options {
-            apply_options(&mut opts, &o)?;
+            apply_options(&mut opts, &o, self.network)?;
         }
         let callback: Option<Function> = on_status.map(JsCast::unchecked_into);
         let sink: connection::CodedStatusSink =
@@ -905,14 +920,31 @@ impl Drop for UnlockedSigner {
     }
 }
 
-fn apply_options(opts: &mut ConnectOptions, o: &JsValue) -> Result<(), JsError> {
+fn apply_options(
+    opts: &mut ConnectOptions,
+    o: &JsValue,
+    network: lnd_web_signer::keys::Network,
+) -> Result<(), JsError> {
     if let Some(f) = get(o, "fetch") {
         opts.fetch = Some(
             f.dyn_into::<Function>()
                 .map_err(|_| JsError::new("options.fetch must be a function"))?,
         );
-        // A host's fetch may inspect the calls and need not know ReplyBatch.
+        // A host's fetch may inspect the calls and need not know ReplyBatch,
+        // and wants the calls to go through it.
         opts.batch_replies = false;
+        opts.transport = connection::TransportMode::GrpcWeb;
+    }
+    if let Some(t) = get_string(o, "transport")? {
+        opts.transport = connection::TransportMode::parse(&t).ok_or_else(|| {
+            JsError::new("transport must be \"auto\", \"websocket\" or \"grpc-web\"")
+        })?;
+    }
+    if let Some(b) = get(o, "describeRequests") {
+        let on = b
+            .as_bool()
+            .ok_or_else(|| JsError::new("describeRequests must be a boolean"))?;
+        opts.describe = on.then_some(network);
     }
     if let Some(b) = get(o, "batchReplies") {
         opts.batch_replies = b

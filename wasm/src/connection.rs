@@ -48,10 +48,15 @@ use serde::Serialize;
 use super::error_code::{ErrorCode, Phase};
 use super::host;
 use super::transport::FetchTransport;
+use super::websocket::{websocket_url, LinkEnd, LinkError, WsLink};
+use lnd_web_signer::activity::{
+    describe_request, describe_response, ReplyInfo as ActivityReplyInfo, RequestInfo,
+};
+use lnd_web_signer::keys::Network;
 use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
 use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
 use lnd_web_signer::proto::signerbridge::{AttachRequest, ReplyBatchRequest, ReplyRequest};
-use lnd_web_signer::proto::watchonlyrpc::SignCoordinatorResponse;
+use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
 use lnd_web_signer::reply_queue::{QueueLimits, ReplyQueue};
 use lnd_web_signer::secret::{SecretBytes, SecretString};
 use lnd_web_signer::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
@@ -116,6 +121,8 @@ pub enum Status {
         attempt: u32,
         /// The node's `registration_info`.
         node_info: String,
+        /// How this attempt reaches the bridge: `"websocket"` or `"grpc-web"`.
+        transport: &'static str,
     },
     /// A ping was answered.
     Ping {
@@ -138,6 +145,12 @@ pub enum Status {
         sign_ms: f64,
         /// The `signer_error` text when the answer is an error.
         error: Option<String>,
+        /// The request's public description (`ConnectOptions::describe`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        request: Option<RequestInfo>,
+        /// The answer's public description (`ConnectOptions::describe`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reply: Option<ActivityReplyInfo>,
     },
     /// An attempt ended; the next starts after `delay_ms`.
     Reconnecting {
@@ -199,6 +212,40 @@ pub struct ConnectOptions {
     /// API turns this off when `fetch` is given unless `batchReplies` says
     /// otherwise.
     pub batch_replies: bool,
+    /// How to reach the bridge (default [`TransportMode::Auto`]; the JS API
+    /// makes it [`TransportMode::GrpcWeb`] when `fetch` is given unless
+    /// `transport` says otherwise).
+    pub transport: TransportMode,
+    /// Describe every answered request for the activity log (the core's
+    /// [`lnd_web_signer::activity`], addresses for this network) in its
+    /// [`Status::Request`] event. Off by default.
+    pub describe: Option<Network>,
+}
+
+/// How a connection reaches signer-bridge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransportMode {
+    /// The WebSocket channel; when a socket cannot be opened at all (an
+    /// older bridge, a proxy without WebSocket support), grpc-web in the
+    /// same attempt, and grpc-web from then on once that works.
+    Auto,
+    /// The WebSocket channel only.
+    WebSocket,
+    /// grpc-web over `fetch` only (an `Attach` stream and a `Reply` call
+    /// per answer or batch).
+    GrpcWeb,
+}
+
+impl TransportMode {
+    /// The JS name: `"auto"`, `"websocket"` or `"grpc-web"`.
+    pub fn parse(name: &str) -> Option<Self> {
+        match name {
+            "auto" => Some(Self::Auto),
+            "websocket" => Some(Self::WebSocket),
+            "grpc-web" => Some(Self::GrpcWeb),
+            _ => None,
+        }
+    }
 }
 
 impl core::fmt::Debug for ConnectOptions {
@@ -208,6 +255,7 @@ impl core::fmt::Debug for ConnectOptions {
             .field("macaroon", &"[redacted]")
             .field("custom_fetch", &self.fetch.is_some())
             .field("backoff", &self.backoff)
+            .field("transport", &self.transport)
             .finish_non_exhaustive()
     }
 }
@@ -230,6 +278,8 @@ impl ConnectOptions {
             max_replies_in_flight: DEFAULT_MAX_REPLIES_IN_FLIGHT,
             max_message_bytes: MAX_MESSAGE_BYTES,
             batch_replies: true,
+            transport: TransportMode::Auto,
+            describe: None,
         }
     }
 }
@@ -413,12 +463,14 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
     // The macaroon's hex, made once and wiped with the loop; the transport
     // sets it on Attach calls (never in tonic's metadata).
     let macaroon_hex = Rc::new(hex_secret(&options.macaroon));
+    let ws_url = websocket_url(&options.bridge_url);
+    let mut prefer_ws = true;
     let transport = match options.fetch.take() {
         Some(f) => FetchTransport::with_fetch(&options.bridge_url, f),
         None => FetchTransport::new(&options.bridge_url),
     }
     .with_max_frame_len(options.max_message_bytes)
-    .with_attach_macaroon(macaroon_hex);
+    .with_attach_macaroon(Rc::clone(&macaroon_hex));
     let client = SignerBridgeClient::new(transport)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
@@ -434,20 +486,73 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
             url: options.bridge_url.clone(),
         });
         let mut registered = false;
-        let result = attempt_session(
-            &inner,
-            &signer,
-            &options,
-            client.clone(),
-            attempt,
-            &mut registered,
-        )
-        .await;
+        let result = match (&ws_url, options.transport) {
+            (Some(url), TransportMode::WebSocket) => {
+                attempt_ws_session(
+                    &inner,
+                    &signer,
+                    &options,
+                    url,
+                    &macaroon_hex,
+                    attempt,
+                    &mut registered,
+                )
+                .await
+            }
+            (None, TransportMode::WebSocket) => Err(fail(
+                ErrorCode::Internal,
+                format!("{} is not an http:// or https:// URL", options.bridge_url),
+            )),
+            (Some(url), TransportMode::Auto) if prefer_ws => {
+                match attempt_ws_session(
+                    &inner,
+                    &signer,
+                    &options,
+                    url,
+                    &macaroon_hex,
+                    attempt,
+                    &mut registered,
+                )
+                .await
+                {
+                    // An older bridge, a proxy without WebSocket support:
+                    // grpc-web now, and from now on once it works.
+                    Err(AttemptEnd::NotOpened { .. }) => {
+                        let r = attempt_session(
+                            &inner,
+                            &signer,
+                            &options,
+                            client.clone(),
+                            attempt,
+                            &mut registered,
+                        )
+                        .await;
+                        if registered {
+                            prefer_ws = false;
+                        }
+                        r
+                    }
+                    other => other,
+                }
+            }
+            _ => {
+                attempt_session(
+                    &inner,
+                    &signer,
+                    &options,
+                    client.clone(),
+                    attempt,
+                    &mut registered,
+                )
+                .await
+            }
+        };
         inner.update(|s| s.registered = false);
         let (reason, code, silent) = match result {
             // The bridge ended the stream with status OK.
             Ok(reason) => (reason, ErrorCode::SessionEnded, None),
             Err(AttemptEnd::Retry { reason, code }) => (reason, code, None),
+            Err(AttemptEnd::NotOpened { reason }) => (reason, ErrorCode::BridgeUnreachable, None),
             Err(AttemptEnd::Silent { reason, silent }) => {
                 (reason, ErrorCode::LndSilent, Some(silent))
             }
@@ -482,6 +587,10 @@ enum AttemptEnd {
     Silent {
         reason: String,
         silent: Duration,
+    },
+    /// The WebSocket never opened (see [`TransportMode::Auto`]).
+    NotOpened {
+        reason: String,
     },
     Locked,
 }
@@ -644,23 +753,7 @@ async fn attempt_session(
             }
         },
     };
-    match session.on_request(first, host::now()) {
-        Ok(Event::Registered { node_info }) => {
-            *registered = true;
-            inner.update(|s| {
-                s.registrations = s.registrations.saturating_add(1);
-                s.registered = true;
-            });
-            inner.emit(Status::Registered { attempt, node_info });
-        }
-        Ok(_) => {
-            return Err(fail(
-                ErrorCode::Protocol,
-                "session did not complete the handshake",
-            ))
-        }
-        Err(e) => return Err(fail_session(&e)),
-    }
+    on_registration(inner, &mut session, first, attempt, registered, "grpc-web")?;
 
     // 3. Serve requests until the stream or a Reply fails.
     let (fail_tx, mut fail_rx) = mpsc::unbounded::<(ErrorCode, String)>();
@@ -743,38 +836,8 @@ async fn attempt_session(
                 }
             },
         };
-        let received = host::now_ms();
-        let kind = RequestKind::of(&req);
-        let id = req.request_id;
-        let (response, sign_ms, name) = match session.on_request(req, host::now()) {
-            Err(e) => return Err(fail_session(&e)),
-            Ok(Event::Registered { .. }) => {
-                return Err(fail(ErrorCode::Protocol, "unexpected second registration"))
-            }
-            Ok(Event::Reply(resp)) => (resp, 0.0, kind.field()),
-            Ok(Event::Handle(work)) => {
-                let guard = signer.borrow();
-                let Some(s) = guard.as_ref() else {
-                    return Err(AttemptEnd::Locked);
-                };
-                let name = kind.display_name();
-                let t0 = host::now_ms();
-                let resp = session::finish(&work, s.handle(&work));
-                (resp, host::now_ms() - t0, name)
-            }
-        };
-        let len = response.encoded_len();
-        let answer = Answer {
-            error: error_text(&response),
-            response,
-            info: ReplyInfo {
-                kind,
-                name,
-                id,
-                received,
-                sign_ms,
-            },
-        };
+        let answer = answer(&mut session, signer, req, options.describe)?;
+        let len = answer.response.encoded_len();
         let start = replies.queue.borrow_mut().push(answer, len);
         if let Some(out) = start {
             start_call(&replies, out.items);
@@ -783,6 +846,286 @@ async fn attempt_session(
             // would otherwise sign them all before the fetch goes out.
             yield_now().await;
         }
+    }
+}
+
+/// The node's registration answer `first` through the session: reports
+/// the completed handshake (over `transport`) or ends the attempt.
+fn on_registration(
+    inner: &Rc<Inner>,
+    session: &mut Session,
+    first: SignCoordinatorRequest,
+    attempt: u32,
+    registered: &mut bool,
+    transport: &'static str,
+) -> Result<(), AttemptEnd> {
+    match session.on_request(first, host::now()) {
+        Ok(Event::Registered { node_info }) => {
+            *registered = true;
+            inner.update(|s| {
+                s.registrations = s.registrations.saturating_add(1);
+                s.registered = true;
+            });
+            inner.emit(Status::Registered {
+                attempt,
+                node_info,
+                transport,
+            });
+            Ok(())
+        }
+        Ok(_) => Err(fail(
+            ErrorCode::Protocol,
+            "session did not complete the handshake",
+        )),
+        Err(e) => Err(fail_session(&e)),
+    }
+}
+
+/// The answer to one request from lnd: the session's own (pings, unusable
+/// requests) or the signer's, with what the activity report needs.
+fn answer(
+    session: &mut Session,
+    signer: &SharedSigner,
+    req: SignCoordinatorRequest,
+    describe: Option<Network>,
+) -> Result<Answer, AttemptEnd> {
+    let received = host::now_ms();
+    let kind = RequestKind::of(&req);
+    let id = req.request_id;
+    let described = describe
+        .filter(|_| kind != RequestKind::Ping)
+        .map(|net| describe_request(&req, net));
+    let (response, sign_ms, name) = match session.on_request(req, host::now()) {
+        Err(e) => return Err(fail_session(&e)),
+        Ok(Event::Registered { .. }) => {
+            return Err(fail(ErrorCode::Protocol, "unexpected second registration"))
+        }
+        Ok(Event::Reply(resp)) => (resp, 0.0, kind.field()),
+        Ok(Event::Handle(work)) => {
+            let guard = signer.borrow();
+            let Some(s) = guard.as_ref() else {
+                return Err(AttemptEnd::Locked);
+            };
+            let name = kind.display_name();
+            let t0 = host::now_ms();
+            let resp = session::finish(&work, s.handle(&work));
+            (resp, host::now_ms() - t0, name)
+        }
+    };
+    let reply = described.as_ref().map(|_| describe_response(&response));
+    Ok(Answer {
+        error: error_text(&response),
+        response,
+        info: ReplyInfo {
+            kind,
+            name,
+            id,
+            received,
+            sign_ms,
+            request: described,
+            reply,
+        },
+    })
+}
+
+/// Most answer bytes the browser may hold unsent on the WebSocket before
+/// the attempt ends (the bridge is not reading; as [`MAX_WAITING_BYTES`]
+/// for grpc-web).
+const MAX_WS_BUFFERED: u32 = MAX_WAITING_BYTES as u32;
+
+/// The first message of the WebSocket channel: `AttachRequest` with
+/// `client_info` and the macaroon's hex, encoded straight into one
+/// zeroizing buffer of the right size.
+fn ws_attach_message(
+    client_info: &str,
+    macaroon_hex: &SecretString,
+) -> zeroize::Zeroizing<Vec<u8>> {
+    let head = AttachRequest {
+        client_info: client_info.to_owned(),
+        ..Default::default()
+    };
+    let mac = macaroon_hex.expose().as_bytes();
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(head.encoded_len() + mac.len() + 11));
+    // Encoding into a Vec with room cannot fail.
+    let _ = head.encode(&mut *out);
+    if !mac.is_empty() {
+        // Field 2 (macaroon), wire type 2 (length-delimited).
+        out.push(0x12);
+        prost::encoding::encode_varint(mac.len() as u64, &mut *out);
+        out.extend_from_slice(mac);
+    }
+    out
+}
+
+/// An attempt's failure on the WebSocket channel, in `phase`.
+fn fail_link(phase: Phase, what: &str, end: LinkEnd) -> AttemptEnd {
+    match end {
+        LinkEnd::Status(s) => fail_status(phase, what, &s),
+        LinkEnd::Link(LinkError::NotOpened(reason)) => AttemptEnd::NotOpened { reason },
+        LinkEnd::Link(LinkError::Closed(reason)) => {
+            fail(ErrorCode::BridgeUnreachable, format!("{what}: {reason}"))
+        }
+        LinkEnd::Link(LinkError::Protocol(reason)) => {
+            fail(ErrorCode::Protocol, format!("{what}: {reason}"))
+        }
+    }
+}
+
+/// One attempt over the WebSocket channel at `url`: the same session as
+/// [`attempt_session`], each answer one message. `Ok(reason)` when the
+/// bridge ended the session normally; [`AttemptEnd::NotOpened`] when the
+/// socket never opened.
+async fn attempt_ws_session(
+    inner: &Rc<Inner>,
+    signer: &SharedSigner,
+    options: &ConnectOptions,
+    url: &str,
+    macaroon_hex: &SecretString,
+    attempt: u32,
+    registered: &mut bool,
+) -> Result<String, AttemptEnd> {
+    let mut session = Session::new(options.session.clone()).map_err(|e| fail_session(&e))?;
+    let attach_deadline = host::now().saturating_add(options.attach_timeout);
+    let mut link = WsLink::open(url, options.max_message_bytes)
+        .map_err(|e| fail_link(Phase::Attach, "attach failed", LinkEnd::Link(e)))?;
+    match until(Box::pin(link.opened()), attach_deadline).await {
+        None => {
+            return Err(AttemptEnd::NotOpened {
+                reason: format!(
+                    "the WebSocket to {url} did not open within {:?}",
+                    options.attach_timeout
+                ),
+            })
+        }
+        Some(Err(e)) => return Err(fail_link(Phase::Attach, "attach failed", LinkEnd::Link(e))),
+        Some(Ok(())) => {}
+    }
+    link.send_secret(&ws_attach_message(&options.client_info, macaroon_hex))
+        .map_err(|e| fail_link(Phase::Attach, "attach failed", LinkEnd::Link(e)))?;
+
+    // 1. The token says the bridge reached lnd.
+    match until(Box::pin(link.next_event()), attach_deadline).await {
+        None => {
+            return Err(fail(
+                ErrorCode::BridgeTimeout,
+                "no session token from the bridge in time",
+            ))
+        }
+        Some(Err(e)) => return Err(fail_link(Phase::Attach, "attach failed", e)),
+        Some(Ok(None)) => {
+            return Err(fail(
+                ErrorCode::Protocol,
+                "bridge ended the session before the session token",
+            ))
+        }
+        Some(Ok(Some(ev))) => match ev.event {
+            Some(AttachEventKind::SessionToken(t)) if !t.is_empty() => {}
+            _ => {
+                return Err(fail(
+                    ErrorCode::Protocol,
+                    "bridge's first event is not a session token",
+                ))
+            }
+        },
+    }
+
+    // 2. Registration, within the session's handshake deadline.
+    let registration = session.start(host::now()).map_err(|e| fail_session(&e))?;
+    let deadline = session
+        .poll_timeout()
+        .unwrap_or_else(|| host::now().saturating_add(options.session.handshake_timeout));
+    let phase = Phase::Stream { registered: false };
+    let what = "the session failed during the handshake";
+    link.send(&registration.encode_to_vec())
+        .map_err(|e| fail_link(phase, what, LinkEnd::Link(e)))?;
+    let first = match until(Box::pin(link.next_event()), deadline).await {
+        None => {
+            return Err(session
+                .on_timeout(host::now().max(deadline))
+                .err()
+                .map(|e| fail_session(&e))
+                .unwrap_or_else(|| fail(ErrorCode::HandshakeTimeout, "handshake timed out")));
+        }
+        Some(Err(e)) => return Err(fail_link(phase, what, e)),
+        Some(Ok(None)) => {
+            return Err(fail(
+                ErrorCode::SessionEnded,
+                "bridge ended the session during the handshake",
+            ))
+        }
+        Some(Ok(Some(ev))) => match ev.event {
+            Some(AttachEventKind::Request(r)) => r,
+            _ => {
+                return Err(fail(
+                    ErrorCode::Protocol,
+                    "bridge sent a second session token",
+                ))
+            }
+        },
+    };
+    on_registration(inner, &mut session, first, attempt, registered, "websocket")?;
+
+    // 3. Serve requests; every answer leaves at once.
+    let mut tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
+    loop {
+        let next = match select(Box::pin(link.next_event()), &mut tick).await {
+            Either::Left((next, _)) => Some(next),
+            Either::Right(((), _)) => None,
+        };
+        let next = match next {
+            Some(next) => next,
+            None => {
+                let now = host::now();
+                if link.buffered() > MAX_WS_BUFFERED {
+                    return Err(fail(
+                        ErrorCode::BridgeTimeout,
+                        format!(
+                            "the bridge is not reading answers ({} bytes wait to be sent)",
+                            link.buffered()
+                        ),
+                    ));
+                }
+                if let Err(e) = session.on_timeout(now) {
+                    return Err(match e {
+                        session::SessionError::IdleTimeout { silent, .. } => AttemptEnd::Silent {
+                            reason: e.to_string(),
+                            silent,
+                        },
+                        other => fail_session(&other),
+                    });
+                }
+                tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
+                continue;
+            }
+        };
+        let req = match next {
+            Err(e) => {
+                return Err(fail_link(
+                    Phase::Stream { registered: true },
+                    "the session failed",
+                    e,
+                ))
+            }
+            Ok(None) => return Ok("bridge ended the session".to_owned()),
+            Ok(Some(ev)) => match ev.event {
+                Some(AttachEventKind::Request(r)) => r,
+                _ => {
+                    return Err(fail(
+                        ErrorCode::Protocol,
+                        "bridge sent a session token mid-stream",
+                    ))
+                }
+            },
+        };
+        let answer = answer(&mut session, signer, req, options.describe)?;
+        link.send(&answer.response.encode_to_vec()).map_err(|e| {
+            fail_link(
+                Phase::Reply,
+                &format!("reply to request {} failed", answer.info.id),
+                LinkEnd::Link(e),
+            )
+        })?;
+        answered(inner, answer, host::now_ms());
     }
 }
 
@@ -800,6 +1143,8 @@ struct ReplyInfo {
     id: u64,
     received: f64,
     sign_ms: f64,
+    request: Option<RequestInfo>,
+    reply: Option<ActivityReplyInfo>,
 }
 
 fn error_text(resp: &SignCoordinatorResponse) -> Option<String> {
@@ -879,25 +1224,32 @@ impl Replies {
     }
 
     fn answered(&self, answer: Answer, acked_ms: f64) {
-        let info = answer.info;
-        let latency_ms = acked_ms - info.received;
-        if info.kind == RequestKind::Ping {
-            self.inner.update(|s| s.pings = s.pings.saturating_add(1));
-            self.inner.emit(Status::Ping {
-                id: info.id,
-                latency_ms,
-            });
-        } else {
-            self.inner
-                .update(|s| s.requests = s.requests.saturating_add(1));
-            self.inner.emit(Status::Request {
-                request_kind: info.name.to_owned(),
-                id: info.id,
-                latency_ms,
-                sign_ms: info.sign_ms,
-                error: answer.error,
-            });
-        }
+        answered(&self.inner, answer, acked_ms);
+    }
+}
+
+/// Reports one answer that left at `acked_ms` (the bridge's ack, or the
+/// WebSocket send).
+fn answered(inner: &Inner, answer: Answer, acked_ms: f64) {
+    let info = answer.info;
+    let latency_ms = acked_ms - info.received;
+    if info.kind == RequestKind::Ping {
+        inner.update(|s| s.pings = s.pings.saturating_add(1));
+        inner.emit(Status::Ping {
+            id: info.id,
+            latency_ms,
+        });
+    } else {
+        inner.update(|s| s.requests = s.requests.saturating_add(1));
+        inner.emit(Status::Request {
+            request_kind: info.name.to_owned(),
+            id: info.id,
+            latency_ms,
+            sign_ms: info.sign_ms,
+            error: answer.error,
+            request: info.request,
+            reply: info.reply,
+        });
     }
 }
 

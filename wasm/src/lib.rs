@@ -31,5 +31,6 @@ pub mod host;
 pub mod js_value;
 pub mod page;
 pub mod transport;
+pub mod websocket;
 
 pub use api::{PendingSeed, SignerConnection, UnlockedSigner};

@@ -157,7 +157,7 @@ export function activityLogLine(entry) {
  */
 export function statusLogLine(s) {
   if (s.kind === "ping" || s.kind === "request") return null;
-  const extra = s.kind === "error" ? `: ${s.reason}` : s.kind === "reconnecting" ? ` in ${Math.round(s.delayMs / 1000)} s` : s.kind === "registered" ? ` (${s.nodeInfo})` : "";
+  const extra = s.kind === "error" ? `: ${s.reason}` : s.kind === "reconnecting" ? ` in ${Math.round(s.delayMs / 1000)} s` : s.kind === "registered" ? ` (${s.nodeInfo})${s.transport ? ` over ${s.transport}` : ""}` : "";
   return `[status] ${s.kind}${extra}`;
 }
 

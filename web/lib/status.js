@@ -16,21 +16,23 @@ export const ATTACH_END_WINDOW_MS = 3000;
 /**
  * How the status event `s` changes the store (a patch for update()).
  * A ping or a request does not change the connection state shown.
- * @param {Pick<State, "attachEnd">} state
+ * @param {Pick<State, "attachEnd"> & Partial<Pick<State, "status">>} state
  * @param {SignerStatus} s
  * @param {number} [now]
  * @returns {Partial<State>}
  */
 export function statusPatch(state, s, now = Date.now()) {
+  const shown = state.status;
+  const transport = shown && shown.kind === "registered" ? shown.transport : "websocket";
   switch (s.kind) {
     case "connecting":
       return { status: s, attempt: s.attempt, reconnectAt: null, attachEnd: null };
     case "registered":
       return { status: s, registeredAt: now, nodeInfo: s.nodeInfo, lastError: null };
     case "ping":
-      return { status: { kind: "registered", attempt: 0, nodeInfo: "" }, lastPingAt: now };
+      return { status: { kind: "registered", attempt: 0, nodeInfo: "", transport }, lastPingAt: now };
     case "request":
-      return { status: { kind: "registered", attempt: 0, nodeInfo: "" } };
+      return { status: { kind: "registered", attempt: 0, nodeInfo: "", transport } };
     case "error": {
       if (s.silentMs !== null && s.silentMs !== undefined) {
         // The idle watchdog: nothing at all came from lnd for too long.
@@ -88,6 +90,7 @@ export function attachEndPatch(state, end, now = Date.now()) {
  * @property {string} ping
  * @property {string} attempt
  * @property {string} requests
+ * @property {string} transport "websocket" or "grpc-web" while registered, else ""
  * @property {string | null} error the red error line, or null
  * @property {boolean} canConnect
  * @property {string} connectLabel
@@ -113,7 +116,8 @@ export function statusView(state, now = Date.now()) {
   } else if (s.kind === "registered") {
     kind = "registered";
     title = "Connected · signing for lnd";
-    detail = "Registered with the watch-only node. Requests are answered as they arrive.";
+    const via = s.transport === "grpc-web" ? "grpc-web calls" : "a WebSocket";
+    detail = `Registered with the watch-only node (${via} to signer-bridge). Requests are answered as they arrive.`;
   } else if (s.kind === "reconnecting" || (s.kind === "error" && state.reconnectAt)) {
     kind = "reconnecting";
     const secs = Math.max(0, Math.ceil(((state.reconnectAt ?? now) - now) / 1000));
@@ -143,6 +147,7 @@ export function statusView(state, now = Date.now()) {
     ping: state.lastPingAt ? ago(state.lastPingAt, now) : "—",
     attempt: state.connected && state.attempt ? String(state.attempt) : "—",
     requests: String(state.counters.requests),
+    transport: s.kind === "registered" ? s.transport ?? "" : "",
     error: showErr && state.lastError ? `${state.lastError.title}: ${state.lastError.reason}` : null,
     canConnect: Boolean(state.unlocked),
     connectLabel: state.connected ? "Reconnect" : "Connect",

@@ -40,6 +40,7 @@ export function onAttachEnd(end) {
 export function renderStatus() {
   const v = statusView(state);
   $("status-card").dataset.state = v.state;
+  $("status-card").dataset.transport = v.transport;
   $("status-title").textContent = v.title;
   $("status-detail").textContent = v.detail;
   $("st-bridge").textContent = v.bridge;

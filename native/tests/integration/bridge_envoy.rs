@@ -166,7 +166,14 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
                 ("max_request_headers_kb", Int),
                 ("use_remote_address", Bool),
                 ("xff_num_trusted_hops", Int),
+                ("upgrade_configs", ListMsg("UpgradeConfig")),
             ],
+        ),
+        // HttpConnectionManager.UpgradeConfig and RouteAction.UpgradeConfig
+        // (the fields used here are the same in both).
+        (
+            "UpgradeConfig",
+            vec![("upgrade_type", Str), ("enabled", Bool)],
         ),
         // envoy/extensions/filters/network/connection_limit/v3/connection_limit.proto
         (
@@ -267,6 +274,7 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
                 ("timeout", Dur),
                 ("idle_timeout", Dur),
                 ("max_stream_duration", Msg("MaxStreamDuration")),
+                ("upgrade_configs", ListMsg("UpgradeConfig")),
             ],
         ),
         (
@@ -359,7 +367,15 @@ fn schema() -> BTreeMap<&'static str, Vec<(&'static str, K)>> {
         ),
         (
             "ExplicitHttpConfig",
-            vec![("http2_protocol_options", Msg("Http2ProtocolOptions"))],
+            vec![
+                ("http_protocol_options", Msg("Http1ProtocolOptions")),
+                ("http2_protocol_options", Msg("Http2ProtocolOptions")),
+            ],
+        ),
+        // envoy/config/core/v3/protocol.proto
+        (
+            "Http1ProtocolOptions",
+            vec![("accept_http_10", Bool), ("allow_absolute_url", Bool)],
         ),
         // envoy/config/endpoint/v3/endpoint.proto, endpoint_components.proto
         (
@@ -811,7 +827,47 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         "0s",
         "Attach: idle timeout disabled"
     );
-    let rest = at(vhost, &["routes", "1"]);
+    // The WebSocket channel: its own path, before the prefix route, the
+    // upgrade enabled on it alone, to an HTTP/1.1 cluster of the same
+    // bridge, nothing buffered.
+    assert_eq!(
+        at(hcm, &["upgrade_configs", "0", "enabled"]).as_bool(),
+        Some(false),
+        "upgrades off by default"
+    );
+    let ws = at(vhost, &["routes", "1"]);
+    assert_eq!(
+        s(ws, &["match", "path"]),
+        lnd_web_signer::proto::signerbridge::WEBSOCKET_PATH
+    );
+    assert_eq!(
+        s(ws, &["route", "upgrade_configs", "0", "upgrade_type"]),
+        "websocket"
+    );
+    assert_eq!(
+        at(ws, &["route", "upgrade_configs", "0", "enabled"]).as_bool(),
+        Some(true)
+    );
+    let idle = s(ws, &["route", "idle_timeout"]);
+    assert!(
+        idle != "0s" && is_duration(idle),
+        "WebSocket idle timeout {idle:?}"
+    );
+    assert_eq!(
+        at(
+            ws,
+            &[
+                "typed_per_filter_config",
+                "envoy.filters.http.buffer",
+                "disabled"
+            ]
+        )
+        .as_bool(),
+        Some(true),
+        "an upgraded request is never buffered"
+    );
+    let ws_cluster_name = s(ws, &["route", "cluster"]);
+    let rest = at(vhost, &["routes", "2"]);
     assert_eq!(s(rest, &["match", "prefix"]), "/signerbridge.SignerBridge/");
     let t = s(rest, &["route", "timeout"]);
     assert!(
@@ -823,7 +879,7 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         s(rest, &["route", "cluster"]),
         s(route, &["route", "cluster"])
     );
-    for r in [route, rest] {
+    for r in [route, ws, rest] {
         let rl = at(
             r,
             &[
@@ -880,9 +936,29 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         s(cluster, &["load_assignment", "cluster_name"]),
         cluster_name
     );
-    let breakers = at(cluster, &["circuit_breakers", "thresholds", "0"]);
-    for f in ["max_connections", "max_pending_requests", "max_requests"] {
-        assert!(at(breakers, &[f]).is_number(), "circuit breaker {f}");
+    let ws_cluster = clusters
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(ws_cluster_name))
+        .unwrap_or_else(|| panic!("route names cluster {ws_cluster_name}, which is not defined"));
+    at(
+        ws_cluster,
+        &[
+            "typed_extension_protocol_options",
+            "envoy.extensions.upstreams.http.v3.HttpProtocolOptions",
+            "explicit_http_config",
+            "http_protocol_options",
+        ],
+    );
+    assert_eq!(
+        at(ws_cluster, &["load_assignment", "endpoints"]),
+        at(cluster, &["load_assignment", "endpoints"]),
+        "the WebSocket cluster is the same bridge"
+    );
+    for c in [cluster, ws_cluster] {
+        let breakers = at(c, &["circuit_breakers", "thresholds", "0"]);
+        for f in ["max_connections", "max_pending_requests", "max_requests"] {
+            assert!(at(breakers, &[f]).is_number(), "circuit breaker {f}");
+        }
     }
 }
 
@@ -918,6 +994,31 @@ fn compose_lnd_conf_and_envoy_agree() {
     // Behind Envoy (use_remote_address: true) the bridge counts Attach
     // attempts per the address Envoy appended to x-forwarded-for.
     assert_eq!(flag(&args, "--client-address-header"), "x-forwarded-for");
+    // The WebSocket channel behind Envoy checks the page's origin itself,
+    // the same one Envoy's CORS policy allows.
+    assert!(args.iter().any(|a| a == "--websocket"));
+    let cors_origin = s(
+        &envoy,
+        &[
+            "static_resources",
+            "listeners",
+            "0",
+            "filter_chains",
+            "0",
+            "filters",
+            "1",
+            "typed_config",
+            "route_config",
+            "virtual_hosts",
+            "0",
+            "typed_per_filter_config",
+            "envoy.filters.http.cors",
+            "allow_origin_string_match",
+            "0",
+            "exact",
+        ],
+    );
+    assert_eq!(flag(&args, "--allow-origin"), cors_origin);
     assert!(
         !args.iter().any(|a| a == "--allow-no-macaroon"),
         "production requires a macaroon on Attach"

@@ -117,6 +117,7 @@ test("activityLogLine: the line scripts/headless-tab.sh prints", () => {
 
 test("statusLogLine: status changes, not pings or requests", () => {
   assert.equal(statusLogLine({ kind: "registered", attempt: 1, nodeInfo: "node 02ab" }), "[status] registered (node 02ab)");
+  assert.equal(statusLogLine({ kind: "registered", attempt: 1, nodeInfo: "node 02ab", transport: "websocket" }), "[status] registered (node 02ab) over websocket");
   assert.equal(statusLogLine({ kind: "reconnecting", attempt: 2, delayMs: 1600, wasRegistered: true }), "[status] reconnecting in 2 s");
   assert.equal(statusLogLine({ kind: "error", attempt: 1, reason: "boom", silentMs: null }), "[status] error: boom");
   assert.equal(statusLogLine({ kind: "connecting", attempt: 1, url: "http://x" }), "[status] connecting");

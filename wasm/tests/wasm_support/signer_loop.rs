@@ -250,7 +250,7 @@ async fn serves_requests_like_the_native_signer_and_reconnects() {
         matches!(&st[0], Status::Connecting { attempt: 1, url } if url == "https://bridge.example.test")
     );
     assert!(
-        matches!(&st[1], Status::Registered { attempt: 1, node_info } if node_info == "watch-only registration info")
+        matches!(&st[1], Status::Registered { attempt: 1, node_info, .. } if node_info == "watch-only registration info")
     );
     let mut answered: Vec<&Status> = answers.iter().map(|i| &st[*i]).collect();
     answered.sort_by_key(|s| match s {
@@ -259,7 +259,7 @@ async fn serves_requests_like_the_native_signer_and_reconnects() {
     });
     assert!(matches!(answered[0], Status::Ping { id: 2, latency_ms } if *latency_ms >= 0.0));
     assert!(
-        matches!(answered[1], Status::Request { request_kind, id: 3, error: None, latency_ms, sign_ms } if request_kind == "sign_message" && latency_ms >= sign_ms)
+        matches!(answered[1], Status::Request { request_kind, id: 3, error: None, latency_ms, sign_ms, .. } if request_kind == "sign_message" && latency_ms >= sign_ms)
     );
     assert!(
         matches!(answered[2], Status::Request { request_kind, id: 4, error: None, .. } if request_kind == "shared_key")
