@@ -15,8 +15,7 @@
 # writes the input to fuzz/artifacts/TARGET/; fix the bug, then keep the
 # input in fuzz/regressions/TARGET/ (native/tests/integration/fuzz_regressions.rs runs
 # every kept input through the same check in the normal test suite).
-# Prints one line per target: executions, time, corpus size, crashes. The
-# targets run side by side, one per core (FUZZ_JOBS=N to change).
+# Prints one line per target: executions, time, corpus size, crashes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -41,12 +40,6 @@ ensure_tools() {
 FUZZ_FLAGS=(--fuzz-dir fuzz -O -a -s none)
 
 build() {
-  # One cargo run for every target asked for (all of them: one invocation,
-  # one dependency graph, the links in parallel).
-  if [ "$*" = "$TARGETS_ALL" ]; then
-    cargo +nightly fuzz build "${FUZZ_FLAGS[@]}"
-    return
-  fi
   local t
   for t in "$@"; do
     cargo +nightly fuzz build "${FUZZ_FLAGS[@]}" "$t"
@@ -85,10 +78,9 @@ t_build=$(date +%s)
 build $targets
 log "built in $(( $(date +%s) - t_build ))s"
 
-# run_one TARGET: one fuzzing run; its summary line goes to
-# fuzz/artifacts/TARGET/summary.
-run_one() {
-  local t=$1 args out t0 rc dt execs corpus crashes
+failed=0
+summary=()
+for t in $targets; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
   args=(-rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/")
   if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); fi
@@ -101,33 +93,16 @@ run_one() {
   rc=$?
   set -e
   dt=$(( $(date +%s) - t0 ))
-  execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -n 1 || true)
+  execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -n 1)
   corpus=$(ls "fuzz/corpus/$t" | wc -l)
   crashes=$(find "fuzz/artifacts/$t" -maxdepth 1 -newer "fuzz/artifacts/$t/.started" \
     \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
   if [ "$rc" != 0 ]; then
+    failed=1
     log "$t FAILED (exit $rc); its log: $out"
     grep -E 'ERROR|panicked|SUMMARY|Test unit written' "$out" | head -n 20 >&2 || true
   fi
-  echo "fuzz $t: ${execs:-?} executions in ${dt}s, corpus $corpus, findings $crashes, exit $rc" >"fuzz/artifacts/$t/summary"
-}
-
-# As many runs at once as there are cores (libFuzzer uses one each).
-jobs=${FUZZ_JOBS:-$(nproc)}
-running=0
-for t in $targets; do
-  rm -f "fuzz/artifacts/$t/summary"
-  run_one "$t" &
-  running=$((running + 1))
-  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
-done
-wait || true
-failed=0
-summary=()
-for t in $targets; do
-  line=$(cat "fuzz/artifacts/$t/summary" 2>/dev/null || echo "fuzz $t: no summary (the run died), exit ?")
-  summary+=("$line")
-  case "$line" in *"exit 0") ;; *) failed=1 ;; esac
+  summary+=("fuzz $t: ${execs:-?} executions in ${dt}s, corpus $corpus, findings $crashes, exit $rc")
 done
 printf '%s\n' "${summary[@]}"
 passed=0
