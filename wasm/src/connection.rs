@@ -55,7 +55,9 @@ use lnd_web_signer::activity::{
 use lnd_web_signer::keys::Network;
 use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
 use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
-use lnd_web_signer::proto::signerbridge::{AttachRequest, ReplyBatchRequest, ReplyRequest};
+use lnd_web_signer::proto::signerbridge::{
+    AttachEvent, AttachRequest, ReplyBatchRequest, ReplyRequest,
+};
 use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
 use lnd_web_signer::reply_queue::{QueueLimits, ReplyQueue};
 use lnd_web_signer::secret::{SecretBytes, SecretString};
@@ -743,15 +745,7 @@ async fn attempt_session(
                 "bridge ended the attach stream during the handshake",
             ))
         }
-        Some(Ok(Some(ev))) => match ev.event {
-            Some(AttachEventKind::Request(r)) => r,
-            _ => {
-                return Err(fail(
-                    ErrorCode::Protocol,
-                    "bridge sent a second session token",
-                ))
-            }
-        },
+        Some(Ok(Some(ev))) => request_of(ev, "bridge sent a second session token")?,
     };
     on_registration(inner, &mut session, first, attempt, registered, "grpc-web")?;
 
@@ -796,15 +790,7 @@ async fn attempt_session(
                 if let Some(reason) = replies.overdue(now) {
                     return Err(fail(ErrorCode::BridgeTimeout, reason));
                 }
-                if let Err(e) = session.on_timeout(now) {
-                    return Err(match e {
-                        session::SessionError::IdleTimeout { silent, .. } => AttemptEnd::Silent {
-                            reason: e.to_string(),
-                            silent,
-                        },
-                        other => fail_session(&other),
-                    });
-                }
+                watchdog(&mut session, now)?;
                 tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
                 continue;
             }
@@ -826,15 +812,7 @@ async fn attempt_session(
                 ))
             }
             Ok(None) => return Ok("bridge ended the attach stream".to_owned()),
-            Ok(Some(ev)) => match ev.event {
-                Some(AttachEventKind::Request(r)) => r,
-                _ => {
-                    return Err(fail(
-                        ErrorCode::Protocol,
-                        "bridge sent a session token mid-stream",
-                    ))
-                }
-            },
+            Ok(Some(ev)) => request_of(ev, "bridge sent a session token mid-stream")?,
         };
         let answer = answer(&mut session, signer, req, options.describe)?;
         let len = answer.response.encoded_len();
@@ -847,6 +825,27 @@ async fn attempt_session(
             yield_now().await;
         }
     }
+}
+
+/// The request lnd sent in `ev`; any other event is `unexpected` (a
+/// protocol error).
+fn request_of(ev: AttachEvent, unexpected: &str) -> Result<SignCoordinatorRequest, AttemptEnd> {
+    match ev.event {
+        Some(AttachEventKind::Request(r)) => Ok(r),
+        _ => Err(fail(ErrorCode::Protocol, unexpected)),
+    }
+}
+
+/// The session's timers at `now` (handshake deadline, idle watchdog): an
+/// expired one ends the attempt (silence as [`AttemptEnd::Silent`]).
+fn watchdog(session: &mut Session, now: Duration) -> Result<(), AttemptEnd> {
+    session.on_timeout(now).map_err(|e| match e {
+        session::SessionError::IdleTimeout { silent, .. } => AttemptEnd::Silent {
+            reason: e.to_string(),
+            silent,
+        },
+        other => fail_session(&other),
+    })
 }
 
 /// The node's registration answer `first` through the session: reports
@@ -1053,15 +1052,7 @@ async fn attempt_ws_session(
                 "bridge ended the session during the handshake",
             ))
         }
-        Some(Ok(Some(ev))) => match ev.event {
-            Some(AttachEventKind::Request(r)) => r,
-            _ => {
-                return Err(fail(
-                    ErrorCode::Protocol,
-                    "bridge sent a second session token",
-                ))
-            }
-        },
+        Some(Ok(Some(ev))) => request_of(ev, "bridge sent a second session token")?,
     };
     on_registration(inner, &mut session, first, attempt, registered, "websocket")?;
 
@@ -1085,15 +1076,7 @@ async fn attempt_ws_session(
                         ),
                     ));
                 }
-                if let Err(e) = session.on_timeout(now) {
-                    return Err(match e {
-                        session::SessionError::IdleTimeout { silent, .. } => AttemptEnd::Silent {
-                            reason: e.to_string(),
-                            silent,
-                        },
-                        other => fail_session(&other),
-                    });
-                }
+                watchdog(&mut session, now)?;
                 tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
                 continue;
             }
@@ -1107,15 +1090,7 @@ async fn attempt_ws_session(
                 ))
             }
             Ok(None) => return Ok("bridge ended the session".to_owned()),
-            Ok(Some(ev)) => match ev.event {
-                Some(AttachEventKind::Request(r)) => r,
-                _ => {
-                    return Err(fail(
-                        ErrorCode::Protocol,
-                        "bridge sent a session token mid-stream",
-                    ))
-                }
-            },
+            Ok(Some(ev)) => request_of(ev, "bridge sent a session token mid-stream")?,
         };
         let answer = answer(&mut session, signer, req, options.describe)?;
         link.send(&answer.response.encode_to_vec()).map_err(|e| {

@@ -919,10 +919,13 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
     let clusters = at(&cfg, &["static_resources", "clusters"])
         .as_sequence()
         .expect("clusters");
-    let cluster = clusters
-        .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(cluster_name))
-        .unwrap_or_else(|| panic!("route names cluster {cluster_name}, which is not defined"));
+    let cluster_named = |name: &str| {
+        clusters
+            .iter()
+            .find(|c| c.get("name").and_then(Value::as_str) == Some(name))
+            .unwrap_or_else(|| panic!("a route names cluster {name}, which is not defined"))
+    };
+    let cluster = cluster_named(cluster_name);
     at(
         cluster,
         &[
@@ -936,10 +939,7 @@ fn envoy_yaml_is_set_up_for_the_bridge() {
         s(cluster, &["load_assignment", "cluster_name"]),
         cluster_name
     );
-    let ws_cluster = clusters
-        .iter()
-        .find(|c| c.get("name").and_then(Value::as_str) == Some(ws_cluster_name))
-        .unwrap_or_else(|| panic!("route names cluster {ws_cluster_name}, which is not defined"));
+    let ws_cluster = cluster_named(ws_cluster_name);
     at(
         ws_cluster,
         &[

@@ -231,36 +231,26 @@ async fn lnd_refusals_and_bad_first_messages_end_with_a_status() {
         "socket closed after the end"
     );
 
-    // No macaroon at all: refused before dialing lnd.
-    let mut ws = open(&bridge, WEBSOCKET_PATH, Some(ALLOWED))
-        .await
-        .expect("open");
-    send_msg(&mut ws, &attach_with("")).await;
-    let end = expect_end(&mut ws).await;
-    assert_eq!(end.code, tonic::Code::Unauthenticated as i32);
-
-    // Not an AttachRequest.
-    let mut ws = open(&bridge, WEBSOCKET_PATH, Some(ALLOWED))
-        .await
-        .expect("open");
-    within(
-        "send",
-        ws.send(Message::Binary(vec![0xff, 0xff, 0xff].into())),
-    )
-    .await
-    .expect("send");
-    let end = expect_end(&mut ws).await;
-    assert_eq!(end.code, tonic::Code::InvalidArgument as i32);
-
-    // Text instead of binary.
-    let mut ws = open(&bridge, WEBSOCKET_PATH, Some(ALLOWED))
-        .await
-        .expect("open");
-    within("send", ws.send(Message::Text("hello".into())))
-        .await
-        .expect("send");
-    let end = expect_end(&mut ws).await;
-    assert_eq!(end.code, tonic::Code::InvalidArgument as i32);
+    // First messages the bridge refuses before dialing lnd, each with its
+    // status: no macaroon at all, not an AttachRequest, text not binary.
+    for (first, code) in [
+        (
+            Message::Binary(attach_with("").encode_to_vec().into()),
+            tonic::Code::Unauthenticated,
+        ),
+        (
+            Message::Binary(vec![0xff, 0xff, 0xff].into()),
+            tonic::Code::InvalidArgument,
+        ),
+        (Message::Text("hello".into()), tonic::Code::InvalidArgument),
+    ] {
+        let mut ws = open(&bridge, WEBSOCKET_PATH, Some(ALLOWED))
+            .await
+            .expect("open");
+        within("send", ws.send(first)).await.expect("send");
+        let end = expect_end(&mut ws).await;
+        assert_eq!(end.code, code as i32, "{}", end.message);
+    }
 
     // A good session still works afterwards (no slot leaked).
     let mut ws = open(&bridge, WEBSOCKET_PATH, Some(ALLOWED))
