@@ -39,11 +39,14 @@ ensure_tools() {
 # libsecp256k1), so AddressSanitizer would mostly halve the executions.
 FUZZ_FLAGS=(--fuzz-dir fuzz -O -a -s none)
 
+# Every target in one cargo run (links in parallel); one target when only
+# that one is asked for.
 build() {
-  local t
-  for t in "$@"; do
-    cargo +nightly fuzz build "${FUZZ_FLAGS[@]}" "$t"
-  done
+  if [ "$#" = 1 ]; then
+    cargo +nightly fuzz build "${FUZZ_FLAGS[@]}" "$1"
+  else
+    cargo +nightly fuzz build "${FUZZ_FLAGS[@]}"
+  fi
 }
 
 bin_dir() { echo "$root/fuzz/target/x86_64-unknown-linux-gnu/release"; }
@@ -53,11 +56,11 @@ if [ "${1:-}" = "--seeds" ]; then
   # seedgen is a plain program: built without the fuzzer's instrumentation
   # (which needs libFuzzer's runtime) in a target dir of its own.
   log "building seedgen"
-  cargo +nightly build -q --release --manifest-path fuzz/Cargo.toml --bin seedgen --target-dir fuzz/target/seedgen
+  cargo +nightly build -q --release --manifest-path fuzz/Cargo.toml --example seedgen --target-dir fuzz/target/seedgen
   log "building watchonly-sim"
   cargo build -q --release -p lnd-web-signer-native --bin watchonly-sim
   rm -rf fuzz/seeds.new
-  fuzz/target/seedgen/release/seedgen "$root/target/release/watchonly-sim" "$root/../shared/vectors" "$root/fuzz/seeds.new"
+  fuzz/target/seedgen/release/examples/seedgen "$root/target/release/watchonly-sim" "$root/../shared/vectors" "$root/fuzz/seeds.new"
   rm -rf fuzz/seeds && mv fuzz/seeds.new fuzz/seeds
   for t in $TARGETS_ALL; do log "seeds/$t: $(ls fuzz/seeds/$t 2>/dev/null | wc -l) files"; done
   exit 0
@@ -78,11 +81,11 @@ t_build=$(date +%s)
 build $targets
 log "built in $(( $(date +%s) - t_build ))s"
 
-failed=0
-summary=()
-for t in $targets; do
+# run_one TARGET: one run; its summary line goes to fuzz/artifacts/TARGET/summary.
+run_one() {
+  local t=$1 out rc t0 dt execs corpus crashes
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
-  args=(-rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/")
+  local args=(-rss_limit_mb=2048 -timeout=20 -print_final_stats=1 -artifact_prefix="fuzz/artifacts/$t/")
   if [ -n "${FUZZ_RUNS:-}" ]; then args+=(-runs="$FUZZ_RUNS"); fi
   if [ "$secs" != 0 ]; then args+=(-max_total_time="$secs"); fi
   out="fuzz/artifacts/$t/last-run.log"
@@ -93,16 +96,38 @@ for t in $targets; do
   rc=$?
   set -e
   dt=$(( $(date +%s) - t0 ))
-  execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -n 1)
+  execs=$(grep -Eo 'stat::number_of_executed_units: *[0-9]+' "$out" | grep -Eo '[0-9]+$' | tail -n 1 || true)
   corpus=$(ls "fuzz/corpus/$t" | wc -l)
   crashes=$(find "fuzz/artifacts/$t" -maxdepth 1 -newer "fuzz/artifacts/$t/.started" \
     \( -name 'crash-*' -o -name 'oom-*' -o -name 'timeout-*' -o -name 'leak-*' \) | wc -l)
   if [ "$rc" != 0 ]; then
-    failed=1
     log "$t FAILED (exit $rc); its log: $out"
     grep -E 'ERROR|panicked|SUMMARY|Test unit written' "$out" | head -n 20 >&2 || true
   fi
-  summary+=("fuzz $t: ${execs:-?} executions in ${dt}s, corpus $corpus, findings $crashes, exit $rc")
+  echo "fuzz $t: ${execs:-?} executions in ${dt}s, corpus $corpus, findings $crashes, exit $rc" \
+    >"fuzz/artifacts/$t/summary"
+}
+
+# FUZZ_JOBS targets at a time (default: one per core; each libFuzzer run is
+# single-threaded).
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+running=0
+for t in $targets; do
+  rm -f "fuzz/artifacts/$t/summary"
+  run_one "$t" &
+  running=$((running + 1))
+  if [ "$running" -ge "$jobs" ]; then wait -n || true; running=$((running - 1)); fi
+done
+wait || true
+summary=()
+failed=0
+for t in $targets; do
+  if [ -f "fuzz/artifacts/$t/summary" ]; then
+    summary+=("$(cat "fuzz/artifacts/$t/summary")")
+  else
+    summary+=("fuzz $t: no result, exit ?")
+  fi
+  case "${summary[-1]}" in *"exit 0") ;; *) failed=1 ;; esac
 done
 printf '%s\n' "${summary[@]}"
 passed=0

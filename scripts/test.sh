@@ -42,6 +42,49 @@ if [ ! -d "$vectors/bip" ] || [ ! -d "$vectors/lnd" ]; then
 fi
 
 do_setup() { bash scripts/setup.sh; }
+
+# ---- Builds that do not share target/ (the fuzz targets, the repro stage's
+# clean wasm build) start right after setup at idle CPU priority (SCHED_IDLE:
+# they only get a core that no stage wants, e.g. while a browser suite waits
+# on the network), and their stage waits for them. Each logs to
+# target/ci-background/NAME.log, printed by its stage.
+bg_dir="$root/target/ci-background"
+declare -A bg_pid=()
+if command -v chrt >/dev/null 2>&1; then idle=(chrt --idle 0); else idle=(nice -n 19); fi
+# Each job in a session of its own (setsid), so that a failed run stops it whole.
+background() {
+  local name=$1; shift
+  setsid "${idle[@]}" "$@" >"$bg_dir/$name.log" 2>&1 &
+  bg_pid[$name]=$!
+}
+# await NAME: the background job's log and exit status (1 if it never started).
+await() {
+  local name=$1 rc=0
+  [ -n "${bg_pid[$name]:-}" ] || return 1
+  local t0; t0=$(date +%s)
+  wait "${bg_pid[$name]}" || rc=$?
+  unset "bg_pid[$name]"
+  echo "(background $name: waited $(( $(date +%s) - t0 ))s; its log follows)"
+  sed "s/^/  [$name] /" "$bg_dir/$name.log"
+  return "$rc"
+}
+stop_background() {
+  local p
+  for p in "${bg_pid[@]}"; do kill -- "-$p" 2>/dev/null || kill -- "$p" 2>/dev/null || true; done
+}
+trap stop_background EXIT
+start_background() {
+  [ "${CI_BACKGROUND:-1}" = 1 ] || return 0
+  mkdir -p "$bg_dir"
+  # Fetch every crate first, in the foreground: a starved idle job must never
+  # hold the package cache's download lock that a stage's cargo waits for.
+  if want repro || want fuzz; then cargo fetch -q; fi
+  if want repro; then background repro bash scripts/check-reproducible-wasm.sh --clean-build-to "$bg_dir/repro"; fi
+  if want fuzz; then
+    (cd fuzz && cargo fetch -q)
+    background fuzz bash scripts/fuzz.sh --build
+  fi
+}
 do_fmt() { cargo fmt --all -- --check; }
 # The browser host (wasm/) is built and linted for wasm32 only.
 wasm_crate=lnd-web-signer-wasm
@@ -103,7 +146,11 @@ do_repro() {
   # (rebuilt here first: a no-op after the wasm stage, and never compares a
   # stale package when the stage runs alone).
   bash scripts/build-wasm.sh
-  bash scripts/check-reproducible-wasm.sh --against web/pkg
+  if await repro; then
+    bash scripts/check-reproducible-wasm.sh --against web/pkg --prebuilt "$bg_dir/repro"
+  else
+    bash scripts/check-reproducible-wasm.sh --against web/pkg
+  fi
 }
 do_e2e() {
   # The native e2e suite (native/tests/integration/e2e_native.rs) already ran in the
@@ -117,6 +164,7 @@ do_fuzz() {
   # A ~10 s smoke of every fuzz target (scripts/fuzz.sh; nightly + cargo-fuzz,
   # installed there when missing; the fuzz crate has its own target dir, so
   # it never invalidates the other stages' builds). Long runs: docs/testing.md.
+  await fuzz || echo "(no background fuzz build, or it failed: building now)"
   bash scripts/fuzz.sh "${FUZZ_SMOKE_SECONDS:-10}"
 }
 do_itest() {
@@ -129,6 +177,7 @@ do_page() {
 }
 
 stage setup do_setup
+start_background
 stage fmt do_fmt
 stage clippy do_clippy
 stage native do_native
