@@ -9,6 +9,11 @@
 #                                signer-bridge, bridge restart, lnd silent (idle
 #                                watchdog), wrong macaroon, bridge unreachable,
 #                                lnd not ready
+#   tests/page/one-signer.test.mjs  two tabs (Web Locks leader, standby takes
+#                                over), a tab of another origin (standby)
+#   tests/page/extension.test.mjs the MV3 extension (--load-extension): popup,
+#                                signing with the popup closed, lock, auto-lock,
+#                                restart, secrets, tab + extension
 #   tests/page/unit/             node --test unit tests of the pure web/lib/
 #                                modules (no browser)
 # Before them: the TypeScript check of every web module (web/tsconfig*.json).
@@ -23,6 +28,7 @@ LOG_TAG=page
 npm_deps
 build_release
 bash scripts/build-wasm.sh
+bash scripts/build-extension.sh
 # Every web module is `// @ts-check`ed against the generated pkg/*.d.ts.
 npx --no-install tsc -p web/tsconfig.json
 npx --no-install tsc -p web/tsconfig.worker.json

@@ -43,19 +43,25 @@ fi
 
 do_setup() { bash scripts/setup.sh; }
 
-# ---- Builds that do not share target/ (the fuzz targets, the repro stage's
-# clean wasm build) start right after setup at idle CPU priority (SCHED_IDLE:
+# ---- Builds no stage's cargo waits for (the release binaries, the fuzz
+# targets, the repro stage's clean wasm build) start right after setup at idle CPU priority (SCHED_IDLE:
 # they only get a core that no stage wants, e.g. while a browser suite waits
 # on the network), and their stage waits for them. Each logs to
 # target/ci-background/NAME.log, printed by its stage.
 bg_dir="$root/target/ci-background"
 declare -A bg_pid=()
 if command -v chrt >/dev/null 2>&1; then idle=(chrt --idle 0); else idle=(nice -n 19); fi
-# Each job in a session of its own (setsid), so that a failed run stops it whole.
+# Each job in a process group of its own (job control on while it starts),
+# so that a failed run stops it whole. Not a session of its own (setsid):
+# with the kernel's autogroup scheduling a new session gets a CPU share
+# equal to this one's, whatever its policy, and the "idle" job would take
+# half of the machine from the stages.
 background() {
   local name=$1; shift
-  setsid "${idle[@]}" "$@" >"$bg_dir/$name.log" 2>&1 &
+  set -m
+  "${idle[@]}" "$@" >"$bg_dir/$name.log" 2>&1 &
   bg_pid[$name]=$!
+  set +m
 }
 # await NAME: the background job's log and exit status (1 if it never started).
 await() {
@@ -79,6 +85,12 @@ start_background() {
   # Fetch every crate first, in the foreground: a starved idle job must never
   # hold the package cache's download lock that a stage's cargo waits for.
   if want repro || want fuzz; then cargo fetch -q; fi
+  # The release binaries of the browser suites (target/release: cargo locks
+  # each profile's directory on its own, so the stages' debug and wasm
+  # builds go on beside it).
+  if want e2e || want page || want worker; then
+    background release cargo build --release -q -p lnd-web-signer-native --bins
+  fi
   if want repro; then background repro bash scripts/check-reproducible-wasm.sh --clean-build-to "$bg_dir/repro"; fi
   if want fuzz; then
     (cd fuzz && cargo fetch -q)
@@ -153,11 +165,13 @@ do_repro() {
   fi
 }
 do_e2e() {
+  await release || echo "(no background release build, or it failed: building now)"
   # The native e2e suite (native/tests/integration/e2e_native.rs) already ran in the
   # native stage's cargo test; here the browser suites.
   if [ -x scripts/e2e.sh ]; then E2E_SUITES=${E2E_SUITES:-"wasm wasm-macaroon"} bash scripts/e2e.sh; else echo "no e2e suite yet"; fi
 }
 do_worker() {
+  [ -z "${bg_pid[release]:-}" ] || await release || true
   if [ -x scripts/worker-tests.sh ]; then bash scripts/worker-tests.sh; else echo "no worker tests yet"; fi
 }
 do_fuzz() {
@@ -173,6 +187,7 @@ do_itest() {
   bash scripts/itest-lnd.sh
 }
 do_page() {
+  [ -z "${bg_pid[release]:-}" ] || await release || true
   if [ -x scripts/page-tests.sh ]; then bash scripts/page-tests.sh; else echo "no page tests yet"; fi
 }
 

@@ -98,6 +98,14 @@ pub mod signerbridge {
     /// [`CAUSE_METADATA`] value: signer-bridge is shutting down (a restart,
     /// a deploy); attach again later.
     pub const CAUSE_BRIDGE_SHUTDOWN: &str = "bridge-shutdown";
+    /// [`CAUSE_METADATA`] value: lnd refused the new signer stream because
+    /// another signer is connected to it ("only one remote signer can be
+    /// connected"); a signer shows a standby state and retries with its
+    /// normal backoff.
+    pub const CAUSE_ANOTHER_SIGNER: &str = "another-signer";
+    /// lnd's whole error text for a second signer stream
+    /// (`lnwallet/rpcwallet/sign_coordinator.go`).
+    pub const LND_ONE_SIGNER_MESSAGE: &str = "only one remote signer can be connected";
     /// Path of signer-bridge's WebSocket channel (see `proto/bridge.proto`):
     /// the session on one connection, a message per request and per answer.
     pub const WEBSOCKET_PATH: &str = "/signerbridge.SignerBridge/WebSocket";

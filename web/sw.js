@@ -20,6 +20,8 @@ const SHELL = [
   "lib/dom.js",
   "lib/errors.js",
   "lib/format.js",
+  "lib/leader.js",
+  "lib/main.js",
   "lib/parse.js",
   "lib/rpc.js",
   "lib/screens.js",

@@ -37,8 +37,9 @@ export const KEEP_AWAKE_ARGS = [
  * other option goes to playwright's launchPersistentContext (viewport,
  * colorScheme, acceptDownloads, reducedMotion, ...).
  */
-export async function launchChromium({ args = [], keepAwake = false, jsFlags, handleSignals = true, ...options } = {}) {
-  const profile = await mkdtemp(join(tmpdir(), "lws-chromium-"));
+export async function launchChromium({ args = [], keepAwake = false, jsFlags, handleSignals = true, profileDir, ...options } = {}) {
+  // `profileDir`: a profile of the caller's, kept on close (a browser restart).
+  const profile = profileDir ?? (await mkdtemp(join(tmpdir(), "lws-chromium-")));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
@@ -59,7 +60,7 @@ export async function launchChromium({ args = [], keepAwake = false, jsFlags, ha
     profile,
     async close() {
       await context.close().catch(() => {});
-      await rm(profile, { recursive: true, force: true });
+      if (!profileDir) await rm(profile, { recursive: true, force: true });
     },
   };
 }

@@ -8,3 +8,5 @@ export const WEB = join(ROOT, "web");
 export const BIN = join(ROOT, "target/release");
 export const SHOTS = process.env.SCREENSHOT_DIR || join(ROOT, "artifacts/screenshots");
 export const WORKERD = join(ROOT, "node_modules/.bin/workerd");
+/** scripts/build-extension.sh's unpacked extension. */
+export const EXTENSION = process.env.EXTENSION_DIR || join(ROOT, "dist/extension");

@@ -164,6 +164,7 @@ export type ErrorCode =
   | "tls_mismatch"
   | "macaroon_rejected"
   | "lnd_refused"
+  | "another_signer"
   | "handshake_timeout"
   | "lnd_lost"
   | "lnd_silent"

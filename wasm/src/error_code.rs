@@ -79,10 +79,14 @@ pub enum ErrorCode {
     /// lnd or the bridge refused the macaroon (`Unauthenticated`,
     /// `PermissionDenied`, HTTP 401/403).
     MacaroonRejected,
-    /// lnd refused the signer stream during the handshake (another remote
-    /// signer connected, lnd not set up for one, the registration
-    /// rejected).
+    /// lnd refused the signer stream during the handshake (lnd not set up
+    /// for a remote signer, the registration rejected).
     LndRefused,
+    /// Another signer is connected to this node (a tab of another origin,
+    /// the extension, another device): lnd accepts one at a time. The
+    /// bridge names it with its cause trailer; the loop retries with its
+    /// normal backoff and the host shows a standby state.
+    AnotherSigner,
     /// The watch-only node did not answer the registration in time.
     HandshakeTimeout,
     /// The stream to lnd ended after it was open: the bridge lost its
@@ -126,7 +130,7 @@ pub enum Phase {
 
 impl ErrorCode {
     /// Every code, in declaration order.
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::BridgeUnreachable,
         Self::BridgeTimeout,
         Self::BridgeBusy,
@@ -135,6 +139,7 @@ impl ErrorCode {
         Self::TlsMismatch,
         Self::MacaroonRejected,
         Self::LndRefused,
+        Self::AnotherSigner,
         Self::HandshakeTimeout,
         Self::LndLost,
         Self::LndSilent,
@@ -156,6 +161,7 @@ impl ErrorCode {
             Self::TlsMismatch => "tls_mismatch",
             Self::MacaroonRejected => "macaroon_rejected",
             Self::LndRefused => "lnd_refused",
+            Self::AnotherSigner => "another_signer",
             Self::HandshakeTimeout => "handshake_timeout",
             Self::LndLost => "lnd_lost",
             Self::LndSilent => "lnd_silent",
@@ -190,6 +196,7 @@ impl ErrorCode {
             Some(lnd_web_signer::proto::signerbridge::CAUSE_BRIDGE_SHUTDOWN) => {
                 Self::BridgeShutdown
             }
+            Some(lnd_web_signer::proto::signerbridge::CAUSE_ANOTHER_SIGNER) => Self::AnotherSigner,
             _ => Self::of_bridge(phase, status.code(), status.message()),
         }
     }
@@ -387,6 +394,26 @@ mod tests {
             tonic::metadata::MetadataValue::from_static("something-new"),
         );
         assert_eq!(ErrorCode::of_status(SERVING, &s), ErrorCode::LndLost);
+    }
+
+    /// lnd's refusal of a second signer, as signer-bridge names it.
+    #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]
+    #[cfg_attr(not(target_arch = "wasm32"), test)]
+    fn the_bridge_cause_trailer_names_another_signer() {
+        use lnd_web_signer::proto::signerbridge::{CAUSE_ANOTHER_SIGNER, CAUSE_METADATA};
+        let mut s = tonic::Status::unknown(
+            "lnd refused the signer stream: only one remote signer can be connected",
+        );
+        assert_eq!(ErrorCode::of_status(HANDSHAKE, &s), ErrorCode::LndRefused);
+        s.metadata_mut().insert(
+            CAUSE_METADATA,
+            tonic::metadata::MetadataValue::from_static(CAUSE_ANOTHER_SIGNER),
+        );
+        assert_eq!(
+            ErrorCode::of_status(HANDSHAKE, &s),
+            ErrorCode::AnotherSigner
+        );
+        assert_eq!(ErrorCode::AnotherSigner.as_str(), "another_signer");
     }
 
     #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test)]

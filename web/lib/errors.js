@@ -15,12 +15,12 @@
 
 /**
  * @typedef {import("../pkg/lnd_web_signer.js").ErrorCode} ErrorCode
- * @typedef {"macaroon" | "lnd" | "bridge" | "other"} ErrorCategory
+ * @typedef {"macaroon" | "lnd" | "bridge" | "standby" | "other"} ErrorCategory
  * @typedef {{ category: ErrorCategory, title: string, help: string }} Classified
  */
 
 const BRIDGE_HELP = "Could not reach signer-bridge. Check the URL, that the bridge runs (with --grpc-web or behind Envoy) and that it allows this page's origin.";
-const LND_HELP = "signer-bridge answered, but lnd's signer listener did not accept the stream (lnd starting, wrong --lnd-rpchost or tls.cert, or another signer connected).";
+const LND_HELP = "signer-bridge answered, but lnd's signer listener did not accept the stream (lnd starting, wrong --lnd-rpchost or tls.cert).";
 
 /** What the status panel shows for each code. */
 /** @type {Readonly<Record<ErrorCode, Classified>>} */
@@ -57,6 +57,11 @@ export const ERROR_CLASSES = Object.freeze({
     help: "lnd did not accept the macaroon. Use the one baked for this node with lncli bakemacaroon … remotesigner:generate.",
   },
   lnd_refused: { category: "lnd", title: "lnd not ready", help: LND_HELP },
+  another_signer: {
+    category: "standby",
+    title: "Another signer is connected to this node",
+    help: "lnd accepts one signer at a time. The signer retries with its usual backoff and signs once the other one leaves.",
+  },
   handshake_timeout: {
     category: "lnd",
     title: "lnd not ready",

@@ -94,6 +94,8 @@ export function initialState() {
     lastInput: Date.now(),
     /** a connection was asked for (until disconnect or lock) */
     connected: false,
+    /** @type {"tab" | null} waiting for another tab of this origin to stop signing (lib/leader.js) */
+    standby: null,
     /** @type {ShownStatus} */
     status: { kind: "idle" },
     attempt: 0,

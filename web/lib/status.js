@@ -81,7 +81,7 @@ export function attachEndPatch(state, end, now = Date.now()) {
 
 /**
  * @typedef {object} StatusView
- * @property {"idle" | "connecting" | "registered" | "reconnecting" | "error" | "disconnected"} state the card's data-state
+ * @property {"idle" | "standby" | "connecting" | "registered" | "reconnecting" | "error" | "disconnected"} state the card's data-state
  * @property {string} title
  * @property {string} detail
  * @property {string} bridge
@@ -109,7 +109,17 @@ export function statusView(state, now = Date.now()) {
   let kind;
   let title;
   let detail;
-  if (s.kind === "connecting") {
+  const otherSigner = state.lastError?.code === "another_signer";
+  if (state.standby === "tab") {
+    kind = "standby";
+    title = "Standby — another tab is signing";
+    detail = "Another tab of this site signs for this node (lnd accepts one signer). This tab takes over by itself within seconds when that tab closes, reloads or locks — as long as this tab stays unlocked.";
+  } else if (otherSigner && (s.kind === "reconnecting" || s.kind === "error")) {
+    kind = "standby";
+    title = "Standby — another signer is connected to this node";
+    const secs = state.reconnectAt ? Math.max(0, Math.ceil((state.reconnectAt - now) / 1000)) : null;
+    detail = `lnd accepts one signer at a time, and another one holds this node (the browser extension, a tab of another site, another device). This signer ${secs === null ? "retries" : `retries in ${secs} s`} with its usual backoff and signs once that signer leaves.`;
+  } else if (s.kind === "connecting") {
     kind = "connecting";
     title = "Connecting…";
     detail = `Attaching to signer-bridge (attempt ${s.attempt}).`;
@@ -137,6 +147,7 @@ export function statusView(state, now = Date.now()) {
     detail = state.unlocked ? "Connect to signer-bridge to start signing for your lnd node." : "Unlock the signer to connect.";
   }
   const showErr = state.lastError && (kind === "reconnecting" || kind === "error");
+  const standing = kind === "standby";
   return {
     state: kind,
     title,
@@ -145,7 +156,7 @@ export function statusView(state, now = Date.now()) {
     node: kind === "registered" && state.nodeInfo ? state.nodeInfo : "—",
     since: state.registeredAt ? ago(state.registeredAt, now) : "—",
     ping: state.lastPingAt ? ago(state.lastPingAt, now) : "—",
-    attempt: state.connected && state.attempt ? String(state.attempt) : "—",
+    attempt: state.connected && state.attempt && !(standing && state.standby) ? String(state.attempt) : "—",
     requests: String(state.counters.requests),
     transport: s.kind === "registered" ? s.transport ?? "" : "",
     error: showErr && state.lastError ? `${state.lastError.title}: ${state.lastError.reason}` : null,

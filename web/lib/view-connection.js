@@ -8,6 +8,7 @@ import { errorMessage, isWrongPassphrase } from "./errors.js";
 import { pingEntry } from "./activity-log.js";
 import { statusLogLine } from "./format.js";
 import { macaroonHexBytes, normalizeBridgeUrl } from "./parse.js";
+import { createLeadership, lockName } from "./leader.js";
 import { call } from "./rpc.js";
 import { attachEndPatch, statusPatch, statusView } from "./status.js";
 import { connectOptions, state, update } from "./state.js";
@@ -16,9 +17,10 @@ import { onActivity } from "./view-activity.js";
 /**
  * A status event of the worker.
  * @param {import("../pkg/lnd_web_signer.js").SignerStatus} s
+ * @param {number} [at] when it happened (a replay), else now
  */
-export function onStatus(s) {
-  update(statusPatch(state, s));
+export function onStatus(s, at = Date.now()) {
+  update(statusPatch(state, s, at));
   if (s.kind === "ping") onActivity(pingEntry(s));
   if (s.kind === "error" && state.lastError?.silent) console.warn(`[signer] ${state.lastError.reason}`);
   const line = statusLogLine(s);
@@ -29,9 +31,10 @@ export function onStatus(s) {
 /**
  * The bridge's final status of an Attach stream (see attachEndPatch).
  * @param {import("../pkg/lnd_web_signer.js").StreamEnd} end
+ * @param {number} [at] when it happened (a replay), else now
  */
-export function onAttachEnd(end) {
-  const change = attachEndPatch(state, end);
+export function onAttachEnd(end, at = Date.now()) {
+  const change = attachEndPatch(state, end, at);
   if (!change) return;
   update(change.patch);
   if (change.render) renderStatus();
@@ -185,6 +188,69 @@ async function sealMacaroon(macaroon, passphrase) {
   await refreshMacaroonInfo();
 }
 
+/** One signer per node among this origin's tabs (lib/leader.js). */
+let leadership = createLeadership(typeof navigator !== "undefined" ? navigator.locks : null);
+
+/**
+ * Replaces the tabs' Web Locks election (the extension popup: its one
+ * signer lives in the offscreen document, whatever page shows it).
+ * @param {import("./leader.js").Leadership} l
+ */
+export function setLeadership(l) {
+  leadership = l;
+}
+
+/**
+ * Starts signing for the node behind `url`: at once when no other tab of
+ * this origin signs for it, else as a standby that connects the moment
+ * that tab lets go (it closes, reloads, locks or disconnects).
+ * @param {string} url the bridge URL
+ */
+export function startSigning(url) {
+  const fingerprint = state.unlocked?.fingerprint;
+  if (!fingerprint) return Promise.reject(new Error("the signer is locked"));
+  update({ bridgeUrl: url, connected: true, lastError: null, attempt: 0 });
+  return new Promise((resolve, reject) => {
+    let first = true;
+    leadership.acquire(lockName(fingerprint), {
+      onStandby() {
+        update({ standby: "tab" });
+        console.info("[signer] standby: another tab of this site signs for this node");
+        renderStatus();
+        first = false;
+        resolve(undefined);
+      },
+      onLead() {
+        const wasStandby = state.standby === "tab";
+        update({ standby: null, status: { kind: "idle" } });
+        if (wasStandby) console.info("[signer] taking over from the other tab");
+        const started = call("connect", { bridgeUrl: url, options: connectOptions(state) });
+        renderStatus();
+        if (first) {
+          started.then(resolve, reject);
+        } else {
+          started.catch((e) => showError("connect-error", errorMessage(e)));
+        }
+      },
+    });
+  });
+}
+
+/**
+ * Stops signing (the worker's connection, or the wait as a standby) and
+ * lets another tab take over.
+ * @param {"disconnect" | "lock"} op the worker operation
+ */
+export async function stopSigning(op) {
+  try {
+    await call(op);
+  } finally {
+    // After the stream is closed, so that the next tab finds lnd free.
+    leadership.release();
+    update({ standby: null });
+  }
+}
+
 export function bindConnection() {
   $("connect-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -225,10 +291,8 @@ export function bindConnection() {
       if (state.macaroonInfo && !state.macaroonInfo.leastPrivilege) {
         console.warn(`[signer] connecting with a macaroon that is not least-privilege: ${state.macaroonInfo.warning}`);
       }
-      update({ bridgeUrl: url });
       await store.setSetting("bridgeUrl", url);
-      update({ connected: true, lastError: null, attempt: 0 });
-      await call("connect", { bridgeUrl: url, options: connectOptions(state) });
+      await startSigning(url);
     } catch (e) {
       showError("connect-error", errorMessage(e));
     } finally {
@@ -239,7 +303,7 @@ export function bindConnection() {
   });
 
   $("disconnect-btn").addEventListener("click", async () => {
-    await call("disconnect");
+    await stopSigning("disconnect");
     update({ connected: false });
     renderStatus();
   });

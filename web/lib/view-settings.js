@@ -10,7 +10,7 @@ import { call } from "./rpc.js";
 import { show } from "./screens.js";
 import { newCounters, state, update } from "./state.js";
 import { renderActivity } from "./view-activity.js";
-import { refreshMacaroonInfo, renderStatus } from "./view-connection.js";
+import { refreshMacaroonInfo, renderStatus, stopSigning } from "./view-connection.js";
 
 /** Reads the stored settings into the store and the form fields. */
 export async function loadSettings() {
@@ -97,7 +97,7 @@ export function bindSettings() {
     ev.preventDefault();
     if (!wipeConfirmed()) return;
     wipeDialog().close();
-    await call("lock");
+    await stopSigning("lock");
     await store.wipeVault();
     update({
       resumeUrl: null, vault: null, unlocked: null, macaroonInfo: null, connected: false, status: { kind: "idle" },

@@ -7,8 +7,8 @@ import { $, busy, button, clearInputs, input, nextFrame, showError, toast } from
 import { errorMessage, isWrongPassphrase } from "./errors.js";
 import { call } from "./rpc.js";
 import { selectTab, show } from "./screens.js";
-import { connectOptions, state, update } from "./state.js";
-import { renderStatus } from "./view-connection.js";
+import { state, update } from "./state.js";
+import { renderStatus, startSigning, stopSigning } from "./view-connection.js";
 import { renderUnlockedInfo } from "./view-settings.js";
 
 /** The unlock screen for the stored vault. */
@@ -43,8 +43,7 @@ export async function unlockWith(passphrase) {
   update({ resumeUrl: null });
   if (resume) {
     selectTab("connection");
-    update({ connected: true, lastError: null });
-    await call("connect", { bridgeUrl: resume, options: connectOptions(state) });
+    await startSigning(resume);
     renderStatus();
     toast("Reconnecting to signer-bridge.");
   }
@@ -57,8 +56,18 @@ export async function unlockWith(passphrase) {
 export async function lock(reason) {
   // Reconnect after the next unlock if the signer was connected.
   update({ resumeUrl: state.connected ? state.bridgeUrl : null });
-  await call("lock");
-  update({ unlocked: null, macaroonInfo: null, connected: false, status: { kind: "idle" }, registeredAt: null, reconnectAt: null, lastError: null });
+  await stopSigning("lock");
+  showLocked(reason);
+}
+
+/**
+ * Shows the locked signer (the unlock screen). Also for a lock the host
+ * did by itself (the extension's offscreen document: auto-lock, idle).
+ * @param {string} reason
+ */
+export function showLocked(reason) {
+  if (state.resumeUrl === null && state.connected) update({ resumeUrl: state.bridgeUrl });
+  update({ unlocked: null, macaroonInfo: null, connected: false, standby: null, status: { kind: "idle" }, registeredAt: null, reconnectAt: null, lastError: null });
   clearInputs("mac-hex", "mac-pass", "mac-file");
   renderStatus();
   console.info(`[signer] locked (${reason})`);

@@ -126,10 +126,22 @@ pub fn check_origin(origin: &str) -> Result<HeaderValue, BridgeError> {
         origin: origin.to_string(),
         reason,
     };
+    if let Some(id) = origin.strip_prefix("chrome-extension://") {
+        // A Chromium extension (the signer's own, scripts/build-extension.sh
+        // --print-origin): its id is 32 letters a-p, nothing else.
+        if id.len() != 32 || !id.bytes().all(|b| (b'a'..=b'p').contains(&b)) {
+            return Err(bad(
+                "a chrome-extension:// origin is followed by the 32-letter extension id (a-p) only",
+            ));
+        }
+        return HeaderValue::from_str(origin).map_err(|_| bad("is not a valid header value"));
+    }
     let rest = origin
         .strip_prefix("https://")
         .or_else(|| origin.strip_prefix("http://"))
-        .ok_or(bad("must start with http:// or https://"))?;
+        .ok_or(bad(
+            "must start with http://, https:// or chrome-extension://",
+        ))?;
     if rest.is_empty() {
         return Err(bad("has no host"));
     }
@@ -565,6 +577,7 @@ mod tests {
             "http://localhost:8080",
             "https://signer.example.com",
             "http://127.0.0.1:1",
+            "chrome-extension://npcbblohjhchbnnpfjdobnfmkmfagkip",
         ] {
             check_origin(ok).expect(ok);
         }
@@ -576,6 +589,11 @@ mod tests {
             "*",
             "https://*.example.com",
             "ftp://example.com",
+            "chrome-extension://*",
+            "chrome-extension://npcbblohjhchbnnpfjdobnfmkmfagki",
+            "chrome-extension://npcbblohjhchbnnpfjdobnfmkmfagkip/",
+            "chrome-extension://NPCBBLOHJHCHBNNPFJDOBNFMKMFAGKIP",
+            "chrome-extension://zpcbblohjhchbnnpfjdobnfmkmfagkip",
         ] {
             assert!(check_origin(bad).is_err(), "{bad}");
         }

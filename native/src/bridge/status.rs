@@ -55,13 +55,24 @@ pub fn is_macaroon_rejection(status: &Status) -> bool {
 /// stream's headers: macaroon check, "only one remote signer", a failed
 /// registration handshake).
 pub fn open_status(lnd: &Status) -> Status {
+    use lnd_web_signer::proto::signerbridge::{
+        CAUSE_ANOTHER_SIGNER, CAUSE_METADATA, LND_ONE_SIGNER_MESSAGE,
+    };
     if is_macaroon_rejection(lnd) {
         return Status::unauthenticated(format!("lnd rejected the macaroon: {}", lnd.message()));
     }
-    Status::new(
+    let mut s = Status::new(
         lnd.code(),
         format!("lnd refused the signer stream: {}", describe(lnd)),
-    )
+    );
+    // lnd's fixed text, read here once so that signers need not read prose.
+    if lnd.message() == LND_ONE_SIGNER_MESSAGE {
+        s.metadata_mut().insert(
+            CAUSE_METADATA,
+            tonic::metadata::MetadataValue::from_static(CAUSE_ANOTHER_SIGNER),
+        );
+    }
+    s
 }
 
 /// Status for the end of an established lnd stream with an error.
@@ -176,12 +187,23 @@ mod tests {
 
     #[test]
     fn other_refusals_pass_through() {
+        use lnd_web_signer::proto::signerbridge::{CAUSE_ANOTHER_SIGNER, CAUSE_METADATA};
         let s = open_status(&Status::unknown("only one remote signer can be connected"));
         assert_eq!(s.code(), Code::Unknown);
         assert_eq!(
             s.message(),
             "lnd refused the signer stream: only one remote signer can be connected"
         );
+        // Named machine-readably for the signer's standby state...
+        assert_eq!(
+            s.metadata()
+                .get(CAUSE_METADATA)
+                .and_then(|v| v.to_str().ok()),
+            Some(CAUSE_ANOTHER_SIGNER)
+        );
+        // ...and only that refusal.
+        let s = open_status(&Status::unknown("remote signer not configured"));
+        assert!(s.metadata().get(CAUSE_METADATA).is_none());
         let s = connection_lost_status(
             ADDR,
             std::time::Duration::from_millis(2500),

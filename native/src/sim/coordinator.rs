@@ -44,7 +44,8 @@ use super::report::Output;
 use crate::rpc::watchonlyrpc::watch_only_server::WatchOnly;
 
 /// lnd's error for a second concurrent signer stream.
-pub const ERR_MULTIPLE_CONNECTIONS: &str = "only one remote signer can be connected";
+pub const ERR_MULTIPLE_CONNECTIONS: &str =
+    lnd_web_signer::proto::signerbridge::LND_ONE_SIGNER_MESSAGE;
 
 /// lnd's error for requests in flight when the stream ends.
 pub const ERR_NOT_CONNECTED: &str = "the remote signer is no longer connected";

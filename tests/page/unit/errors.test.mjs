@@ -59,7 +59,7 @@ const CASES = [
   ["attach failed: Unavailable: lnd unreachable at 127.0.0.1:10019: no TLS connection within 5000 ms", "lnd_unreachable", "lnd", "lnd not ready"],
   ["attach failed: Unavailable: TLS handshake with lnd at 127.0.0.1:10009 failed: received corrupt message", "lnd_unreachable", "lnd", "lnd not ready"],
   ["attach failed: FailedPrecondition: lnd's TLS certificate does not match --lnd-tlscertpath /x/tls.cert (lnd at 127.0.0.1:10009 presented a different certificate)", "tls_mismatch", "lnd", "lnd's TLS certificate changed"],
-  ["attach stream ended: Unknown: lnd refused the signer stream: only one remote signer can be connected", "lnd_refused", "lnd", "lnd not ready"],
+  ["attach stream ended: Unknown: lnd refused the signer stream: only one remote signer can be connected", "another_signer", "standby", "Another signer is connected to this node"],
   ["watch-only node rejected the registration: not a watch-only node", "lnd_refused", "lnd", "lnd not ready"],
   ["registration reply timed out", "handshake_timeout", "lnd", "lnd not ready"],
   ["no registration response from the watch-only node within 5s", "handshake_timeout", "lnd", "lnd not ready"],

@@ -60,7 +60,8 @@ test("no import cycles; only app.js creates the worker", async () => {
     deps.set(f, imports.filter((d) => !d.startsWith("pkg/")));
     if (f !== "app.js") assert.doesNotMatch(text, /new Worker\(/, `${f} creates no worker`);
   }
-  assert.ok(deps.get("app.js")?.includes("lib/rpc.js"));
+  assert.ok(deps.get("app.js")?.includes("lib/main.js"));
+  assert.ok(deps.get("lib/main.js")?.includes("lib/rpc.js"));
   const state = new Map();
   /** @param {string} f @param {string[]} path */
   const visit = (f, path) => {

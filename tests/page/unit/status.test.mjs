@@ -147,3 +147,35 @@ test("disconnected: stopped, with the reason", () => {
   assert.equal(v.attempt, "—");
   assert.equal(v.canDisconnect, false);
 });
+
+test("standby: another tab of this origin signs; no attempt, no error line", () => {
+  const s = after([], { connected: true, bridgeUrl: "http://b", standby: "tab", attempt: 3 });
+  const v = statusView(s, NOW);
+  assert.equal(v.state, "standby");
+  assert.equal(v.title, "Standby — another tab is signing");
+  assert.match(v.detail, /takes over by itself/);
+  assert.match(v.detail, /stays unlocked/);
+  assert.equal(v.attempt, "—");
+  assert.equal(v.error, null);
+  assert.equal(v.canDisconnect, true);
+});
+
+test("standby: another signer holds the node (lnd refused a second one), retrying with the backoff", () => {
+  const s = after([
+    [{ kind: "connecting", attempt: 2, url: "http://b" }, NOW],
+    [{ kind: "error", attempt: 2, reason: "attach stream ended: Unknown: lnd refused the signer stream: only one remote signer can be connected", silentMs: null, code: "another_signer" }, NOW + 100],
+    [{ kind: "reconnecting", attempt: 2, delayMs: 4000, wasRegistered: false }, NOW + 200],
+  ], { connected: true, bridgeUrl: "http://b" });
+  const v = statusView(s, NOW + 1_200);
+  assert.equal(v.state, "standby");
+  assert.equal(v.title, "Standby — another signer is connected to this node");
+  assert.match(v.detail, /retries in 3 s/);
+  assert.equal(v.error, null);
+  // Any other refusal is still an error with its red line.
+  const t = after([
+    [{ kind: "error", attempt: 2, reason: "attach failed: Unavailable: lnd unreachable", silentMs: null, code: "lnd_unreachable" }, NOW + 100],
+    [{ kind: "reconnecting", attempt: 2, delayMs: 4000, wasRegistered: false }, NOW + 200],
+  ], { connected: true, bridgeUrl: "http://b" });
+  assert.equal(statusView(t, NOW + 1_200).state, "reconnecting");
+  assert.notEqual(statusView(t, NOW + 1_200).error, null);
+});
