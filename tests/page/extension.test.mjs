@@ -17,7 +17,7 @@ import {
 } from "./helpers.mjs";
 import { extensionId, launchExtension } from "./extension.mjs";
 import { assertNoSecrets } from "./secrets.mjs";
-import { demoVault, DEMO_TPRV, simSummary, startBridge, startSim, tempDir } from "../stack/index.mjs";
+import { demoVault, DEMO_TPRV, simSummary, startBridge, startProcess, startSim, tempDir } from "../stack/index.mjs";
 
 const server = usePageServer();
 let demo;
@@ -152,6 +152,30 @@ describe("the browser extension", () => {
     } finally {
       await tab?.close();
       await ext.close();
+      await bridge.proc.stop();
+      await sim.proc.stop();
+    }
+  });
+
+  test("scripts/headless-extension.sh: restore, unlock, connect, close the popup, sign until SIGTERM", { timeout: 300_000 }, async () => {
+    const dir = await tempDir();
+    const sim = await startSim(dir, { accounts: demo.accounts, scenario: "mixed", rounds: 2, extra: ["--round-interval", "3s", "--exit-when-done"] });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const driver = startProcess("bash", [
+      "scripts/headless-extension.sh", "--bridge", bridge.url, "--vault", demo.vault,
+      "--passphrase-file", demo.passFile, "--macaroonpath", sim.macaroon, "--close-popup-after-connect",
+    ], { name: "headless-extension" });
+    try {
+      await driver.waitFor(/popup closed; the offscreen document keeps signing/, 120_000);
+      const summary = await simSummary(sim);
+      assert.equal(summary.failed, 0, summary.line);
+      const exit = await driver.stop();
+      assert.equal(exit.code, 0, `exit on SIGTERM:\n${driver.output.slice(-2000)}`);
+      const lines = driver.output.split("\n").filter((l) => /^#\d+ [a-z_]+ .*\d+(\.\d+)?ms/.test(l));
+      assert.ok(lines.length >= summary.passed / 2, `${lines.length} request lines for ${summary.passed} checks`);
+      assert.ok(lines.some((l) => / sign_psbt /.test(l)), "SignPsbt lines");
+    } finally {
+      await driver.stop();
       await bridge.proc.stop();
       await sim.proc.stop();
     }
