@@ -188,7 +188,9 @@ do_itest() {
 }
 do_page() {
   [ -z "${bg_pid[release]:-}" ] || await release || true
-  if [ -x scripts/page-tests.sh ]; then bash scripts/page-tests.sh; else echo "no page tests yet"; fi
+  # Two test files at a time: most of a browser test is waiting (timers,
+  # backoff, the simulator's rounds), so two share the 2 cores well.
+  if [ -x scripts/page-tests.sh ]; then bash scripts/page-tests.sh --test-concurrency="${PAGE_TEST_CONCURRENCY:-2}"; else echo "no page tests yet"; fi
 }
 
 stage setup do_setup
