@@ -8,16 +8,19 @@
 // tab of another origin beside it shows the cross-origin standby state.
 
 import assert from "node:assert/strict";
-import { mkdtemp, rm } from "node:fs/promises";
+import { execFileSync } from "node:child_process";
+import { copyFile, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import {
-  connect, readyTab, restoreVault, screenshot, setAutolock, unlock, usePageServer, visibleScreen, waitScreen, waitStatus,
+  connect, downloadBytes, readyTab, restoreVault, screenshot, setAutolock, unlock, usePageServer, visibleScreen, waitScreen, waitStatus,
 } from "./helpers.mjs";
 import { extensionId, launchExtension } from "./extension.mjs";
 import { assertNoSecrets } from "./secrets.mjs";
-import { demoVault, DEMO_TPRV, simSummary, startBridge, startProcess, startSim, tempDir } from "../stack/index.mjs";
+import {
+  BIN, demoVault, DEMO_TPRV, ROOT, run, simSummary, startBridge, startProcess, startSim, tempDir,
+} from "../stack/index.mjs";
 
 const server = usePageServer();
 let demo;
@@ -176,6 +179,56 @@ describe("the browser extension", () => {
       assert.ok(lines.some((l) => / sign_psbt /.test(l)), "SignPsbt lines");
     } finally {
       await driver.stop();
+      await bridge.proc.stop();
+      await sim.proc.stop();
+    }
+  });
+
+  test("credentials bundles in the popup: a signer bundle in one paste, the admin-like warning, the watch-only bundle", { timeout: 240_000 }, async () => {
+    const dir = await tempDir();
+    const macaroons = join(ROOT, "tests/fixtures/macaroons");
+    await copyFile(join(macaroons, "signer.macaroon"), join(dir, "sim.macaroon"));
+    const sim = await startSim(dir, { accounts: demo.accounts, scenario: "wallet", rounds: 0, extra: ["--ping-interval", "2s"] });
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    const bundle = async (macaroon, endpoint) => {
+      const r = await run(join(BIN, "lnd-web-signer"), ["bundle", "signer", "--tlscertpath", sim.cert, "--macaroonpath", macaroon, ...endpoint, "--b64"]);
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout;
+    };
+    const paste = async (popup, b64) => {
+      await popup.click("#tab-connection");
+      await popup.evaluate(() => { document.getElementById("mac-details").open = true; });
+      await popup.fill("#bundle-b64", b64);
+      await popup.fill("#mac-pass", demo.passphrase);
+      await popup.click("#connect-btn");
+    };
+    const ext = await launchExtension();
+    try {
+      const popup = await readyPopup(ext);
+      // An admin-like macaroon: its permissions and the warning with the bake command.
+      await paste(popup, await bundle(join(macaroons, "admin-like.macaroon"), ["--rpchost", "127.0.0.1:10019"]));
+      await popup.waitForSelector("#mac-warning:not([hidden])");
+      assert.match(await popup.textContent("#mac-warning"), /lncli bakemacaroon .*remotesigner:generate/);
+      await screenshot(popup, "57-extension-bundle-warning");
+      // The right one, with the bridge URL: imported and connected in one paste.
+      await popup.fill("#bridge-url", "");
+      await paste(popup, await bundle(sim.macaroon, ["--bridge-url", bridge.url]));
+      await waitStatus(popup, "registered");
+      assert.equal(await popup.inputValue("#bridge-url"), bridge.url);
+      assert.match(await popup.textContent("#mac-state"), /Grants remotesigner:generate\./);
+      assert.equal(await popup.isVisible("#mac-warning"), false);
+      // The watch-only bundle from the popup unpacks into the CLI's accounts.json.
+      await popup.click("#tab-setup");
+      const b64 = await downloadBytes(popup, () => popup.click("#download-bundle-b64"));
+      assert.equal(b64.name, "credentials-bundle.tar.gz.b64");
+      await writeFile(join(dir, b64.name), b64.bytes);
+      execFileSync("sh", ["-c", "base64 -d credentials-bundle.tar.gz.b64 | tar xz"], { cwd: dir });
+      const accounts = await readFile(join(dir, "credentials-bundle/accounts.json"), "utf8");
+      assert.deepEqual(JSON.parse(accounts), JSON.parse(await readFile(demo.accounts, "utf8")));
+      await screenshot(popup, "58-extension-watch-only-bundle");
+      await assertNoSecrets(popup, ext.logs, { secrets: [demo.passphrase, DEMO_TPRV, (await readFile(sim.macaroon)).toString("hex")] });
+    } finally {
+      await ext.close();
       await bridge.proc.stop();
       await sim.proc.stop();
     }

@@ -13,8 +13,8 @@ use lnd_web_signer::proto::watchonlyrpc::{
     sign_coordinator_response::SignResponseType as Resp, SignCoordinatorResponse,
 };
 use sim_support::{
-    answer, connect, kind, open_call, open_stream, registration, serve, serve_signer, signer,
-    SimProcess,
+    answer, connect, kind, open_call, open_stream, reconnect, registration, serve, serve_signer,
+    signer, SimProcess,
 };
 use tonic::Code;
 
@@ -259,7 +259,7 @@ async fn ids_continue_across_reconnects_and_retryable_requests_are_resent() {
     assert_eq!(seen1.len(), 1);
 
     // Second connection: the real signer answers everything.
-    let second = connect(&sim).await;
+    let second = reconnect(&sim).await;
     let signer = Arc::new(signer());
     let seen2 = Arc::new(Mutex::new(Vec::new()));
     let log = seen2.clone();
@@ -507,7 +507,7 @@ async fn steps_are_redone_after_a_disconnect_during_non_retryable_requests() {
     })
     .await;
     assert!(!seen1.is_empty());
-    let second = connect(&sim).await;
+    let second = reconnect(&sim).await;
     let served = tokio::spawn(serve_signer(second, Arc::new(signer())));
     let (code, sim) = wait_exit(sim, Duration::from_secs(120)).await;
     let _ = served.await;

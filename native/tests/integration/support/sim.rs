@@ -280,15 +280,45 @@ pub fn registration(id: u64, info: &str) -> SignCoordinatorResponse {
     }
 }
 
+/// [`connect`] again after a dropped stream: the node may not have seen the
+/// old one close yet and refuses with "only one remote signer can be
+/// connected" meanwhile, so retry (as a signer's backoff does) for up to 10 s.
+pub async fn reconnect(sim: &SimProcess) -> SignerStream {
+    let until = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let probe = open_stream(
+            sim,
+            Some(&sim.macaroon_hex),
+            Some(registration(1, "outboundSigner")),
+        )
+        .await;
+        match probe {
+            Err(s)
+                if s.message() == lnd_web_signer::proto::signerbridge::LND_ONE_SIGNER_MESSAGE
+                    && tokio::time::Instant::now() < until =>
+            {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("stream opens: {e:?}"),
+            Ok(s) => return handshake(s).await,
+        }
+    }
+}
+
 /// Opens a stream and completes the handshake; checks the node's reply.
 pub async fn connect(sim: &SimProcess) -> SignerStream {
-    let mut s = open_stream(
+    let s = open_stream(
         sim,
         Some(&sim.macaroon_hex),
         Some(registration(1, "outboundSigner")),
     )
     .await
     .expect("stream opens");
+    handshake(s).await
+}
+
+/// Reads and checks the node's reply to the registration sent on `s`.
+async fn handshake(mut s: SignerStream) -> SignerStream {
     let reply = tokio::time::timeout(Duration::from_secs(10), s.rx.message())
         .await
         .expect("handshake reply in time")
