@@ -174,11 +174,11 @@ check_sim() {
 wasm_test() {
   local out=$1; shift
   env "$@" LWS_E2E_BRIDGE_URL="$bridge_url" LWS_E2E_NETWORK=regtest LWS_E2E_SEED="$tprv" \
-    cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e --no-run \
+    cargo test --profile wasm-test -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e --no-run \
     >"$out.build" 2>&1 || { cat "$out.build" >&2; return 1; }
   env "$@" LWS_E2E_BRIDGE_URL="$bridge_url" LWS_E2E_NETWORK=regtest LWS_E2E_SEED="$tprv" \
     WASM_BINDGEN_TEST_ADDRESS="127.0.0.1:$page_port" \
-    cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e >"$out" 2>&1 &
+    cargo test --profile wasm-test -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e >"$out" 2>&1 &
   wasm_pid=$!; track "$wasm_pid"
 }
 

@@ -142,11 +142,12 @@ do_wasm() {
   echo "wasm size: $gz bytes gzipped (budget $budget)"
   if [ "$have_vectors" = 1 ]; then
     # The core's conformance binary, the same tests as natively, in headless
-    # Chromium (release: scrypt and Argon2 are far too slow unoptimised); then
+    # Chromium (profile wasm-test, release speed: scrypt and Argon2 are far too
+    # slow unoptimised; Cargo.toml says why a profile of its own); then
     # the wasm host's unit tests (the JS side of the page bindings) and its
     # API, transport and signer-loop tests.
-    cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown --test conformance
-    cargo test --release -p "$wasm_crate" --target wasm32-unknown-unknown --lib --test wasm --test wasm_worker
+    cargo test --profile wasm-test -p lnd-web-signer --target wasm32-unknown-unknown --test conformance
+    cargo test --profile wasm-test -p "$wasm_crate" --target wasm32-unknown-unknown --lib --test wasm --test wasm_worker
   else
     echo "skipping the wasm conformance run (no ../shared/vectors)" >&2
   fi

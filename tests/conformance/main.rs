@@ -1,7 +1,7 @@
 //! Conformance against the external test vectors of `../shared/vectors`
 //! (lnd's and the BIPs'): one test binary whose tests run natively
 //! (`cargo test --test conformance`) and, unchanged, in headless Chromium
-//! (`cargo test --release -p lnd-web-signer --target wasm32-unknown-unknown
+//! (`cargo test --profile wasm-test -p lnd-web-signer --target wasm32-unknown-unknown
 //! --test conformance`; release, because scrypt and Argon2id are far too slow
 //! unoptimised). Each test carries both attributes, as rust-secp256k1's do.
 //!

@@ -9,7 +9,7 @@
 //! core's own test binary (`tests/conformance`, same tests as natively).
 //!
 //! Run (release: scrypt and Argon2id are far too slow unoptimised):
-//! `cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm`
+//! `cargo test --profile wasm-test -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm`
 #![cfg(target_arch = "wasm32")]
 
 use wasm_bindgen_test::wasm_bindgen_test_configure;

@@ -16,7 +16,7 @@
 //!
 //! The page's origin must be allowed by the bridge (`--allow-origin`): fix it
 //! with `WASM_BINDGEN_TEST_ADDRESS=127.0.0.1:PORT` when running
-//! `cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e`.
+//! `cargo test --profile wasm-test -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_e2e`.
 //! Without the two required variables the test fails (it is not meant to
 //! run outside the harness).
 #![cfg(target_arch = "wasm32")]

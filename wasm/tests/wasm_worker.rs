@@ -2,7 +2,7 @@
 //! randomness, the global `fetch`, the grpc-web transport and the signer
 //! loop must work from `WorkerGlobalScope` exactly as in a page.
 //!
-//! `cargo test --release -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_worker`
+//! `cargo test --profile wasm-test -p lnd-web-signer-wasm --target wasm32-unknown-unknown --test wasm_worker`
 #![cfg(target_arch = "wasm32")]
 
 use std::time::Duration;
