@@ -37,7 +37,12 @@ describe("one signer at a time", () => {
     const dir = await tempDir();
     const sim = await startSim(dir, {
       accounts: demo.accounts,
-      scenario: "mixed",
+      // Not "mixed": its taproot-channel step checks that a verification
+      // nonce signed once is refused for another digest, and that memory
+      // (MuSig2 sessions) lives in the leader's wasm; a standby taking over
+      // between the two halves of that check does not know the nonce.
+      // Known limit, docs/extension.md "One signer per node".
+      scenario: "channel",
       rounds: 40,
       extra: ["--round-interval", "300ms", "--step-retries", "3", "--ping-interval", "2s", "--exit-when-done"],
     });
