@@ -62,6 +62,28 @@ impl Signer {
         self.musig2_sessions().limits()
     }
 
+    /// Journal the MuSig2 used-nonce record for a host that persists it
+    /// ([`crate::musig2::SessionManager::journal_used_nonces`]).
+    pub fn journal_used_nonces(&self, on: bool) {
+        self.musig2_sessions().journal_used_nonces(on);
+    }
+
+    /// Used-nonce entries added since the last call, to store before the
+    /// reply that carries their signature leaves
+    /// ([`crate::musig2::SessionManager::take_used_nonces`]).
+    pub fn take_used_nonces(&self) -> Vec<u8> {
+        self.musig2_sessions().take_used_nonces()
+    }
+
+    /// Add a stored used-nonce record
+    /// ([`crate::musig2::SessionManager::import_used_nonces`]).
+    pub fn import_used_nonces(
+        &self,
+        record: &[u8],
+    ) -> Result<usize, crate::musig2::UsedNonceImportError> {
+        self.musig2_sessions().import_used_nonces(record)
+    }
+
     fn musig2_sessions(&self) -> std::sync::MutexGuard<'_, crate::musig2::SessionManager> {
         // A panic while holding the lock cannot leave a session half-updated
         // in a way that matters more than losing the signer: keep serving.

@@ -27,6 +27,7 @@ import init, {
   vaultInfo,
   version,
 } from "./pkg/lnd_web_signer.js";
+import { appendUsedNonces, loadUsedNonces } from "./nonce-store.js";
 
 /** @typedef {import("./pkg/lnd_web_signer.js").UnlockedSigner} UnlockedSigner */
 /** @typedef {import("./pkg/lnd_web_signer.js").SignerConnection} SignerConnection */
@@ -420,7 +421,18 @@ const ops = {
   async connect({ bridgeUrl, options }) {
     const s = requireSigner();
     await stopConnection();
+    // What any signer of this origin signed with before (a reload, a lock,
+    // another tab that signed until this one took over): refused in any
+    // other context here too. New entries are stored before their
+    // signature leaves.
+    const node = s.fingerprint;
+    try {
+      s.importUsedNonces(await loadUsedNonces(node));
+    } catch (e) {
+      throw new Error(`reading the MuSig2 nonce record failed: ${errorText(e)}`);
+    }
     connection = s.connect(bridgeUrl, null, onStatus, {
+      storeUsedNonces: (/** @type {Uint8Array} */ entries) => appendUsedNonces(node, entries),
       // The bridge's WebSocket channel (one message per answer); grpc-web
       // through the inspecting fetch when no socket opens.
       transport: "auto",

@@ -7,13 +7,14 @@
 /** The service worker's global scope. */
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-const CACHE = "lnd-web-signer-v2";
+const CACHE = "lnd-web-signer-v3";
 const SHELL = [
   "./",
   "index.html",
   "app.css",
   "app.js",
   "store.js",
+  "nonce-store.js",
   "strength.js",
   "signer-worker.js",
   "lib/activity-log.js",

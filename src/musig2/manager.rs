@@ -237,12 +237,32 @@ impl SigningContext {
     }
 }
 
+/// Bytes of one exported used-nonce entry ([`SessionManager::take_used_nonces`]):
+/// the 16-byte nonce key, the 32-byte context hash and its three 2-byte tags.
+/// Public data only (hashes of public nonces and of what they signed).
+pub const USED_NONCE_ENTRY_LEN: usize = 16 + 32 + 6;
+
+/// Why [`SessionManager::import_used_nonces`] refused a record.
+#[derive(Debug, thiserror::Error, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UsedNonceImportError {
+    /// The record is not a whole number of entries.
+    #[error("used-nonce record of {len} bytes is not a whole number of {USED_NONCE_ENTRY_LEN}-byte entries")]
+    Length {
+        /// Its length in bytes.
+        len: usize,
+    },
+}
+
 /// A bounded FIFO record of used public nonces (keyed by 16-byte hashes),
 /// each with the signing context it signed in.
 struct UsedNonces {
     map: HashMap<[u8; 16], SigningContext>,
     order: VecDeque<[u8; 16]>,
     cap: usize,
+    /// Entries added since the host last took them (`None`: the host does
+    /// not persist the record). Bounded by `cap` like the record itself.
+    journal: Option<VecDeque<[u8; USED_NONCE_ENTRY_LEN]>>,
 }
 
 impl UsedNonces {
@@ -263,16 +283,33 @@ impl UsedNonces {
     }
 
     /// Record the context a nonce signed in; a recorded nonce keeps its
-    /// first context (and its place in the FIFO).
+    /// first context (and its place in the FIFO). A new entry also goes to
+    /// the journal when the host persists the record.
     fn insert(&mut self, pubnonce: &[u8; 66], context: SigningContext) {
-        if self.cap == 0 {
-            return;
-        }
         let k = Self::key(pubnonce);
-        if let std::collections::hash_map::Entry::Vacant(e) = self.map.entry(k) {
-            e.insert(context);
-            self.order.push_back(k);
-            self.trim();
+        if self.insert_key(k, context) {
+            if let Some(journal) = self.journal.as_mut() {
+                journal.push_back(encode_entry(&k, &context));
+                while journal.len() > self.cap {
+                    journal.pop_front();
+                }
+            }
+        }
+    }
+
+    /// Record `context` under the nonce key `k`: true if it was new.
+    fn insert_key(&mut self, k: [u8; 16], context: SigningContext) -> bool {
+        if self.cap == 0 {
+            return false;
+        }
+        match self.map.entry(k) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(context);
+                self.order.push_back(k);
+                self.trim();
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(_) => false,
         }
     }
 
@@ -284,6 +321,34 @@ impl UsedNonces {
             }
         }
     }
+}
+
+fn encode_entry(k: &[u8; 16], c: &SigningContext) -> [u8; USED_NONCE_ENTRY_LEN] {
+    let mut e = [0u8; USED_NONCE_ENTRY_LEN];
+    e[..16].copy_from_slice(k);
+    e[16..48].copy_from_slice(&c.hash);
+    for (i, tag) in c.tags.iter().enumerate() {
+        e[48 + 2 * i..50 + 2 * i].copy_from_slice(tag);
+    }
+    e
+}
+
+fn decode_entry(e: &[u8]) -> Option<([u8; 16], SigningContext)> {
+    if e.len() != USED_NONCE_ENTRY_LEN {
+        return None;
+    }
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&e[..16]);
+    let mut hash = [0u8; 32];
+    hash.copy_from_slice(&e[16..48]);
+    let tag = |i: usize| [e[48 + 2 * i], e[49 + 2 * i]];
+    Some((
+        k,
+        SigningContext {
+            hash,
+            tags: [tag(0), tag(1), tag(2)],
+        },
+    ))
 }
 
 /// Signer-owned MuSig2 session table. `Send`; callers serialise access
@@ -390,6 +455,7 @@ impl SessionManager {
                 map: HashMap::new(),
                 order: VecDeque::new(),
                 cap: limits.used_nonce_record,
+                journal: None,
             },
             evicted_unsigned: 0,
             evicted_signed: 0,
@@ -415,6 +481,54 @@ impl SessionManager {
     /// The bounds in force.
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Start (or stop) journaling the used-nonce record for a host that
+    /// persists it: from now on every new entry is kept for
+    /// [`Self::take_used_nonces`] (at most the record's bound of them).
+    /// A host that keeps the record across signer runs (a restart, another
+    /// tab taking over) stores what it takes before it sends the reply that
+    /// carries the signature, and hands it back with
+    /// [`Self::import_used_nonces`]: the refusal of a nonce in another
+    /// context then covers every run, not one.
+    pub fn journal_used_nonces(&mut self, on: bool) {
+        self.used.journal = on.then(VecDeque::new);
+    }
+
+    /// The entries added to the used-nonce record since the last call
+    /// (concatenated, [`USED_NONCE_ENTRY_LEN`] bytes each; empty when
+    /// nothing signed or journaling is off).
+    pub fn take_used_nonces(&mut self) -> Vec<u8> {
+        let Some(journal) = self.used.journal.as_mut() else {
+            return Vec::new();
+        };
+        let mut out = Vec::with_capacity(journal.len() * USED_NONCE_ENTRY_LEN);
+        for e in journal.drain(..) {
+            out.extend_from_slice(&e);
+        }
+        out
+    }
+
+    /// Add a stored record (entries as [`Self::take_used_nonces`] gives
+    /// them, oldest first) to the used-nonce record. A nonce already
+    /// recorded keeps its first context; beyond the bound the oldest are
+    /// forgotten. Imported entries are not journaled again. Returns how
+    /// many entries were new.
+    pub fn import_used_nonces(&mut self, record: &[u8]) -> Result<usize, UsedNonceImportError> {
+        if !record.len().is_multiple_of(USED_NONCE_ENTRY_LEN) {
+            return Err(UsedNonceImportError::Length { len: record.len() });
+        }
+        // Only the newest `cap` entries can survive the import.
+        let skip = (record.len() / USED_NONCE_ENTRY_LEN).saturating_sub(self.used.cap);
+        let mut added = 0;
+        for e in record.chunks_exact(USED_NONCE_ENTRY_LEN).skip(skip) {
+            if let Some((k, context)) = decode_entry(e) {
+                if self.used.insert_key(k, context) {
+                    added += 1;
+                }
+            }
+        }
+        Ok(added)
     }
 
     /// Number of live sessions.
@@ -1152,6 +1266,7 @@ mod tests {
             map: HashMap::new(),
             order: VecDeque::new(),
             cap: 2,
+            journal: None,
         };
         let n = |b: u8| [b; 66];
         let ctx = |b: u8| SigningContext::new(&[b; 32], &[b; 66], &[b; 32]);
@@ -1168,6 +1283,64 @@ mod tests {
         assert!(used.check(&n(2), &ctx(1)).is_err() && used.check(&n(3), &ctx(1)).is_err());
         assert_eq!(used.order.len(), 2);
         assert_eq!(used.map.len(), 2);
+    }
+
+    #[test]
+    fn used_nonce_journal_round_trips_and_is_bounded() {
+        let mut a = SessionManager::new(Limits {
+            used_nonce_record: 3,
+            ..Limits::default()
+        });
+        let ctx = |b: u8| SigningContext::new(&[b; 32], &[b; 66], &[b; 32]);
+        a.used.insert(&[9; 66], ctx(9));
+        assert!(a.take_used_nonces().is_empty(), "journal off");
+        a.journal_used_nonces(true);
+        for b in 1..=4u8 {
+            a.used.insert(&[b; 66], ctx(b));
+        }
+        a.used.insert(&[4; 66], ctx(5));
+        let record = a.take_used_nonces();
+        assert_eq!(
+            record.len(),
+            3 * USED_NONCE_ENTRY_LEN,
+            "bounded by the record"
+        );
+        assert!(a.take_used_nonces().is_empty(), "taken once");
+
+        let mut b = SessionManager::new(Limits::default());
+        assert_eq!(b.import_used_nonces(&record), Ok(3));
+        assert_eq!(b.import_used_nonces(&record), Ok(0), "already recorded");
+        for n in 2..=4u8 {
+            assert_eq!(b.used.check(&[n; 66], &ctx(n)), Ok(()));
+            assert!(b.used.check(&[n; 66], &ctx(7)).is_err(), "nonce {n}");
+        }
+        assert_eq!(
+            b.used.check(&[1; 66], &ctx(7)),
+            Ok(()),
+            "dropped from the journal"
+        );
+        assert_eq!(
+            b.used
+                .check(&[4; 66], &SigningContext::new(&[4; 32], &[4; 66], &[8; 32])),
+            Err("different message digest".to_string()),
+            "tags survive the round trip"
+        );
+        b.journal_used_nonces(true);
+        b.import_used_nonces(&record).expect("import");
+        assert!(b.take_used_nonces().is_empty(), "imports are not journaled");
+
+        let mut small = SessionManager::new(Limits {
+            used_nonce_record: 1,
+            ..Limits::default()
+        });
+        assert_eq!(small.import_used_nonces(&record), Ok(1), "newest only");
+        assert!(small.used.check(&[4; 66], &ctx(7)).is_err());
+        assert_eq!(
+            small.import_used_nonces(&record[1..]),
+            Err(UsedNonceImportError::Length {
+                len: 3 * USED_NONCE_ENTRY_LEN - 1
+            })
+        );
     }
 
     #[test]
@@ -1194,6 +1367,7 @@ mod tests {
             map: HashMap::from([(UsedNonces::key(&[7; 66]), base)]),
             order: VecDeque::from([UsedNonces::key(&[7; 66])]),
             cap: 1,
+            journal: None,
         };
         assert_eq!(
             used.check(&[7; 66], &forged),

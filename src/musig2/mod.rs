@@ -25,7 +25,10 @@ mod hash;
 mod manager;
 mod v040;
 
-pub use manager::{Limits, LogSink, SessionManager, DEFAULT_MAX_SESSIONS, MAX_MAX_SESSIONS};
+pub use manager::{
+    Limits, LogSink, SessionManager, UsedNonceImportError, DEFAULT_MAX_SESSIONS, MAX_MAX_SESSIONS,
+    USED_NONCE_ENTRY_LEN,
+};
 
 use crate::proto::signrpc;
 use secp::Point;

@@ -825,6 +825,38 @@ fn bad_reused_nonce_for_another_digest() {
     assert_eq!(c.run(&mut m).expect("repeat after a refusal"), first);
 }
 
+/// A signer that starts after another one signed (a reload, a standby tab
+/// taking over) and imports the stored record refuses the nonce in another
+/// context too, and still repeats the identical one; without the record it
+/// would sign.
+#[test]
+fn bad_reused_nonce_across_signers_with_the_stored_record() {
+    let mut old = SessionManager::default();
+    old.journal_used_nonces(true);
+    let c = Commit::force_close();
+    let first = c.run(&mut old).expect("first signer signs");
+    let stored = old.take_used_nonces();
+    assert_eq!(stored.len(), lnd_web_signer::musig2::USED_NONCE_ENTRY_LEN);
+
+    let mut other = Commit::force_close();
+    other.digest = [0xd2; 32];
+    let mut forgetful = SessionManager::default();
+    assert!(
+        other.sign(&mut forgetful).is_ok(),
+        "without the record a new signer cannot know"
+    );
+
+    let mut new = SessionManager::default();
+    new.journal_used_nonces(true);
+    assert_eq!(new.import_used_nonces(&stored), Ok(1));
+    let e = other
+        .sign(&mut new)
+        .expect_err("another digest after the takeover");
+    assert_eq!(reuse_reason(e), "different message digest");
+    assert_eq!(c.run(&mut new).expect("identical repeat"), first);
+    assert!(new.take_used_nonces().is_empty(), "nothing new to store");
+}
+
 #[test]
 fn bad_reused_nonce_with_another_peer_nonce() {
     let mut m = SessionManager::default();

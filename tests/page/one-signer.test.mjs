@@ -37,12 +37,11 @@ describe("one signer at a time", () => {
     const dir = await tempDir();
     const sim = await startSim(dir, {
       accounts: demo.accounts,
-      // Not "mixed": its taproot-channel step checks that a verification
-      // nonce signed once is refused for another digest, and that memory
-      // (MuSig2 sessions) lives in the leader's wasm; a standby taking over
-      // between the two halves of that check does not know the nonce.
-      // Known limit, docs/extension.md "One signer per node".
-      scenario: "channel",
+      // Every kind of request, MuSig2 included: its taproot-channel step
+      // checks that a nonce signed with once is refused for another digest,
+      // also when the standby takes over between the two halves (the
+      // origin's used-nonce record in IndexedDB, web/nonce-store.js).
+      scenario: "mixed",
       rounds: 40,
       extra: ["--round-interval", "300ms", "--step-retries", "3", "--ping-interval", "2s", "--exit-when-done"],
     });
@@ -71,6 +70,18 @@ describe("one signer at a time", () => {
       assert.ok(takeover <= 2_000, `the standby took over in ${takeover} ms (at most 2000)`);
       await b.waitForFunction(() => Number(document.getElementById("st-requests").textContent) > 0, null, { timeout: 30_000 });
       await screenshot(b, "41-standby-took-over");
+      // The leader's MuSig2 signatures left only after their nonces were
+      // stored; the record is public hashes, 54 bytes an entry.
+      const stored = await b.evaluate(() => new Promise((resolve, reject) => {
+        const open = indexedDB.open("lnd-web-signer-musig2");
+        open.onerror = () => reject(open.error);
+        open.onsuccess = () => {
+          const all = open.result.transaction("used-nonces").objectStore("used-nonces").getAll();
+          all.onerror = () => reject(all.error);
+          all.onsuccess = () => resolve(all.result.map((r) => r.entries.length));
+        };
+      }));
+      assert.ok(stored.length > 0 && stored.every((n) => n > 0 && n % 54 === 0), `stored rows: ${stored}`);
       const summary = await simSummary(sim);
       const exit = await sim.proc.exited;
       assert.equal(summary.failed, 0, `${summary.line}\n${sim.proc.output.split("\n").filter((l) => l.startsWith("FAIL")).join("\n")}`);

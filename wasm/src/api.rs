@@ -140,6 +140,17 @@ export interface ConnectOptions {
    * Default false.
    */
   describeRequests?: boolean;
+  /**
+   * Stores the MuSig2 used-nonce entries a signature added (54 bytes each,
+   * public data: hashes of the nonce and of what it signed) before the
+   * answer carrying that signature leaves; the answer waits for the
+   * returned promise (at most 2 s). If it rejects or is late, the signature
+   * is withheld and lnd gets a SignerError. Hand what was stored to
+   * UnlockedSigner.importUsedNonces when a signer for this node starts
+   * again, so a nonce is refused in another context across reloads and
+   * takeovers too. Default: the record lives in memory only.
+   */
+  storeUsedNonces?: (entries: Uint8Array) => Promise<void>;
 }
 
 /**
@@ -881,6 +892,20 @@ impl UnlockedSigner {
         Ok(Uint8Array::from(sealed.as_slice()))
     }
 
+    /// Adds a stored MuSig2 used-nonce record (entries as `storeUsedNonces`
+    /// got them, oldest first, concatenated) to this signer's; returns how
+    /// many were new. Refuses a record that is not a whole number of
+    /// entries.
+    #[wasm_bindgen(js_name = importUsedNonces)]
+    pub fn import_used_nonces(&self, record: &[u8]) -> Result<u32, JsError> {
+        let guard = self.signer.borrow();
+        let signer = guard.as_ref().ok_or_else(Self::locked_error)?;
+        let added = signer
+            .import_used_nonces(record)
+            .map_err(|e| JsError::new(&e.to_string()))?;
+        Ok(u32::try_from(added).unwrap_or(u32::MAX))
+    }
+
     /// Bounds the MuSig2 session table of this signer (shared by all its
     /// connections): at most `n` never-signed and `n` signed-but-unfinished
     /// sessions, each about 0.9 KiB (default 10000; 1 … 1000000). Applies at
@@ -946,6 +971,12 @@ fn apply_options(
             .as_bool()
             .ok_or_else(|| JsError::new("describeRequests must be a boolean"))?;
         opts.describe = on.then_some(network);
+    }
+    if let Some(f) = get(o, "storeUsedNonces") {
+        opts.store_used_nonces = Some(
+            f.dyn_into::<Function>()
+                .map_err(|_| JsError::new("options.storeUsedNonces must be a function"))?,
+        );
     }
     if let Some(b) = get(o, "batchReplies") {
         opts.batch_replies = b

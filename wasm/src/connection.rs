@@ -222,6 +222,11 @@ pub struct ConnectOptions {
     /// [`lnd_web_signer::activity`], addresses for this network) in its
     /// [`Status::Request`] event. Off by default.
     pub describe: Option<Network>,
+    /// Stores the MuSig2 used-nonce entries a signature added
+    /// (`(entries: Uint8Array) => Promise<void>`, [`lnd_web_signer::musig2::USED_NONCE_ENTRY_LEN`]
+    /// bytes each) before the answer that carries the signature leaves; see
+    /// [`record_used_nonces`]. `None`: the record lives in memory only.
+    pub store_used_nonces: Option<js_sys::Function>,
 }
 
 /// How a connection reaches signer-bridge.
@@ -282,6 +287,7 @@ impl ConnectOptions {
             batch_replies: true,
             transport: TransportMode::Auto,
             describe: None,
+            store_used_nonces: None,
         }
     }
 }
@@ -476,6 +482,9 @@ async fn run(inner: Rc<Inner>, signer: SharedSigner, mut options: ConnectOptions
     let client = SignerBridgeClient::new(transport)
         .max_decoding_message_size(options.max_message_bytes)
         .max_encoding_message_size(options.max_message_bytes);
+    if let Some(s) = signer.borrow().as_ref() {
+        s.journal_used_nonces(options.store_used_nonces.is_some());
+    }
     let mut attempt: u32 = 0;
     loop {
         if signer.borrow().is_none() {
@@ -815,6 +824,7 @@ async fn attempt_session(
             Ok(Some(ev)) => request_of(ev, "bridge sent a session token mid-stream")?,
         };
         let answer = answer(&mut session, signer, req, options.describe)?;
+        let answer = record_used_nonces(signer, options.store_used_nonces.as_ref(), answer).await;
         let len = answer.response.encoded_len();
         let start = replies.queue.borrow_mut().push(answer, len);
         if let Some(out) = start {
@@ -1093,6 +1103,7 @@ async fn attempt_ws_session(
             Ok(Some(ev)) => request_of(ev, "bridge sent a session token mid-stream")?,
         };
         let answer = answer(&mut session, signer, req, options.describe)?;
+        let answer = record_used_nonces(signer, options.store_used_nonces.as_ref(), answer).await;
         link.send(&answer.response.encode_to_vec()).map_err(|e| {
             fail_link(
                 Phase::Reply,
@@ -1102,6 +1113,62 @@ async fn attempt_ws_session(
         })?;
         answered(inner, answer, host::now_ms());
     }
+}
+
+/// How long the host may take to store used-nonce entries before the
+/// signature they belong to is withheld (well inside lnd's 5 s deadline).
+const STORE_USED_NONCES_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Write-ahead for the MuSig2 used-nonce record: with a `storeUsedNonces`
+/// hook, the entries `answer` added (a MuSig2 Sign) go to the host, and the
+/// answer, which carries the partial signature, leaves only once the host
+/// has stored them. A signer that starts later for this node (a reload,
+/// another tab taking over) imports them, so it too refuses that nonce in
+/// any other context. If storing fails or takes longer than
+/// [`STORE_USED_NONCES_DEADLINE`], the signature is withheld: lnd gets a
+/// `SignerError` for that request instead.
+async fn record_used_nonces(
+    signer: &SharedSigner,
+    hook: Option<&js_sys::Function>,
+    mut answer: Answer,
+) -> Answer {
+    let Some(hook) = hook else {
+        return answer;
+    };
+    let entries = match signer.borrow().as_ref() {
+        Some(s) => s.take_used_nonces(),
+        None => return answer,
+    };
+    if entries.is_empty() {
+        return answer;
+    }
+    let stored = async {
+        let array = js_sys::Uint8Array::from(entries.as_slice());
+        let returned = hook
+            .call1(&wasm_bindgen::JsValue::NULL, &array)
+            .map_err(|e| super::transport::js_error_text(&e))?;
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&returned))
+            .await
+            .map(|_| ())
+            .map_err(|e| super::transport::js_error_text(&e))
+    };
+    let failure = match until(Box::pin(stored), host::now() + STORE_USED_NONCES_DEADLINE).await {
+        Some(Ok(())) => return answer,
+        Some(Err(reason)) => reason,
+        None => format!(
+            "storing it took longer than {}",
+            session::fmt_secs(STORE_USED_NONCES_DEADLINE)
+        ),
+    };
+    answer.response = lnd_web_signer::request::signer_error(
+        answer.info.id,
+        format!("the MuSig2 nonce this signature used could not be recorded, so the signature is withheld: {failure}"),
+    );
+    answer.error = error_text(&answer.response);
+    if answer.info.reply.is_some() {
+        answer.info.reply = Some(describe_response(&answer.response));
+    }
+    answer
 }
 
 /// Lets other local tasks run (one microtask turn).
