@@ -11,6 +11,7 @@
 #![warn(missing_docs)]
 
 pub mod activity;
+pub mod audit;
 #[doc(hidden)]
 pub mod bundle;
 pub mod entropy;
@@ -21,6 +22,7 @@ pub mod json;
 pub mod keys;
 pub mod macaroon;
 pub mod musig2;
+pub mod policy;
 pub mod proto;
 pub mod reply_queue;
 pub mod request;

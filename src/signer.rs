@@ -10,8 +10,10 @@
 
 use core::fmt;
 
+use crate::audit::{AuditChain, Entry};
 use crate::entropy::Entropy;
 use crate::keys::{Network, RootKey};
+use crate::policy::{Clock, Decision, Headless, NoClock, Policy, PolicyConfig, Verdict};
 use crate::proto::walletrpc;
 use crate::proto::watchonlyrpc::sign_coordinator_response::SignResponseType as Resp;
 use crate::proto::watchonlyrpc::SignCoordinatorResponse;
@@ -24,6 +26,28 @@ pub struct Signer {
     entropy: Box<dyn Entropy>,
     /// MuSig2 sessions (memory only; see docs/musig2.md).
     musig2: std::sync::Mutex<crate::musig2::SessionManager>,
+    /// The signing policy and the clock it reads (docs/security.md).
+    policy: std::sync::Mutex<PolicyState>,
+    /// The audit log, when the host keeps one.
+    audit: std::sync::Mutex<Option<AuditState>>,
+}
+
+struct PolicyState {
+    policy: Policy,
+    clock: Box<dyn Clock>,
+}
+
+struct AuditState {
+    chain: AuditChain,
+    /// Lines not yet taken by the host ([`Signer::take_audit_lines`]).
+    pending: Vec<String>,
+}
+
+/// Most audit lines kept for a host that does not take them.
+const MAX_PENDING_AUDIT_LINES: usize = 100_000;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl fmt::Debug for Signer {
@@ -37,13 +61,71 @@ impl fmt::Debug for Signer {
 }
 
 impl Signer {
-    /// A signer for `root`, with `entropy` for BIP-340 aux randomness and MuSig2 nonces.
+    /// A signer for `root`, with `entropy` for BIP-340 aux randomness and
+    /// MuSig2 nonces, under the default policy ([`PolicyConfig::default`]:
+    /// sweeps only to our wallet, pre-generated MuSig2 nonces only for the
+    /// multisig family; no rule that reads the time).
     pub fn new(root: RootKey, entropy: Box<dyn Entropy>) -> Self {
+        let policy = Policy::new(PolicyConfig::default(), &root);
         Signer {
             root,
             entropy,
             musig2: std::sync::Mutex::new(crate::musig2::SessionManager::default()),
+            policy: std::sync::Mutex::new(PolicyState {
+                policy,
+                clock: Box::new(NoClock),
+            }),
+            audit: std::sync::Mutex::new(None),
         }
+    }
+
+    /// Replaces the policy, with the `clock` its time rules and the audit
+    /// log read.
+    pub fn set_policy(&self, config: PolicyConfig, clock: Box<dyn Clock>) {
+        let policy = Policy::new(config, &self.root);
+        *lock(&self.policy) = PolicyState { policy, clock };
+    }
+
+    /// The policy settings in force.
+    pub fn policy_config(&self) -> PolicyConfig {
+        lock(&self.policy).policy.config().clone()
+    }
+
+    /// Runs `f` on the policy engine (budgets, restored spends).
+    pub fn with_policy<R>(&self, f: impl FnOnce(&mut Policy) -> R) -> R {
+        f(&mut lock(&self.policy).policy)
+    }
+
+    /// Starts writing the audit log `chain` (a new one, or one resumed with
+    /// [`AuditChain::resume`]); the spends its `entries` allowed in the
+    /// last 24 h count again in the policy's window.
+    pub fn set_audit(&self, chain: AuditChain, entries: &[Entry]) {
+        {
+            let mut p = lock(&self.policy);
+            for e in entries {
+                if let Some((txid, external)) = e.allowed_spend() {
+                    p.policy.restore_spend(e.time, txid, external);
+                }
+            }
+        }
+        *lock(&self.audit) = Some(AuditState {
+            chain,
+            pending: Vec::new(),
+        });
+    }
+
+    /// The audit lines written since the last call (without line ends), to
+    /// store before the answers they describe leave.
+    pub fn take_audit_lines(&self) -> Vec<String> {
+        lock(&self.audit)
+            .as_mut()
+            .map(|a| std::mem::take(&mut a.pending))
+            .unwrap_or_default()
+    }
+
+    /// The key of this signer's audit log.
+    pub fn audit_key(&self) -> zeroize::Zeroizing<[u8; 32]> {
+        self.root.audit_key()
     }
 
     /// Where MuSig2 session evictions are reported (the core has no logger).
@@ -102,8 +184,95 @@ impl Signer {
         &self.root
     }
 
-    /// Answers one request of signing work: its member, or a `signer_error`.
+    /// Answers one request of signing work: its member, or a `signer_error`
+    /// (a policy refusal names its rule's tag). An "ask" becomes what
+    /// `approvals.headless` says: hosts with approvals use [`Self::check`]
+    /// and [`Self::answer`] instead.
     pub fn handle(&self, work: &Work) -> SignCoordinatorResponse {
+        let verdict = self.check(work);
+        let approved = match &verdict.decision {
+            Decision::Ask(_) => Some(self.policy_config().headless == Headless::Allow),
+            _ => None,
+        };
+        self.answer(work, &verdict, approved)
+    }
+
+    /// The policy's verdict on `work` (an allowed spend is counted now).
+    pub fn check(&self, work: &Work) -> Verdict {
+        let mut p = lock(&self.policy);
+        let now = p.clock.now_unix();
+        p.policy.check(&work.op, now)
+    }
+
+    /// Answers `work` as `verdict` says; for an "ask", `approved` is the
+    /// user's answer (`None`: nobody answered). Writes the audit entry.
+    pub fn answer(
+        &self,
+        work: &Work,
+        verdict: &Verdict,
+        approved: Option<bool>,
+    ) -> SignCoordinatorResponse {
+        let resp = match (&verdict.decision, approved) {
+            (Decision::Allow, _) => self.sign(work),
+            (Decision::Ask(_), Some(true)) => {
+                lock(&self.policy).policy.approve(verdict);
+                self.sign(work)
+            }
+            (Decision::Ask(r), Some(false)) => signer_error(
+                work.id,
+                format!("{r} (needs an approval, which was declined)"),
+            ),
+            (Decision::Ask(r), None) => signer_error(
+                work.id,
+                format!("{r} (needs an approval, and nobody answered)"),
+            ),
+            (Decision::Deny(r), _) => signer_error(work.id, r),
+        };
+        self.audit(work, verdict, approved, &resp);
+        resp
+    }
+
+    fn audit(
+        &self,
+        work: &Work,
+        verdict: &Verdict,
+        approved: Option<bool>,
+        resp: &SignCoordinatorResponse,
+    ) {
+        let mut guard = lock(&self.audit);
+        let Some(audit) = guard.as_mut() else {
+            return;
+        };
+        let refused = match (&verdict.decision, approved) {
+            (Decision::Allow, _) | (Decision::Ask(_), Some(true)) => false,
+            _ => true,
+        };
+        let result = match &resp.sign_response_type {
+            _ if refused => "refused".to_owned(),
+            Some(Resp::SignerError(e)) => format!(
+                "error: {}",
+                e.error
+                    .strip_prefix(crate::request::ERROR_PREFIX)
+                    .unwrap_or(&e.error)
+            ),
+            _ => "signed".to_owned(),
+        };
+        let now = lock(&self.policy).clock.now_unix();
+        let entry = Entry::from_verdict(
+            now,
+            work.kind().display_name(),
+            work.id,
+            verdict,
+            approved,
+            result,
+        );
+        let line = audit.chain.append(entry);
+        if audit.pending.len() < MAX_PENDING_AUDIT_LINES {
+            audit.pending.push(line);
+        }
+    }
+
+    fn sign(&self, work: &Work) -> SignCoordinatorResponse {
         let e = |e: crate::musig2::MuSig2Error| e.to_string();
         let result: Result<Resp, String> = match &work.op {
             Op::SharedKey(r) => ecdh::derive_shared_key(&self.root, r)

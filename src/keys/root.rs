@@ -389,6 +389,18 @@ impl RootKey {
         out
     }
 
+    /// The key of the signer's audit log (crate::audit): HMAC-SHA256 keyed
+    /// with the master private key and chain code over a fixed label, so
+    /// that only the holder of the seed can write (or check) the log's MACs.
+    /// Independent of the network and of every key lnd derives.
+    pub fn audit_key(&self) -> Zeroizing<[u8; 32]> {
+        use bitcoin::hashes::sha256;
+        let parts = self.master_parts();
+        let mut engine = HmacEngine::<sha256::Hash>::new(&parts[..]);
+        engine.input(b"lnd-web-signer audit log v1");
+        Zeroizing::new(Hmac::<sha256::Hash>::from_engine(engine).to_byte_array())
+    }
+
     /// Inverse of [`Self::master_parts`].
     pub(crate) fn from_master_parts(
         parts: &[u8; 64],

@@ -171,8 +171,8 @@ fn p2wpkh(pk: PublicKey) -> ScriptBuf {
 
 /// Builds a version-2 transaction spending one fixture output per input
 /// (outpoints derived from the input position) to as many P2WKH outputs as
-/// inputs (so SIGHASH_SINGLE always has its output), and the PSBT the
-/// watch-only node would send for it.
+/// inputs (our wallet's change addresses, so SIGHASH_SINGLE always has its
+/// output), and the PSBT the watch-only node would send for it.
 pub fn build_psbt(root: &RootKey, inputs: &[FixtureInput]) -> Result<BuiltPsbt, FixtureError> {
     let mut txins = Vec::new();
     let mut txouts = Vec::new();
@@ -190,7 +190,11 @@ pub fn build_psbt(root: &RootKey, inputs: &[FixtureInput]) -> Result<BuiltPsbt, 
             sequence,
             witness: Witness::new(),
         });
-        let change = fixed_secret("fixture output", pos32).public_key(SECP256K1);
+        // Change to our own wallet (m/84'/0'/0'/1/pos), as lnd's sweeps and
+        // spends pay: the signer's default policy refuses a sweep of channel
+        // outputs to anywhere else.
+        let change =
+            derive(root, &[84 + HARDENED, HARDENED, HARDENED, 1, pos32])?.public_key(SECP256K1);
         txouts.push(TxOut {
             value: Amount::from_sat(spec.value / 2),
             script_pubkey: p2wpkh(change),

@@ -12,6 +12,7 @@ use lnd_web_signer_native::cli::bundle::BundleCommand;
 use lnd_web_signer_native::cli::handle::HandleArgs;
 use lnd_web_signer_native::cli::keys::{AccountsArgs, CreateSeedArgs};
 use lnd_web_signer_native::cli::macaroon::MacaroonCommand;
+use lnd_web_signer_native::cli::policy::AuditCommand;
 use lnd_web_signer_native::cli::vault::VaultCommand;
 use lnd_web_signer_native::cli::{clap_error_line, CliError};
 use lnd_web_signer_native::connect::ConnectArgs;
@@ -54,6 +55,10 @@ enum Command {
     /// Dial the watch-only node's remote-signer listener and answer its
     /// signing requests until SIGINT/SIGTERM (logs to stderr).
     Connect(ConnectArgs),
+    /// Check (`verify`) or print (`show`) an audit log written with
+    /// --audit-log; needs the seed whose key wrote it.
+    #[command(subcommand)]
+    Audit(AuditCommand),
 }
 
 fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
@@ -65,6 +70,7 @@ fn dispatch(command: Command, out: &mut dyn Write) -> Result<(), CliError> {
         Command::Vault(v) => v.run(out),
         Command::Handle(a) => a.run(out),
         Command::Connect(a) => a.run(out),
+        Command::Audit(a) => a.run(out),
     }
 }
 

@@ -20,6 +20,7 @@ use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorResponse, SignerError};
 use lnd_web_signer::session;
 use lnd_web_signer::signer::Signer;
 
+use super::policy::{handle_audited, AuditWriter, PolicyArgs};
 use super::seed_args::SeedArgs;
 use super::CliError;
 
@@ -29,6 +30,9 @@ pub struct HandleArgs {
     /// Where the seed comes from.
     #[command(flatten)]
     pub seed: SeedArgs,
+    /// Signing policy and audit log.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 impl HandleArgs {
@@ -36,15 +40,26 @@ impl HandleArgs {
     pub fn run(self, out: &mut dyn Write) -> Result<(), CliError> {
         let loaded = self.seed.load()?;
         let signer = Signer::new(loaded.root, Box::new(OsEntropy));
+        let audit = self.policy.apply(&signer)?;
         let stdin = std::io::stdin();
         let mut input = stdin.lock();
-        handle_lines(&signer, &mut input, out)
+        handle_lines_with(&signer, audit.as_ref(), &mut input, out)
     }
 }
 
 /// The response for one input line, or `None` for a blank line.
 pub fn handle_line(
     signer: &Signer,
+    line_no: usize,
+    line: &[u8],
+) -> Option<SignCoordinatorResponse> {
+    handle_line_with(signer, None, line_no, line)
+}
+
+/// [`handle_line`], writing each decision to `audit` before answering.
+pub fn handle_line_with(
+    signer: &Signer,
+    audit: Option<&AuditWriter>,
     line_no: usize,
     line: &[u8],
 ) -> Option<SignCoordinatorResponse> {
@@ -56,7 +71,7 @@ pub fn handle_line(
         return None;
     }
     Some(match request_from_json(text) {
-        Ok(req) => session::respond(req, |work| signer.handle(work)),
+        Ok(req) => session::respond(req, |work| handle_audited(signer, audit, work)),
         Err(e) => invalid_line(line_no, &e.to_string()),
     })
 }
@@ -78,6 +93,16 @@ pub fn handle_lines(
     input: &mut dyn BufRead,
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
+    handle_lines_with(signer, None, input, out)
+}
+
+/// [`handle_lines`], writing each decision to `audit` before answering.
+pub fn handle_lines_with(
+    signer: &Signer,
+    audit: Option<&AuditWriter>,
+    input: &mut dyn BufRead,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
     let mut buf = Vec::new();
     let mut line_no = 0;
     loop {
@@ -89,7 +114,7 @@ pub fn handle_lines(
             return Ok(());
         }
         line_no += 1;
-        let Some(resp) = handle_line(signer, line_no, &buf) else {
+        let Some(resp) = handle_line_with(signer, audit, line_no, &buf) else {
             continue;
         };
         let mut line = response_to_json(&resp).unwrap_or_else(|e| {

@@ -11,6 +11,7 @@ pub mod bundle;
 pub mod handle;
 pub mod keys;
 pub mod macaroon;
+pub mod policy;
 pub mod seed_args;
 pub mod vault;
 

@@ -7,7 +7,6 @@ use std::{io::Write, path::PathBuf, sync::Arc, time::Duration};
 
 use lnd_web_signer::bundle::Endpoint;
 use lnd_web_signer::entropy::OsEntropy;
-use lnd_web_signer::keys::RootKey;
 use lnd_web_signer::macaroon;
 use lnd_web_signer::musig2::{self, Limits};
 use lnd_web_signer::session::{fmt_secs, idle_timeout_for};
@@ -15,6 +14,7 @@ use lnd_web_signer::signer::Signer;
 
 use super::{run, ConnectConfig, ConnectError, Handler};
 use crate::cli::bundle::read_signer_bundle_file;
+use crate::cli::policy::{handle_audited, AuditWriter, PolicyArgs};
 use crate::cli::seed_args::SeedArgs;
 use crate::cli::CliError;
 use crate::duration::parse_duration;
@@ -29,6 +29,9 @@ pub struct ConnectArgs {
     /// Where the seed comes from.
     #[command(flatten)]
     pub seed: SeedArgs,
+    /// Signing policy and audit log.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
 }
 
 impl ConnectArgs {
@@ -41,7 +44,10 @@ impl ConnectArgs {
         init_logging();
         let config = self.conn.config()?;
         let limits = self.conn.musig2_limits();
-        run_connect_blocking(config, loaded.root, limits).map_err(|e| CliError::new(e.to_string()))
+        let signer = Signer::new(loaded.root, Box::new(OsEntropy));
+        let audit = self.policy.apply(&signer)?;
+        run_connect_blocking(config, signer, audit, limits)
+            .map_err(|e| CliError::new(e.to_string()))
     }
 }
 
@@ -184,8 +190,14 @@ impl ConnectOpts {
 /// The signing core as a connect [`Handler`]. The signer (and its MuSig2
 /// sessions) is shared by all streams of this process.
 pub fn signer_handler(signer: Signer) -> Handler {
+    audited_handler(signer, None)
+}
+
+/// [`signer_handler`] that writes each decision to `audit` before the
+/// answer leaves.
+pub fn audited_handler(signer: Signer, audit: Option<AuditWriter>) -> Handler {
     let signer = Arc::new(signer);
-    Arc::new(move |work| signer.handle(work))
+    Arc::new(move |work| handle_audited(&signer, audit.as_ref(), work))
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -226,16 +238,16 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Runs `connect` with the real signer for `root` until SIGINT/SIGTERM (or,
-/// with `--once`, until the first stream ends); `config` comes from
-/// [`ConnectOpts::config`].
+/// Runs `connect` with `signer` (its policy set, its decisions written to
+/// `audit`) until SIGINT/SIGTERM (or, with `--once`, until the first
+/// stream ends); `config` comes from [`ConnectOpts::config`].
 /// `limits` bound its MuSig2 session table.
 pub async fn run_connect(
     config: ConnectConfig,
-    root: RootKey,
+    signer: Signer,
+    audit: Option<AuditWriter>,
     limits: Limits,
 ) -> Result<(), ConnectError> {
-    let signer = Signer::new(root, Box::new(OsEntropy));
     signer.set_musig2_limits(limits);
     // Evictions are how the MuSig2 session table stays bounded (lnd never
     // cleans up the sessions of the remote commitments it signs): one info
@@ -250,6 +262,8 @@ pub async fn run_connect(
         keepalive_timeout = %fmt_secs(config.keepalive.timeout),
         idle_timeout = %config.session.idle_timeout.map(fmt_secs).unwrap_or_else(off),
         musig2_max_sessions = limits.max_unsigned_sessions,
+        policy = %policy_summary(&signer.policy_config()),
+        audit_log = %audit.as_ref().map(|a| a.path().display().to_string()).unwrap_or_else(off),
         "starting remote signer"
     );
     if config.keepalive.below_lnd_default_minimum() {
@@ -258,13 +272,30 @@ pub async fn run_connect(
             fmt_secs(LND_CLIENT_PING_MIN_WAIT)
         );
     }
-    run(config, signer_handler(signer), shutdown_signal()).await
+    run(config, audited_handler(signer, audit), shutdown_signal()).await
+}
+
+/// One-line summary of the policy in force, for the start-up log.
+pub fn policy_summary(c: &lnd_web_signer::policy::PolicyConfig) -> String {
+    let sat = |v: Option<u64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+    format!(
+        "external per tx {}, per day {}, fee {}, feerate {}, allowlist {}, over limit {:?}, sweeps to own wallet {}, pre-generated nonces {}",
+        sat(c.max_external_per_tx),
+        sat(c.max_external_per_day),
+        sat(c.max_fee),
+        sat(c.max_feerate),
+        c.allowlist.len(),
+        c.over_limit,
+        c.sweeps_require_own_wallet,
+        c.pregenerated_nonce.name()
+    )
 }
 
 /// [`run_connect`] on a new multi-threaded tokio runtime, with logging set up.
 pub fn run_connect_blocking(
     config: ConnectConfig,
-    root: RootKey,
+    signer: Signer,
+    audit: Option<AuditWriter>,
     limits: Limits,
 ) -> Result<(), ConnectError> {
     init_logging();
@@ -275,5 +306,5 @@ pub fn run_connect_blocking(
             addr: config.rpchost.clone(),
             detail: format!("cannot start the async runtime: {e}"),
         })?;
-    runtime.block_on(run_connect(config, root, limits))
+    runtime.block_on(run_connect(config, signer, audit, limits))
 }

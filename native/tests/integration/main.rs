@@ -27,6 +27,7 @@ mod cli_bundle;
 mod cli_handle;
 mod cli_keys;
 mod cli_musig2;
+mod cli_policy;
 mod connect;
 mod connect_cli;
 mod e2e_native;

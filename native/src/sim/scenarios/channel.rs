@@ -23,7 +23,7 @@ use bitcoin::{Amount, OutPoint, ScriptBuf, Sequence, Transaction, TxOut, Witness
 use super::wallet::{compute_input_scripts, WalletCoin, WalletKind};
 use super::{
     foreign_output, make_tx, node_ecdh, random32, random_outpoint, random_secret, shared_key_of,
-    shared_key_request, sign_psbt, Sim, StepError, StepResult,
+    shared_key_request, sign_psbt, wallet_output, Sim, StepError, StepResult,
 };
 use crate::sim::accounts::DerivedKey;
 use crate::sim::psbt::{SignSpec, Spend};
@@ -449,7 +449,7 @@ async fn force_close(
             ),
             (fee_coin.outpoint(), Sequence::ENABLE_RBF_NO_LOCKTIME),
         ],
-        vec![foreign_output(30_000)?],
+        vec![wallet_output(sim, 30_000)?],
         0,
     );
     let cpfp_prev = vec![anchor_out.clone(), fee_coin.txout()];
@@ -501,7 +501,7 @@ async fn force_close(
                 Sequence(u32::from(TO_SELF_DELAY)),
             ),
         ],
-        vec![foreign_output(605_000)?],
+        vec![wallet_output(sim, 605_000)?],
         0,
     );
     let sweep_prev = vec![
@@ -555,7 +555,7 @@ async fn force_close(
             },
             Sequence(1),
         )],
-        vec![foreign_output(499_000)?],
+        vec![wallet_output(sim, 499_000)?],
         0,
     );
     let tr_prev = vec![p2wsh(&to_remote, 500_000)];
@@ -622,7 +622,7 @@ async fn justice(
                 Sequence::ENABLE_RBF_NO_LOCKTIME,
             ),
         ],
-        vec![foreign_output(410_000)?],
+        vec![wallet_output(sim, 410_000)?],
         0,
     );
     let prev = vec![p2wsh(&to_local, 400_000), p2wsh(&htlc, 15_000)];

@@ -321,6 +321,23 @@ pub fn foreign_output(sat: u64) -> Result<bitcoin::TxOut, StepError> {
     })
 }
 
+/// An output to a fresh address of our own wallet (BIP-84, the branch the
+/// workloads' P2WKH coins use), as lnd's sweeper pays its sweeps: the
+/// signer's default policy refuses a sweep of channel outputs to anything
+/// else (docs/security.md).
+pub fn wallet_output(sim: &Sim, sat: u64) -> Result<bitcoin::TxOut, StepError> {
+    let (purpose, branch) = wallet::WalletKind::P2wkh.purpose_branch();
+    let key = sim
+        .keys()?
+        .wallet_key(purpose, branch, sim.alloc_wallet(1))?;
+    Ok(bitcoin::TxOut {
+        value: bitcoin::Amount::from_sat(sat),
+        script_pubkey: bitcoin::ScriptBuf::new_p2wpkh(
+            &bitcoin::CompressedPublicKey(key.pubkey).wpubkey_hash(),
+        ),
+    })
+}
+
 /// Sends one SignPsbt for `specs` over `tx` (lnd's PSBT construction) and
 /// verifies the answer. Returns the request id and the signatures by input.
 pub async fn sign_psbt(

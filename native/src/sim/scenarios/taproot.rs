@@ -26,7 +26,7 @@ use super::channel::{commitment_tx, LocalKeys, RemoteKeys, TO_SELF_DELAY};
 use super::wallet::{compute_input_scripts, WalletCoin, WalletKind};
 use super::{
     foreign_output, key_loc, make_tx, node_ecdh, random32, random_outpoint, random_secret,
-    sign_psbt, Sim, StepError, StepResult,
+    sign_psbt, wallet_output, Sim, StepError, StepResult,
 };
 use crate::sim::coordinator::RequestError;
 use crate::sim::psbt::{SignSpec, Spend};
@@ -885,7 +885,7 @@ async fn taproot_channel(sim: &Sim, round: u32) -> Result<(), StepError> {
             },
             Sequence(u32::from(TO_SELF_DELAY)),
         )],
-        vec![foreign_output(548_000)?],
+        vec![wallet_output(sim, 548_000)?],
         0,
     );
     let s_local = script_spec(
@@ -911,7 +911,7 @@ async fn taproot_channel(sim: &Sim, round: u32) -> Result<(), StepError> {
             },
             Sequence::ENABLE_RBF_NO_LOCKTIME,
         )],
-        vec![foreign_output(300)?],
+        vec![wallet_output(sim, 300)?],
         0,
     );
     let s_anchor = SignSpec {
@@ -943,7 +943,7 @@ async fn taproot_channel(sim: &Sim, round: u32) -> Result<(), StepError> {
     let to_remote_out = p2tr_tree(sim, nums_point()?, &[&to_remote_leaf], 400_000)?;
     let tr_tx = make_tx(
         &[(random_outpoint(0), Sequence(1))],
-        vec![foreign_output(399_000)?],
+        vec![wallet_output(sim, 399_000)?],
         0,
     );
     let s_remote = script_spec(
@@ -983,7 +983,7 @@ async fn taproot_channel(sim: &Sim, round: u32) -> Result<(), StepError> {
     )?;
     let j_tx = make_tx(
         &[(random_outpoint(1), Sequence::ENABLE_RBF_NO_LOCKTIME)],
-        vec![foreign_output(379_000)?],
+        vec![wallet_output(sim, 379_000)?],
         0,
     );
     let s_j = script_spec(

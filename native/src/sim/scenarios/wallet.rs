@@ -42,7 +42,7 @@ pub enum WalletKind {
 }
 
 impl WalletKind {
-    fn purpose_branch(self) -> (u32, u32) {
+    pub(crate) fn purpose_branch(self) -> (u32, u32) {
         match self {
             WalletKind::P2wkh => (84, 0),
             WalletKind::Np2wkh => (49, 0),
