@@ -88,14 +88,24 @@ start_background() {
   # The release binaries of the browser suites (target/release: cargo locks
   # each profile's directory on its own, so the stages' debug and wasm
   # builds go on beside it).
+  # Only the three binaries the browser suites run (the bench binaries are
+  # scripts/bench*.sh's).
   if want e2e || want page || want worker; then
-    background release cargo build --release -q -p lnd-web-signer-native --bins
+    background release cargo build --release -q -p lnd-web-signer-native \
+      --bin lnd-web-signer --bin watchonly-sim --bin signer-bridge
   fi
+  if want fuzz; then (cd fuzz && cargo fetch -q); fi
+  # The clean wasm build (repro) and the fuzz targets start with the browser
+  # suites (late_background): started now, at the same idle priority, they
+  # would share the idle CPU with the release build that those suites wait for.
+  if ! want e2e && ! want page && ! want worker; then late_background; fi
+}
+late_background() {
+  [ "${CI_BACKGROUND:-1}" = 1 ] || return 0
+  [ -z "${late_started:-}" ] || return 0
+  late_started=1
   if want repro; then background repro bash scripts/check-reproducible-wasm.sh --clean-build-to "$bg_dir/repro"; fi
-  if want fuzz; then
-    (cd fuzz && cargo fetch -q)
-    background fuzz bash scripts/fuzz.sh --build
-  fi
+  if want fuzz; then background fuzz bash scripts/fuzz.sh --build; fi
 }
 do_fmt() { cargo fmt --all -- --check; }
 # The browser host (wasm/) is built and linted for wasm32 only.
@@ -166,7 +176,7 @@ do_repro() {
   fi
 }
 do_e2e() {
-  await release || echo "(no background release build, or it failed: building now)"
+  [ -z "${bg_pid[release]:-}" ] || await release || true
   # The native e2e suite (native/tests/integration/e2e_native.rs) already ran in the
   # native stage's cargo test; here the browser suites.
   if [ -x scripts/e2e.sh ]; then E2E_SUITES=${E2E_SUITES:-"wasm wasm-macaroon"} bash scripts/e2e.sh; else echo "no e2e suite yet"; fi
@@ -194,16 +204,60 @@ do_page() {
   if [ -x scripts/page-tests.sh ]; then bash scripts/page-tests.sh --test-concurrency="${PAGE_TEST_CONCURRENCY:-2}"; else echo "no page tests yet"; fi
 }
 
+# ---- The browser suites (e2e, page, worker) spend most of their time
+# waiting (the simulator's rounds, timers, backoff, lnd's deadlines are
+# seconds): they run at the same time, each logging to
+# target/ci-background/stage-NAME.log (printed whole when all are done),
+# while the clean wasm build and the fuzz build take the CPU they leave.
+# CI_CONCURRENT=0 runs them one after the other.
+browser_stages() {
+  local names=() n
+  for n in e2e page worker; do want "$n" && names+=("$n"); done
+  [ ${#names[@]} -gt 0 ] || { late_background; return 0; }
+  if [ -n "${bg_pid[release]:-}" ]; then
+    local t0; t0=$(date +%s)
+    if await release; then export LWS_RELEASE_BUILT=1; fi
+    timings+=("(release build waited for: $(( $(date +%s) - t0 ))s)")
+  fi
+  late_background
+  if [ "${CI_CONCURRENT:-1}" != 1 ] || [ ${#names[@]} = 1 ]; then
+    for n in "${names[@]}"; do stage "$n" "do_$n"; done
+    return 0
+  fi
+  local t0 pids=() failed=0 dt code
+  t0=$(date +%s)
+  printf '\n==== stages %s, at the same time ====\n' "${names[*]}"
+  for n in "${names[@]}"; do
+    (
+      s=$(date +%s) rc=0
+      "do_$n" >"$bg_dir/stage-$n.log" 2>&1 || rc=$?
+      echo "$(( $(date +%s) - s )) $rc" >"$bg_dir/stage-$n.rc"
+    ) &
+    pids+=($!)
+  done
+  for n in "${pids[@]}"; do wait "$n" || true; done
+  for n in "${names[@]}"; do
+    dt=? code=1
+    [ -f "$bg_dir/stage-$n.rc" ] && read -r dt code <"$bg_dir/stage-$n.rc"
+    printf '\n==== stage %s ====\n' "$n"
+    cat "$bg_dir/stage-$n.log"
+    printf '==== stage %s done in %ss (exit %s) ====\n' "$n" "$dt" "$code"
+    timings+=("$n ${dt}s (concurrent)")
+    [ "$code" = 0 ] || failed=1
+  done
+  timings+=("(${names[*]} together: $(( $(date +%s) - t0 ))s)")
+  [ "$failed" = 0 ]
+}
+
 stage setup do_setup
+mkdir -p "$bg_dir"
 start_background
 stage fmt do_fmt
 stage clippy do_clippy
 stage native do_native
 stage wasm do_wasm
+browser_stages
 stage repro do_repro
-stage e2e do_e2e
-stage page do_page
-stage worker do_worker
 stage fuzz do_fuzz
 stage itest do_itest
 

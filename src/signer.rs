@@ -243,10 +243,10 @@ impl Signer {
         let Some(audit) = guard.as_mut() else {
             return;
         };
-        let refused = match (&verdict.decision, approved) {
-            (Decision::Allow, _) | (Decision::Ask(_), Some(true)) => false,
-            _ => true,
-        };
+        let refused = !matches!(
+            (&verdict.decision, approved),
+            (Decision::Allow, _) | (Decision::Ask(_), Some(true))
+        );
         let result = match &resp.sign_response_type {
             _ if refused => "refused".to_owned(),
             Some(Resp::SignerError(e)) => format!(

@@ -388,7 +388,7 @@ impl Policy {
                 }
             }
             Op::MuSig2Session(r) => {
-                let loc = r.key_loc.clone().unwrap_or_default();
+                let loc = r.key_loc.unwrap_or_default();
                 v.facts
                     .paths
                     .push(format!("{}/{}", loc.key_family, loc.key_index));
