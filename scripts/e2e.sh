@@ -36,7 +36,7 @@ export CHROMEDRIVER=${CHROMEDRIVER:-/usr/bin/chromedriver}
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-600}
 suites=${E2E_SUITES:-"native wasm wasm-macaroon"}
 work=$(mktemp -d "${TMPDIR:-/tmp}/lws-e2e.XXXXXX")
-rel=target/release
+rel=${LWS_BIN_DIR:-target/release}
 total_failed=0
 
 # Every process is SIGKILLed at exit; the logs stay on failure or with E2E_KEEP=1.
@@ -220,9 +220,9 @@ if want wasm; then
     wait "$cal_signer" 2>/dev/null || true
     n=$(grep 'answered' "$work/cal-$s.signer" | grep -vc 'kind="ping"' || true)
     if [ "$code" = 0 ] && [ "$n" -gt 0 ]; then
-      pass "native release signer, $s: $(tail -1 "$cal_out") ($n signing requests)"
+      pass "native signer ($rel), $s: $(tail -1 "$cal_out") ($n signing requests)"
     else
-      fail "native release signer, $s: exit $code, $(tail -1 "$cal_out")"
+      fail "native signer ($rel), $s: exit $code, $(tail -1 "$cal_out")"
       tail -20 "$work/cal-$s.err"
     fi
     expected=$((expected + n))

@@ -120,10 +120,18 @@ npm_deps() {
   done
 }
 
-# build_release: every binary of lnd-web-signer-native, release (target/release).
+# build_release: every binary of lnd-web-signer-native, release (target/release);
+# with LWS_BIN_DIR=target/debug the debug ones instead (scripts/test.sh: the
+# native stage's cargo test has built them, so the browser suites need no
+# second build of the workspace).
 build_release() {
   [ "${LWS_RELEASE_BUILT:-}" = 1 ] && return 0
-  log "building the release binaries"
-  (cd "$LWS_ROOT" && cargo build --release -q -p lnd-web-signer-native --bins)
+  if [ "${LWS_BIN_DIR:-target/release}" = target/debug ]; then
+    log "building the debug binaries (LWS_BIN_DIR=target/debug)"
+    (cd "$LWS_ROOT" && cargo build -q -p lnd-web-signer-native --bins)
+  else
+    log "building the release binaries"
+    (cd "$LWS_ROOT" && cargo build --release -q -p lnd-web-signer-native --bins)
+  fi
   export LWS_RELEASE_BUILT=1
 }

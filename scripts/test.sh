@@ -43,6 +43,13 @@ fi
 
 do_setup() { bash scripts/setup.sh; }
 
+# The browser suites run the native binaries (simulator, bridge, CLI signer)
+# of target/debug when the native stage runs: its cargo test builds them,
+# and a second (release) build of the workspace would be the longest wait
+# of the run. LWS_BIN_DIR=target/release runs them on release binaries.
+if want native && [ -z "${LWS_BIN_DIR:-}" ]; then LWS_BIN_DIR=target/debug; fi
+export LWS_BIN_DIR=${LWS_BIN_DIR:-target/release}
+
 # ---- Builds no stage's cargo waits for (the release binaries, the fuzz
 # targets, the repro stage's clean wasm build) start right after setup at idle CPU priority (SCHED_IDLE:
 # they only get a core that no stage wants, e.g. while a browser suite waits
@@ -90,7 +97,7 @@ start_background() {
   # builds go on beside it).
   # Only the three binaries the browser suites run (the bench binaries are
   # scripts/bench*.sh's).
-  if want e2e || want page || want worker; then
+  if { want e2e || want page || want worker; } && [ "$LWS_BIN_DIR" != target/debug ]; then
     background release cargo build --release -q -p lnd-web-signer-native \
       --bin lnd-web-signer --bin watchonly-sim --bin signer-bridge
   fi
@@ -218,6 +225,10 @@ browser_stages() {
     local t0; t0=$(date +%s)
     if await release; then export LWS_RELEASE_BUILT=1; fi
     timings+=("(release build waited for: $(( $(date +%s) - t0 ))s)")
+  elif [ "$LWS_BIN_DIR" = target/debug ]; then
+    # Built by the native stage: a no-op check, once, before the suites.
+    (. scripts/lib.sh && build_release)
+    export LWS_RELEASE_BUILT=1
   fi
   late_background
   if [ "${CI_CONCURRENT:-1}" != 1 ] || [ ${#names[@]} = 1 ]; then

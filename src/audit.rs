@@ -365,6 +365,25 @@ mod tests {
     }
 
     #[test]
+    fn any_changed_byte_is_caught_and_nothing_panics() {
+        let (text, key) = log(2);
+        let bytes = text.as_bytes();
+        for i in 0..bytes.len() {
+            for b in [b'0', b'"', b'\n', b'}', 0xc3] {
+                if bytes[i] == b {
+                    continue;
+                }
+                let mut changed = bytes.to_vec();
+                changed[i] = b;
+                let Ok(t) = String::from_utf8(changed) else {
+                    continue;
+                };
+                assert!(verify(&key, &t).is_err(), "byte {i} -> {b}");
+            }
+        }
+    }
+
+    #[test]
     fn tampering_is_named() {
         let (text, key) = log(4);
         let lines: Vec<&str> = text.lines().collect();
