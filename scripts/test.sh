@@ -102,10 +102,11 @@ start_background() {
       --bin lnd-web-signer --bin watchonly-sim --bin signer-bridge
   fi
   if want fuzz; then (cd fuzz && cargo fetch -q); fi
-  # The clean wasm build (repro) and the fuzz targets start with the browser
-  # suites (late_background): started now, at the same idle priority, they
-  # would share the idle CPU with the release build that those suites wait for.
-  if ! want e2e && ! want page && ! want worker; then late_background; fi
+  # The clean wasm build (repro) and the fuzz targets: now, when no release
+  # build is on (the browser suites use target/debug); else with the browser
+  # suites (late_background), since at the same idle priority they would
+  # share the idle CPU with the release build that those suites wait for.
+  if [ -z "${bg_pid[release]:-}" ]; then late_background; fi
 }
 late_background() {
   [ "${CI_BACKGROUND:-1}" = 1 ] || return 0
