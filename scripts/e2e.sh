@@ -272,8 +272,10 @@ if want wasm; then
 
   # Phase 3: the bridge is killed mid-stream and restarted on the same port.
   # No pause between requests, so some are in flight when the bridge dies.
+  # Pings every 250 ms (lnd: every minute), three misses allowed: the signer
+  # must be back within about 3 s of the bridge's restart.
   start_sim bridge-restart --scenario wallet --rounds 30 --exit-when-done --startup-timeout 60s \
-    --request-timeout 20s --ping-interval 250ms
+    --request-timeout 20s --ping-interval 250ms --ping-attempts 3
   if wait_ok_lines 10 60; then
     kill -KILL "$bridge_pid" 2>/dev/null || true
     wait "$bridge_pid" 2>/dev/null || true

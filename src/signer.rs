@@ -38,7 +38,9 @@ struct PolicyState {
 }
 
 struct AuditState {
-    chain: AuditChain,
+    /// [`AuditChain::append`] behind a box: hosts that keep no log (the
+    /// browser build) then link no entry serialisation at all.
+    append: Box<dyn FnMut(Entry) -> String + Send>,
     /// Lines not yet taken by the host ([`Signer::take_audit_lines`]).
     pending: Vec<String>,
 }
@@ -86,6 +88,13 @@ impl Signer {
         *lock(&self.policy) = PolicyState { policy, clock };
     }
 
+    /// Does the policy's one-time work now (deriving our wallet's scripts,
+    /// [`Policy::prepare`]): hosts call it when the signer is unlocked or
+    /// started, before it registers with lnd.
+    pub fn prepare_policy(&self) {
+        lock(&self.policy).policy.prepare();
+    }
+
     /// The policy settings in force.
     pub fn policy_config(&self) -> PolicyConfig {
         lock(&self.policy).policy.config().clone()
@@ -108,8 +117,9 @@ impl Signer {
                 }
             }
         }
+        let mut chain = chain;
         *lock(&self.audit) = Some(AuditState {
-            chain,
+            append: Box::new(move |e| chain.append(e)),
             pending: Vec::new(),
         });
     }
@@ -266,7 +276,7 @@ impl Signer {
             approved,
             result,
         );
-        let line = audit.chain.append(entry);
+        let line = (audit.append)(entry);
         if audit.pending.len() < MAX_PENDING_AUDIT_LINES {
             audit.pending.push(line);
         }

@@ -297,6 +297,14 @@ impl Policy {
         }
     }
 
+    /// Derives our wallet's scripts now ([`OwnWallet::extend`]): about 6000
+    /// public derivations with the default look-ahead (~0.2 s natively,
+    /// longer in wasm), which would otherwise fall on the first wallet
+    /// spend or sweep and hold up the requests behind it.
+    pub fn prepare(&mut self) {
+        self.wallet.extend();
+    }
+
     /// The settings in force.
     pub fn config(&self) -> &PolicyConfig {
         &self.config

@@ -120,7 +120,10 @@ impl OwnWallet {
         self.scripts.len()
     }
 
-    fn extend(&mut self) {
+    /// Derives every script up to the look-ahead now (hosts call this at
+    /// unlock, before lnd's requests and health-check pings arrive; later
+    /// checks then only derive what a higher index seen adds).
+    pub fn extend(&mut self) {
         for b in &mut self.branches {
             let want = b.seen.saturating_add(self.lookahead).saturating_add(1);
             let want = want.min(HARDENED);

@@ -716,6 +716,9 @@ impl UnlockedSigner {
     ) -> Self {
         let fingerprint = root.master_fingerprint();
         let signer = Signer::new(root, Box::new(OsEntropy));
+        // The policy's wallet scripts now, while unlocking, not on the first
+        // wallet spend (where the requests and pings behind it would wait).
+        signer.prepare_policy();
         // Evictions keep the MuSig2 session table bounded (lnd never cleans
         // up the sessions of the remote commitments it signs): one console
         // line each, as the native signer logs them.

@@ -142,6 +142,7 @@ impl PolicyArgs {
             ));
         }
         signer.set_policy(config, Box::new(SystemClock));
+        signer.prepare_policy();
         let Some(path) = &self.audit_log else {
             return Ok(None);
         };

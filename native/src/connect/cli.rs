@@ -42,10 +42,11 @@ impl ConnectArgs {
     pub fn run(self, _out: &mut dyn Write) -> Result<(), CliError> {
         let loaded = self.seed.load()?;
         init_logging();
-        let config = self.conn.config()?;
-        let limits = self.conn.musig2_limits();
+        // The policy first: a mistake in it stops the signer before it dials.
         let signer = Signer::new(loaded.root, Box::new(OsEntropy));
         let audit = self.policy.apply(&signer)?;
+        let config = self.conn.config()?;
+        let limits = self.conn.musig2_limits();
         run_connect_blocking(config, signer, audit, limits)
             .map_err(|e| CliError::new(e.to_string()))
     }

@@ -402,3 +402,33 @@ fn a_pregenerated_nonce_for_the_node_key_is_refused() {
     assert!(e.contains("policy-musig2-nonce-refused"), "{e}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn connect_refuses_a_malformed_policy_before_dialing() {
+    let d = dir("connect");
+    let seed = write(&d, "seed", DEMO_TPRV);
+    let p = write(&d, "policy.toml", "[sweeps]\nrequire_own_wallet = \"no\"\n");
+    let o = run(&[
+        &"connect",
+        &"--rpchost",
+        &"127.0.0.1:9",
+        &"--tlscertpath",
+        &d.join("missing.cert"),
+        &"--macaroonpath",
+        &d.join("missing.macaroon"),
+        &"--seed-file",
+        &seed,
+        &"--network",
+        &"regtest",
+        &"--policy",
+        &p,
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("policy key sweeps.require_own_wallet: expected true or false, found \"no\""),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    let _ = std::fs::remove_dir_all(&d);
+}
