@@ -6,7 +6,9 @@
 //! failed. A step whose non-retryable request (SharedKey, MuSig2) failed
 //! because the signer disconnected is re-run from scratch up to
 //! `step_retries` times, as lnd's subsystems redo such operations (the peer
-//! reconnects, the channel re-establishes and creates new sessions).
+//! reconnects, the channel re-establishes and creates new sessions); so is a
+//! step whose MuSig2 session was not found because another signer took over
+//! during it (the session lived in the one before).
 
 pub mod burst;
 pub mod channel;
@@ -142,6 +144,7 @@ impl Sim {
         let mut tries = 0;
         loop {
             tries += 1;
+            let handshakes = self.coord.stats.handshakes.load(Ordering::Relaxed);
             match f().await {
                 Ok(detail) => {
                     let l = if detail.is_empty() {
@@ -157,6 +160,20 @@ impl Sim {
                 {
                     self.coord.out().log(&format!(
                         "{label}: the signer disconnected during a non-retryable request; redoing the step like lnd's subsystem would"
+                    ));
+                }
+                // A MuSig2 session lives in the signer that created it: when
+                // another signer took over between CreateSession and Sign
+                // (a reconnect, a standby tab), the new one does not know it,
+                // and lnd's subsystem redoes the update with a new session.
+                Err(StepError::Request(RequestError::Signer(_, text)))
+                    if tries <= self.step_retries
+                        && text.contains("session with ID")
+                        && text.ends_with("not found")
+                        && self.coord.stats.handshakes.load(Ordering::Relaxed) > handshakes =>
+                {
+                    self.coord.out().log(&format!(
+                        "{label}: another signer took over during the step (its MuSig2 session is gone: {text}); redoing the step like lnd's subsystem would"
                     ));
                 }
                 Err(StepError::Request(e)) => {
