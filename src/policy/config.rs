@@ -241,18 +241,14 @@ impl PolicyConfig {
         if let Some(s) = section(top, "musig2")? {
             check_keys(s, "musig2", &["pregenerated_nonce"])?;
             if let Some(v) = s.get("pregenerated_nonce") {
-                c.pregenerated_nonce = match v.as_str() {
-                    Some("multisig-only") => NonceRule::MultisigOnly,
-                    Some("refuse") => NonceRule::Refuse,
-                    Some("any") => NonceRule::Any,
-                    _ => {
-                        return Err(err(
+                c.pregenerated_nonce =
+                    v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+                        err(
                             "musig2.pregenerated_nonce",
                             "expected \"multisig-only\", \"refuse\" or \"any\"",
                             v,
-                        ))
-                    }
-                };
+                        )
+                    })?;
             }
         }
         if let Some(s) = section(top, "wallet")? {
