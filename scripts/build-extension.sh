@@ -45,7 +45,7 @@ out=${EXT_OUT:-$root/dist/extension}
 rm -rf "$out"
 mkdir -p "$out/lib" "$out/pkg"
 cp web/lib/*.js "$out/lib/"
-cp web/store.js web/nonce-store.js web/strength.js web/signer-worker.js web/app.css web/icon.svg web/icon-lock.svg "$out/"
+cp web/store.js web/nonce-store.js web/audit-store.js web/strength.js web/signer-worker.js web/app.css web/icon.svg web/icon-lock.svg "$out/"
 cp web/pkg/lnd_web_signer.js web/pkg/lnd_web_signer_bg.wasm "$out/pkg/"
 cp extension/manifest.json extension/background.js extension/offscreen.html extension/offscreen.js \
   extension/popup.js extension/popup.css extension/relay.js extension/events.html extension/events.js "$out/"

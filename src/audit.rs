@@ -7,7 +7,7 @@
 //! A line is a JSON object with these members, in this order:
 //! `seq` (0, 1, 2, …), `time` (Unix seconds), `kind` (request kind, e.g.
 //! `sign_psbt`), `id` (lnd's request id), `decision` (`allow`, `deny`,
-//! `approved`, `declined`), `tags` (the policy rules that asked or refused),
+//! `approved`, `declined`, `unanswered`), `tags` (the policy rules that asked or refused),
 //! `reason`, `result` (`signed`, `refused`, or `error: …` for a signer
 //! error), `paths` (key paths), `txid`, `outputs` (`to`, `value`, `whose`:
 //! `own`, `allowlist` or `external`), `external`, `fee` (satoshis),
@@ -53,7 +53,9 @@ pub struct Entry {
     pub kind: String,
     /// lnd's request id.
     pub id: u64,
-    /// `allow`, `deny`, `approved` (asked, the user said yes) or `declined`.
+    /// `allow`, `deny`, `approved` (asked, the user said yes), `declined`
+    /// (asked, the user or `approvals.headless` said no) or `unanswered`
+    /// (asked, no answer within the approval time).
     pub decision: String,
     /// Policy tags that asked or refused.
     pub tags: Vec<String>,
@@ -90,7 +92,8 @@ impl Entry {
         let (decision, tags, reason) = match (&verdict.decision, approved) {
             (Decision::Allow, _) => ("allow", Vec::new(), String::new()),
             (Decision::Ask(r), Some(true)) => ("approved", r.tags(), r.to_string()),
-            (Decision::Ask(r), _) => ("declined", r.tags(), r.to_string()),
+            (Decision::Ask(r), Some(false)) => ("declined", r.tags(), r.to_string()),
+            (Decision::Ask(r), None) => ("unanswered", r.tags(), r.to_string()),
             (Decision::Deny(r), _) => ("deny", r.tags(), r.to_string()),
         };
         let f = &verdict.facts;

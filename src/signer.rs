@@ -82,10 +82,17 @@ impl Signer {
     }
 
     /// Replaces the policy, with the `clock` its time rules and the audit
-    /// log read.
+    /// log read. What the old one counted (the 24 h window, allowed
+    /// transactions, a budget) carries over ([`Policy::carry_over`]).
     pub fn set_policy(&self, config: PolicyConfig, clock: Box<dyn Clock>) {
-        let policy = Policy::new(config, &self.root);
-        *lock(&self.policy) = PolicyState { policy, clock };
+        let mut policy = Policy::new(config, &self.root);
+        let mut state = lock(&self.policy);
+        let old = std::mem::replace(
+            &mut state.policy,
+            Policy::new(PolicyConfig::default(), &self.root),
+        );
+        policy.carry_over(old);
+        *state = PolicyState { policy, clock };
     }
 
     /// Does the policy's one-time work now (deriving our wallet's scripts,

@@ -51,6 +51,9 @@ pub const HEADER_LEN: usize = OFF_CT_LEN + 4; // 70
 const PAD_TO: usize = 256;
 /// Largest macaroon accepted (lnd macaroons are a few hundred bytes).
 pub const MAX_MACAROON_LEN: usize = 64 * 1024;
+/// Largest signing policy accepted (its JSON text; an allowlist of 10 000
+/// addresses fits).
+pub const MAX_POLICY_LEN: usize = 1024 * 1024;
 
 const VERIFIER_LABEL: &[u8] = b"lnd-web-signer vault v1 passphrase verifier";
 
@@ -188,6 +191,9 @@ pub enum VaultError {
     /// The macaroon is larger than [`MAX_MACAROON_LEN`].
     #[error("macaroon is too large ({0} bytes, at most 65536)")]
     MacaroonTooLarge(usize),
+    /// The signing policy is larger than [`MAX_POLICY_LEN`].
+    #[error("signing policy is too large ({0} bytes, at most 1048576)")]
+    PolicyTooLarge(usize),
     /// The seed text or passphrase is longer than 65535 bytes.
     #[error("seed text is too long to seal")]
     SeedTooLong,
@@ -213,6 +219,10 @@ pub struct OpenedVault {
     pub macaroon: Option<SecretBytes>,
     /// The BIP-32 root key.
     pub root: RootKey,
+    /// The signing policy sealed with the seed (its JSON text, as
+    /// [`crate::policy::PolicyConfig::from_value`] reads it), if one was set:
+    /// sealed so that nobody can loosen it at rest without the passphrase.
+    pub policy: Option<String>,
 }
 
 impl fmt::Debug for OpenedVault {
@@ -223,6 +233,7 @@ impl fmt::Debug for OpenedVault {
             .field("birthday_unix", &self.birthday_unix)
             .field("macaroon", &self.macaroon.as_ref().map(|_| "[redacted]"))
             .field("root", &self.root)
+            .field("policy", &self.policy.as_ref().map(String::len))
             .finish()
     }
 }
@@ -269,12 +280,17 @@ fn encode_plaintext(
     birthday_unix: u64,
     root: &RootKey,
     macaroon: Option<&SecretBytes>,
+    policy: Option<&str>,
 ) -> Result<Zeroizing<Vec<u8>>, VaultError> {
     let mac_len = macaroon.map_or(0, SecretBytes::len);
     if mac_len > MAX_MACAROON_LEN {
         return Err(VaultError::MacaroonTooLarge(mac_len));
     }
-    let mut buf = Zeroizing::new(Vec::with_capacity(PAD_TO + mac_len + PAD_TO));
+    let policy_len = policy.map_or(0, str::len);
+    if policy_len > MAX_POLICY_LEN {
+        return Err(VaultError::PolicyTooLarge(policy_len));
+    }
+    let mut buf = Zeroizing::new(Vec::with_capacity(PAD_TO + mac_len + policy_len + PAD_TO));
     buf.push(network.code());
     buf.extend_from_slice(&birthday_unix.to_be_bytes());
     buf.extend_from_slice(&root.master_parts()[..]);
@@ -301,6 +317,14 @@ fn encode_plaintext(
             buf.extend_from_slice(m.expose());
         }
         None => buf.push(0),
+    }
+    // The signing policy (added to format 1 without a version change: a
+    // vault without one ends in zero padding, which reads as "none").
+    if let Some(p) = policy {
+        buf.push(1);
+        // policy_len ≤ MAX_POLICY_LEN, so it fits in u32.
+        buf.extend_from_slice(&(policy_len as u32).to_be_bytes());
+        buf.extend_from_slice(p.as_bytes());
     }
     let padded = buf.len().div_ceil(PAD_TO) * PAD_TO;
     buf.resize(padded, 0);
@@ -375,6 +399,20 @@ fn decode_plaintext(data: &[u8]) -> Result<OpenedVault, VaultError> {
         }
         _ => return Err(MALFORMED),
     };
+    // Zero padding follows unless a policy does (see encode_plaintext).
+    let policy = match data.get(r.pos) {
+        Some(1) => {
+            r.pos += 1;
+            let len = r.take(4)?;
+            let len = u32::from_be_bytes([len[0], len[1], len[2], len[3]]) as usize;
+            if len > MAX_POLICY_LEN {
+                return Err(MALFORMED);
+            }
+            let text = core::str::from_utf8(r.take(len)?).map_err(|_| MALFORMED)?;
+            Some(text.to_owned())
+        }
+        _ => None,
+    };
     if !data.len().is_multiple_of(PAD_TO) || data[r.pos..].iter().any(|&x| x != 0) {
         return Err(MALFORMED);
     }
@@ -384,6 +422,7 @@ fn decode_plaintext(data: &[u8]) -> Result<OpenedVault, VaultError> {
         birthday_unix,
         macaroon,
         root,
+        policy,
     })
 }
 
@@ -405,7 +444,7 @@ pub mod test_only_weak_kdf {
     ) -> Result<Vec<u8>, VaultError> {
         let (root, birthday) = seed.to_root(network)?;
         seal_parts(
-            seed, network, birthday, &root, macaroon, passphrase, params, entropy,
+            seed, network, birthday, &root, macaroon, None, passphrase, params, entropy,
         )
     }
 
@@ -422,6 +461,7 @@ pub mod test_only_weak_kdf {
             vault.birthday_unix,
             &vault.root,
             vault.macaroon.as_ref(),
+            vault.policy.as_deref(),
             passphrase,
             params,
             entropy,
@@ -447,6 +487,7 @@ fn seal_parts(
     birthday_unix: u64,
     root: &RootKey,
     macaroon: Option<&SecretBytes>,
+    policy: Option<&str>,
     passphrase: &[u8],
     params: KdfParams,
     entropy: &dyn Entropy,
@@ -454,7 +495,7 @@ fn seal_parts(
     if !params.is_acceptable() {
         return Err(VaultError::KdfParamsOutOfBounds(params));
     }
-    let mut plaintext = encode_plaintext(seed, network, birthday_unix, root, macaroon)?;
+    let mut plaintext = encode_plaintext(seed, network, birthday_unix, root, macaroon, policy)?;
 
     let mut salt = [0u8; SALT_LEN];
     fill(entropy, &mut salt)?;
@@ -749,6 +790,46 @@ mod tests {
             Some(&b"mac"[..])
         );
         assert_eq!(w.root.master_fingerprint(), v.root.master_fingerprint());
+    }
+
+    #[test]
+    fn policy_is_sealed_kept_by_reseal_and_bounded() {
+        let mut v = open(&sealed(Some(&SecretBytes::from_slice(b"mac"))), b"pw").expect("open");
+        assert_eq!(v.policy, None, "a vault sealed without a policy has none");
+        let policy = r#"{"onchain":{"max_external_per_tx":1000}}"#;
+        v.policy = Some(policy.to_owned());
+        let blob = test_only_weak_kdf::reseal(&v, b"pw", FAST, &counter_rng()).expect("reseal");
+        let mut w = open(&blob, b"pw").expect("open");
+        assert_eq!(w.policy.as_deref(), Some(policy));
+        assert_eq!(
+            w.macaroon.as_ref().map(SecretBytes::expose),
+            Some(&b"mac"[..])
+        );
+        assert!(
+            !format!("{w:?}").contains("max_external"),
+            "Debug shows only its length"
+        );
+        // A reseal for another reason (a new macaroon) keeps it.
+        w.macaroon = None;
+        let blob = test_only_weak_kdf::reseal(&w, b"pw", FAST, &counter_rng()).expect("reseal");
+        assert_eq!(
+            open(&blob, b"pw").expect("open").policy.as_deref(),
+            Some(policy)
+        );
+        // Every padding length: the policy byte right at a 256-byte boundary.
+        for n in 0..300 {
+            w.policy = Some("x".repeat(n));
+            let blob = test_only_weak_kdf::reseal(&w, b"pw", FAST, &counter_rng()).expect("reseal");
+            assert_eq!(
+                open(&blob, b"pw").expect("open").policy.map(|p| p.len()),
+                Some(n)
+            );
+        }
+        w.policy = Some("x".repeat(MAX_POLICY_LEN + 1));
+        assert!(matches!(
+            test_only_weak_kdf::reseal(&w, b"pw", FAST, &counter_rng()),
+            Err(VaultError::PolicyTooLarge(_))
+        ));
     }
 
     #[test]

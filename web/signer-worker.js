@@ -8,6 +8,9 @@
 //               { event: "activity", entry }  (one answered request, public data only)
 //               { event: "attachEnd", end }   (final grpc status of an Attach stream, StreamEnd with its errorCode)
 //               { event: "inspector", ok, reason? }  (request details (un)available)
+//               { event: "approval", request }  (ApprovalRequest: the policy asks the user)
+//               { event: "approvalEnd", id, outcome }  ("approved" | "declined" | "expired")
+//               { event: "audit", entries }  (the audit log grew: its entry count)
 //
 // Secrets: none as JS values. A pending new seed (between createSeed and
 // seal) is a wasm PendingSeed: its words leave wasm once, for their one-time
@@ -18,6 +21,7 @@
 // back except the new seed's words for their one-time display.
 
 import init, {
+  checkPolicy,
   kindTable,
   PendingSeed,
   openVault,
@@ -28,6 +32,7 @@ import init, {
   version,
 } from "./pkg/lnd_web_signer.js";
 import { appendUsedNonces, loadUsedNonces } from "./nonce-store.js";
+import { appendAudit, clearAudit, loadAudit } from "./audit-store.js";
 
 /** @typedef {import("./pkg/lnd_web_signer.js").UnlockedSigner} UnlockedSigner */
 /** @typedef {import("./pkg/lnd_web_signer.js").SignerConnection} SignerConnection */
@@ -262,6 +267,7 @@ function onStatus(status) {
 async function stopConnection() {
   const c = connection;
   connection = null;
+  dropApprovals();
   inFlight.clear();
   stopInspection(null);
   if (c) {
@@ -275,6 +281,7 @@ async function stopConnection() {
 
 function lock() {
   discardPending();
+  dropApprovals();
   inFlight.clear();
   stopInspection(null);
   if (signer) {
@@ -286,6 +293,59 @@ function lock() {
     connection.free();
     connection = null;
   }
+}
+
+// ---- approvals and the audit log ---------------------------------------------
+
+/**
+ * Approvals waiting for the page, by request id.
+ * @type {Map<string, { resolve: (yes: boolean) => void, timer: ReturnType<typeof setTimeout> }>}
+ */
+const approvals = new Map();
+/** Entries of the audit log (stored), for the page's counter. */
+let auditEntries = 0;
+
+/**
+ * The signer's approve hook: the page shows the card; no answer by the
+ * deadline refuses (the wasm signer refuses at the deadline by itself too).
+ * @param {import("./pkg/lnd_web_signer.js").ApprovalRequest} request
+ * @returns {Promise<boolean>}
+ */
+function askApproval(request) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => settleApproval(request.id, false, "expired"), request.timeoutMs);
+    approvals.set(request.id, { resolve, timer });
+    post("approval", { request });
+  });
+}
+
+/** @param {string} id @param {boolean} yes @param {string} outcome */
+function settleApproval(id, yes, outcome) {
+  const a = approvals.get(id);
+  if (!a) return false;
+  approvals.delete(id);
+  clearTimeout(a.timer);
+  // An expired one is left to the signer's own deadline: lnd gets "nobody
+  // answered", not a decline the user never gave.
+  if (outcome !== "expired") a.resolve(yes);
+  post("approvalEnd", { id, outcome });
+  return true;
+}
+
+function dropApprovals() {
+  for (const id of [...approvals.keys()]) settleApproval(id, false, "expired");
+}
+
+/**
+ * The storeAudit hook of a connection for `node`.
+ * @param {string} node
+ */
+function auditStore(node) {
+  return async (/** @type {string} */ lines) => {
+    await appendAudit(node, lines);
+    auditEntries += lines.split("\n").length - 1;
+    post("audit", { entries: auditEntries });
+  };
 }
 
 // ---- operations --------------------------------------------------------------
@@ -358,6 +418,7 @@ const ops = {
 
   /** @param {{ blob: Uint8Array, passphrase: string }} args */
   unlock({ blob, passphrase }) {
+    auditEntries = 0;
     lock();
     signer = openVault(blob, passphrase);
     return unlockedInfo(signer);
@@ -431,8 +492,20 @@ const ops = {
     } catch (e) {
       throw new Error(`reading the MuSig2 nonce record failed: ${errorText(e)}`);
     }
+    // The audit log of this seed, continued (and its chain checked) at
+    // every connect: another tab may have signed and written since.
+    try {
+      auditEntries = s.resumeAudit(await loadAudit(node));
+    } catch (e) {
+      throw new Error(`${errorText(e)}. Export it in the Policy tab and start a new one to sign again.`);
+    }
+    post("audit", { entries: auditEntries });
+    const { approvalTimeoutMs, ...rest } = options || {};
     connection = s.connect(bridgeUrl, null, onStatus, {
       storeUsedNonces: (/** @type {Uint8Array} */ entries) => appendUsedNonces(node, entries),
+      storeAudit: auditStore(node),
+      approve: askApproval,
+      ...(approvalTimeoutMs ? { approvalTimeoutMs } : {}),
       // The bridge's WebSocket channel (one message per answer); grpc-web
       // through the inspecting fetch when no socket opens.
       transport: "auto",
@@ -442,9 +515,89 @@ const ops = {
       fetch: inspectingFetch(s.network),
       // The inspector reads ReplyBatch bodies too.
       batchReplies: true,
-      ...(options || {}),
+      ...rest,
     });
     return true;
+  },
+
+  // ---- signing policy, budget, approvals, audit log (docs/security.md) ----
+
+  /** The policy in force (PolicyView). */
+  policy() {
+    return requireSigner().policy;
+  },
+
+  /**
+   * Checks a policy text without applying it (PolicyView, or the error).
+   * @param {{ text: string }} args
+   */
+  checkPolicy({ text }) {
+    return checkPolicy(text, requireSigner().network);
+  },
+
+  /**
+   * Seals a policy (JSON text; empty: the default) into the vault and
+   * applies it; returns the new vault bytes. Needs the passphrase.
+   * @param {{ blob: Uint8Array, passphrase: string, text: string }} args
+   */
+  sealPolicy({ blob, passphrase, text }) {
+    const s = requireSigner();
+    const sealed = s.sealPolicy(blob, passphrase, text || null);
+    return { blob: sealed, policy: s.policy };
+  },
+
+  /** @param {{ sats: number, minutes: number }} args */
+  setBudget({ sats, minutes }) {
+    const s = requireSigner();
+    s.setBudget(sats, minutes);
+    return s.budget;
+  },
+
+  clearBudget() {
+    requireSigner().clearBudget();
+    return null;
+  },
+
+  budget() {
+    return requireSigner().budget;
+  },
+
+  /**
+   * The page's answer to an approval card.
+   * @param {{ id: string, approve: boolean }} args
+   */
+  answerApproval({ id, approve }) {
+    return settleApproval(String(id), approve === true, approve === true ? "approved" : "declined");
+  },
+
+  /**
+   * The stored audit log of this seed and whether its chain is intact.
+   * @returns {Promise<{ text: string, entries: number, error: string | null }>}
+   */
+  async auditLog() {
+    const s = requireSigner();
+    const text = await loadAudit(s.fingerprint);
+    try {
+      const { entries } = s.verifyAudit(text);
+      return { text, entries, error: null };
+    } catch (e) {
+      return { text, entries: 0, error: errorText(e) };
+    }
+  },
+
+  /**
+   * Starts a new audit log (the page exported the old one first). Needs
+   * the vault passphrase: the vault is sealed again with the same policy.
+   * @param {{ blob: Uint8Array, passphrase: string }} args
+   */
+  async clearAudit({ blob, passphrase }) {
+    const s = requireSigner();
+    const sealed = s.sealPolicy(blob, passphrase, s.policy.sealed);
+    await clearAudit(s.fingerprint);
+    if (connection) s.resumeAudit("");
+    auditEntries = 0;
+    post("audit", { entries: 0 });
+    return { blob: sealed };
   },
 
   async disconnect() {

@@ -7,7 +7,7 @@
 /** The service worker's global scope. */
 const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-const CACHE = "lnd-web-signer-v3";
+const CACHE = "lnd-web-signer-v4";
 const SHELL = [
   "./",
   "index.html",
@@ -15,6 +15,7 @@ const SHELL = [
   "app.js",
   "store.js",
   "nonce-store.js",
+  "audit-store.js",
   "strength.js",
   "signer-worker.js",
   "lib/activity-log.js",
@@ -33,6 +34,7 @@ const SHELL = [
   "lib/view-connection.js",
   "lib/view-create.js",
   "lib/view-import.js",
+  "lib/view-policy.js",
   "lib/view-seal.js",
   "lib/view-settings.js",
   "lib/view-unlock.js",

@@ -316,6 +316,21 @@ impl Policy {
         self.config.max_external_per_day.is_some()
     }
 
+    /// Takes over what `old` counted (the spends of the 24 h window, the
+    /// transactions already allowed) and its budget: a change of settings
+    /// does not reset the limits.
+    pub fn carry_over(&mut self, old: Policy) {
+        self.window = old.window;
+        self.allowed = old.allowed;
+        self.allowed_set = old.allowed_set;
+        self.budget = old.budget;
+        // The wallet scripts derived so far (and the indexes seen) stay
+        // when the look-ahead does.
+        if old.config.wallet_lookahead == self.config.wallet_lookahead {
+            self.wallet = old.wallet;
+        }
+    }
+
     /// Sets (or clears) the pre-authorised budget.
     pub fn set_budget(&mut self, budget: Option<Budget>) {
         self.budget = budget;

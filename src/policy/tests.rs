@@ -550,3 +550,40 @@ fn unparseable_packets_are_left_to_the_signer() {
     assert_eq!(v.decision, Decision::Allow);
     assert_eq!(v.facts.txid, None);
 }
+
+#[test]
+fn a_change_of_settings_keeps_the_window_and_the_budget() {
+    let root = root();
+    let day = PolicyConfig {
+        max_external_per_day: Some(50_000),
+        ..PolicyConfig::default()
+    };
+    let mut p = policy(day.clone(), &root);
+    p.set_budget(Some(Budget {
+        remaining: 100_000,
+        until: 2_000,
+    }));
+    let first = spend(&root, 30_000, 1);
+    assert_eq!(p.check(&first[0], 1_000).decision, Decision::Allow);
+    // Loosened per transaction, same daily limit: the 30 000 still count.
+    let mut q = policy(
+        PolicyConfig {
+            max_external_per_tx: Some(1_000_000),
+            ..day
+        },
+        &root,
+    );
+    q.carry_over(p);
+    assert_eq!(q.spent_in_window(1_001), 30_000);
+    // Every external satoshi signed while a budget runs counts against it.
+    assert_eq!(q.budget(1_001).map(|b| b.remaining), Some(70_000));
+    // The transaction allowed before is still counted once.
+    assert_eq!(q.check(&first[1], 1_002).decision, Decision::Allow);
+    assert_eq!(q.spent_in_window(1_003), 30_000);
+    q.set_budget(None);
+    let second = spend(&root, 30_000, 2);
+    assert_eq!(
+        tags(&q.check(&second[0], 1_004).decision),
+        ["policy-onchain-external-per-day"]
+    );
+}

@@ -151,6 +151,76 @@ export interface ConnectOptions {
    * takeovers too. Default: the record lives in memory only.
    */
   storeUsedNonces?: (entries: Uint8Array) => Promise<void>;
+  /**
+   * Stores audit lines (each ending in "\n") of the decisions since the
+   * last answer, before that answer leaves (at most 2 s; a failure makes
+   * the answer a SignerError naming the audit log). Needs a log started
+   * with UnlockedSigner.resumeAudit. Append them, in order, to what
+   * resumeAudit gets next time.
+   */
+  storeAudit?: (lines: string) => Promise<void>;
+  /**
+   * Asks the user about a request the signing policy says "ask" for
+   * (over_limit = "ask"); resolve true to sign, false to refuse. The
+   * request waits in a task of its own (pings and other requests go on);
+   * no answer within approvalTimeoutMs refuses it. Without it, "ask"
+   * becomes the policy's approvals.headless.
+   */
+  approve?: (request: ApprovalRequest) => Promise<boolean>;
+  /**
+   * How long an approval may take, ms (default 4000, 100 … 600000): keep
+   * it under lnd's remotesigner.experimentalrequesttimeout (5 s by
+   * default; lnd shuts down when a request misses it).
+   */
+  approvalTimeoutMs?: number;
+}
+
+/** A request waiting for the user's approval (ConnectOptions.approve). */
+export interface ApprovalRequest {
+  id: RequestId;
+  /** Request kind, e.g. "SignPsbt". */
+  kind: string;
+  /** Why the policy asks: the rules' tags and reasons. */
+  reason: string;
+  tags: string[];
+  txid: string | null;
+  /** Outputs: address (or "script:HEX"), satoshis, "own" | "allowlist" | "external". */
+  outputs: { to: string; value: number; whose: string }[];
+  /** Satoshis paid outside the wallet and the allowlist. */
+  external: number | null;
+  fee: number | null;
+  paths: string[];
+  /** When the answer is due (ms since 1970) and the whole approval time. */
+  deadlineMs: number;
+  timeoutMs: number;
+}
+
+/** The signing policy in force (UnlockedSigner.policy, checkPolicy). */
+export interface PolicyView {
+  /** The policy's JSON text as sealed; null: the default policy. */
+  sealed: string | null;
+  maxExternalPerTx: number | null;
+  maxExternalPerDay: number | null;
+  allowlist: string[];
+  maxFee: number | null;
+  maxFeerate: number | null;
+  overLimit: "deny" | "ask";
+  sweepsRequireOwnWallet: boolean;
+  pregeneratedNonce: "multisig-only" | "refuse" | "any";
+  walletLookahead: number;
+  headless: "deny" | "allow";
+}
+
+/** A pre-authorised budget: satoshis left and its expiry (ms since 1970). */
+export interface BudgetView {
+  remaining: number;
+  untilMs: number;
+}
+
+/** An intact audit log: its entries and the last entry's MAC (hex). */
+export interface AuditView {
+  entries: number;
+  head: string;
 }
 
 /**
@@ -660,9 +730,16 @@ pub fn seal_vault(input: JsSealInput) -> Result<Uint8Array, JsError> {
 }
 
 /// Opens a vault; the keys stay in wasm memory inside the returned signer.
-/// Runs Argon2id (about a second).
+/// Runs Argon2id (about a second). The signing policy is the one sealed in
+/// the vault, or `policy` (JSON text, as `sealPolicy` takes it) when given:
+/// a host's configuration (the worker's `POLICY` binding), applied only
+/// here, with the passphrase.
 #[wasm_bindgen(js_name = openVault)]
-pub fn open_vault(blob: &[u8], passphrase: String) -> Result<UnlockedSigner, JsError> {
+pub fn open_vault(
+    blob: &[u8],
+    passphrase: String,
+    policy: Option<String>,
+) -> Result<UnlockedSigner, JsError> {
     let passphrase = SecretString::new(passphrase);
     let opened = vault::open(blob, passphrase.expose().as_bytes())
         .map_err(|e| JsError::new(&e.to_string()))?;
@@ -672,14 +749,14 @@ pub fn open_vault(blob: &[u8], passphrase: String) -> Result<UnlockedSigner, JsE
         macaroon,
         root,
         seed,
+        policy: sealed,
     } = opened;
-    Ok(UnlockedSigner::new(
-        root,
-        network,
-        &seed,
-        birthday_unix,
-        macaroon,
-    ))
+    let policy = policy.filter(|p| !p.trim().is_empty()).or(sealed);
+    let signer = UnlockedSigner::new(root, network, &seed, birthday_unix, macaroon);
+    // The policy sealed with the seed; one that no longer reads refuses the
+    // unlock rather than signing under the default.
+    super::policy::apply_sealed(&signer, policy)?;
+    Ok(signer)
 }
 
 /// An unlocked signer: the root key (and the vault's macaroon) in wasm
@@ -694,6 +771,8 @@ pub struct UnlockedSigner {
     pub(crate) wallet_birthday: lnd_web_signer::bundle::Birthday,
     fingerprint: [u8; 4],
     pub(crate) macaroon: RefCell<Option<SecretBytes>>,
+    /// The policy text sealed in the vault (`None`: the default policy).
+    pub(crate) policy_text: RefCell<Option<String>>,
     connections: RefCell<Vec<Connection>>,
 }
 
@@ -716,6 +795,8 @@ impl UnlockedSigner {
     ) -> Self {
         let fingerprint = root.master_fingerprint();
         let signer = Signer::new(root, Box::new(OsEntropy));
+        // The browser's clock for the 24 h window and budgets.
+        signer.set_policy(signer.policy_config(), Box::new(super::policy::JsClock));
         // The policy's wallet scripts now, while unlocking, not on the first
         // wallet spend (where the requests and pings behind it would wait).
         signer.prepare_policy();
@@ -732,6 +813,7 @@ impl UnlockedSigner {
             wallet_birthday: lnd_web_signer::bundle::Birthday::of_seed(seed, birthday),
             fingerprint,
             macaroon: RefCell::new(macaroon),
+            policy_text: RefCell::new(None),
             connections: RefCell::new(Vec::new()),
         }
     }
@@ -980,6 +1062,27 @@ fn apply_options(
             f.dyn_into::<Function>()
                 .map_err(|_| JsError::new("options.storeUsedNonces must be a function"))?,
         );
+    }
+    if let Some(f) = get(o, "storeAudit") {
+        opts.store_audit = Some(
+            f.dyn_into::<Function>()
+                .map_err(|_| JsError::new("options.storeAudit must be a function"))?,
+        );
+    }
+    if let Some(f) = get(o, "approve") {
+        opts.approve = Some(
+            f.dyn_into::<Function>()
+                .map_err(|_| JsError::new("options.approve must be a function"))?,
+        );
+    }
+    if let Some(ms) = get_f64(o, "approvalTimeoutMs")? {
+        let max = connection::MAX_APPROVAL_TIMEOUT.as_millis() as f64;
+        if !(100.0..=max).contains(&ms) {
+            return Err(JsError::new(&format!(
+                "approvalTimeoutMs must be from 100 to {max}"
+            )));
+        }
+        opts.approval_timeout = host::ms_to_duration(ms);
     }
     if let Some(b) = get(o, "batchReplies") {
         opts.batch_replies = b

@@ -53,6 +53,7 @@ use lnd_web_signer::activity::{
     describe_request, describe_response, ReplyInfo as ActivityReplyInfo, RequestInfo,
 };
 use lnd_web_signer::keys::Network;
+use lnd_web_signer::policy::{Decision, Verdict};
 use lnd_web_signer::proto::signerbridge::attach_event::Event as AttachEventKind;
 use lnd_web_signer::proto::signerbridge::signer_bridge_client::SignerBridgeClient;
 use lnd_web_signer::proto::signerbridge::{
@@ -60,6 +61,7 @@ use lnd_web_signer::proto::signerbridge::{
 };
 use lnd_web_signer::proto::watchonlyrpc::{SignCoordinatorRequest, SignCoordinatorResponse};
 use lnd_web_signer::reply_queue::{QueueLimits, ReplyQueue};
+use lnd_web_signer::request::Work;
 use lnd_web_signer::secret::{SecretBytes, SecretString};
 use lnd_web_signer::session::{self, Backoff, Event, RequestKind, Session, SessionConfig};
 use lnd_web_signer::signer::Signer;
@@ -225,9 +227,32 @@ pub struct ConnectOptions {
     /// Stores the MuSig2 used-nonce entries a signature added
     /// (`(entries: Uint8Array) => Promise<void>`, [`lnd_web_signer::musig2::USED_NONCE_ENTRY_LEN`]
     /// bytes each) before the answer that carries the signature leaves; see
-    /// [`record_used_nonces`]. `None`: the record lives in memory only.
+    /// [`record`]. `None`: the record lives in memory only.
     pub store_used_nonces: Option<js_sys::Function>,
+    /// Stores the audit lines of the decisions an answer wrote
+    /// (`(lines: string) => Promise<void>`, each line ending in `\n`)
+    /// before the answer leaves; see [`record`]. `None`: the lines are
+    /// dropped (the signer keeps no log unless the host resumed one).
+    pub store_audit: Option<js_sys::Function>,
+    /// Asks the user about a request the policy says "ask" for
+    /// (`(request: ApprovalRequest) => Promise<boolean>`). The request
+    /// waits in its own task, so pings and other requests are answered
+    /// meanwhile; no answer within [`Self::approval_timeout`] refuses it.
+    /// `None`: "ask" becomes what the policy's `approvals.headless` says.
+    pub approve: Option<js_sys::Function>,
+    /// How long an approval may take: within lnd's request deadline
+    /// (`remotesigner.experimentalrequesttimeout`, 5 s by default, and lnd
+    /// shuts down when a request misses it). Default
+    /// [`DEFAULT_APPROVAL_TIMEOUT`].
+    pub approval_timeout: Duration,
 }
+
+/// Default time an approval may take: lnd's 5 s request deadline less a
+/// second for the answer's way back.
+pub const DEFAULT_APPROVAL_TIMEOUT: Duration = Duration::from_secs(4);
+/// Longest time an approval may take (for an lnd whose request timeout was
+/// raised that far).
+pub const MAX_APPROVAL_TIMEOUT: Duration = Duration::from_secs(600);
 
 /// How a connection reaches signer-bridge.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -288,6 +313,9 @@ impl ConnectOptions {
             transport: TransportMode::Auto,
             describe: None,
             store_used_nonces: None,
+            store_audit: None,
+            approve: None,
+            approval_timeout: DEFAULT_APPROVAL_TIMEOUT,
         }
     }
 }
@@ -784,6 +812,7 @@ async fn attempt_session(
     // Calls still open when the attempt ends start no further calls.
     let _end = EndAttempt(Rc::clone(&replies));
     let mut tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
+    let (late_tx, mut late_rx) = mpsc::unbounded::<Answer>();
     loop {
         // A full reply queue (a stuck bridge) pauses reading: the next
         // message is taken once a call completes.
@@ -793,7 +822,16 @@ async fn attempt_session(
         } else {
             Either::Right(replies.room.wait().map(|()| None))
         };
-        let next = match select(select(Box::pin(wanted), fail_rx.next()), &mut tick).await {
+        let events = select(select(Box::pin(wanted), fail_rx.next()), late_rx.next());
+        let next = match select(events, &mut tick).await {
+            Either::Left((Either::Right((Some(late), _)), _)) => {
+                // An answer that waited for an approval.
+                send_reply(&replies, late).await;
+                continue;
+            }
+            Either::Left((Either::Right((None, _)), _)) => {
+                return Err(fail(ErrorCode::Internal, "approval channel closed"))
+            }
             Either::Right(((), _)) => {
                 let now = host::now();
                 if let Some(reason) = replies.overdue(now) {
@@ -803,14 +841,14 @@ async fn attempt_session(
                 tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
                 continue;
             }
-            Either::Left((Either::Right((Some((code, reason)), _)), _)) => {
+            Either::Left((Either::Left((Either::Right((Some((code, reason)), _)), _)), _)) => {
                 return Err(fail(code, reason))
             }
-            Either::Left((Either::Right((None, _)), _)) => {
+            Either::Left((Either::Left((Either::Right((None, _)), _)), _)) => {
                 return Err(fail(ErrorCode::Internal, "reply channel closed"))
             }
-            Either::Left((Either::Left((None, _)), _)) => continue,
-            Either::Left((Either::Left((Some(msg), _)), _)) => msg,
+            Either::Left((Either::Left((Either::Left((None, _)), _)), _)) => continue,
+            Either::Left((Either::Left((Either::Left((Some(msg), _)), _)), _)) => msg,
         };
         let req = match next {
             Err(s) => {
@@ -823,17 +861,24 @@ async fn attempt_session(
             Ok(None) => return Ok("bridge ended the attach stream".to_owned()),
             Ok(Some(ev)) => request_of(ev, "bridge sent a session token mid-stream")?,
         };
-        let answer = answer(&mut session, signer, req, options.describe)?;
-        let answer = record_used_nonces(signer, options.store_used_nonces.as_ref(), answer).await;
-        let len = answer.response.encoded_len();
-        let start = replies.queue.borrow_mut().push(answer, len);
-        if let Some(out) = start {
-            start_call(&replies, out.items);
-            // Let the call's task issue its fetch now: while requests are
-            // buffered, `stream.message()` is ready at once and the loop
-            // would otherwise sign them all before the fetch goes out.
-            yield_now().await;
-        }
+        let Some(answer) = answer(&mut session, signer, req, options, &late_tx)? else {
+            continue;
+        };
+        let answer = record(signer, options.hooks(), answer).await;
+        send_reply(&replies, answer).await;
+    }
+}
+
+/// Queues `answer` for a Reply call (or a batch).
+async fn send_reply(replies: &Rc<Replies>, answer: Answer) {
+    let len = answer.response.encoded_len();
+    let start = replies.queue.borrow_mut().push(answer, len);
+    if let Some(out) = start {
+        start_call(replies, out.items);
+        // Let the call's task issue its fetch now: while requests are
+        // buffered, `stream.message()` is ready at once and the loop
+        // would otherwise sign them all before the fetch goes out.
+        yield_now().await;
     }
 }
 
@@ -892,16 +937,21 @@ fn on_registration(
 
 /// The answer to one request from lnd: the session's own (pings, unusable
 /// requests) or the signer's, with what the activity report needs.
+///
+/// `None`: the policy asked, and the request waits for the user in a task
+/// of its own ([`approval`]), which sends the answer on `late`.
 fn answer(
     session: &mut Session,
     signer: &SharedSigner,
     req: SignCoordinatorRequest,
-    describe: Option<Network>,
-) -> Result<Answer, AttemptEnd> {
+    options: &ConnectOptions,
+    late: &mpsc::UnboundedSender<Answer>,
+) -> Result<Option<Answer>, AttemptEnd> {
     let received = host::now_ms();
     let kind = RequestKind::of(&req);
     let id = req.request_id;
-    let described = describe
+    let described = options
+        .describe
         .filter(|_| kind != RequestKind::Ping)
         .map(|net| describe_request(&req, net));
     let (response, sign_ms, name) = match session.on_request(req, host::now()) {
@@ -917,12 +967,39 @@ fn answer(
             };
             let name = kind.display_name();
             let t0 = host::now_ms();
-            let resp = session::finish(&work, s.handle(&work));
+            let resp = match &options.approve {
+                None => s.handle(&work),
+                Some(hook) => {
+                    let verdict = s.check(&work);
+                    if matches!(verdict.decision, Decision::Ask(_)) {
+                        let task = Approval {
+                            signer: Rc::clone(signer),
+                            hook: hook.clone(),
+                            timeout: options.approval_timeout,
+                            hooks: options.hooks().cloned(),
+                            late: late.clone(),
+                            info: ReplyInfo {
+                                kind,
+                                name,
+                                id,
+                                received,
+                                sign_ms: 0.0,
+                                request: described,
+                                reply: None,
+                            },
+                        };
+                        wasm_bindgen_futures::spawn_local(approval(task, work, verdict));
+                        return Ok(None);
+                    }
+                    s.answer(&work, &verdict, None)
+                }
+            };
+            let resp = session::finish(&work, resp);
             (resp, host::now_ms() - t0, name)
         }
     };
     let reply = described.as_ref().map(|_| describe_response(&response));
-    Ok(Answer {
+    Ok(Some(Answer {
         error: error_text(&response),
         response,
         info: ReplyInfo {
@@ -934,7 +1011,167 @@ fn answer(
             request: described,
             reply,
         },
-    })
+    }))
+}
+
+/// The host's storage hooks of [`record`].
+#[derive(Clone, Copy)]
+struct Hooks<'a> {
+    used_nonces: Option<&'a js_sys::Function>,
+    audit: Option<&'a js_sys::Function>,
+}
+
+/// [`Hooks`] owned by a task.
+#[derive(Clone)]
+struct OwnedHooks {
+    used_nonces: Option<js_sys::Function>,
+    audit: Option<js_sys::Function>,
+}
+
+impl Hooks<'_> {
+    fn cloned(self) -> OwnedHooks {
+        OwnedHooks {
+            used_nonces: self.used_nonces.cloned(),
+            audit: self.audit.cloned(),
+        }
+    }
+}
+
+impl OwnedHooks {
+    fn borrowed(&self) -> Hooks<'_> {
+        Hooks {
+            used_nonces: self.used_nonces.as_ref(),
+            audit: self.audit.as_ref(),
+        }
+    }
+}
+
+impl ConnectOptions {
+    fn hooks(&self) -> Hooks<'_> {
+        Hooks {
+            used_nonces: self.store_used_nonces.as_ref(),
+            audit: self.store_audit.as_ref(),
+        }
+    }
+}
+
+/// A request waiting for the user's approval.
+struct Approval {
+    signer: SharedSigner,
+    hook: js_sys::Function,
+    timeout: Duration,
+    hooks: OwnedHooks,
+    late: mpsc::UnboundedSender<Answer>,
+    info: ReplyInfo,
+}
+
+/// Asks the host's `approve` hook about `work` and answers it as the user
+/// says, or refuses it when nobody answers within the approval time.
+async fn approval(task: Approval, work: Work, verdict: Verdict) {
+    let deadline = host::now() + task.timeout;
+    let request = approval_request(&work, &verdict, task.timeout);
+    let asked = async {
+        let request = request.map_err(|e| format!("{e:?}"))?;
+        let returned = task
+            .hook
+            .call1(&wasm_bindgen::JsValue::NULL, &request)
+            .map_err(|e| super::transport::js_error_text(&e))?;
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&returned))
+            .await
+            .map(|v| v.as_bool() == Some(true))
+            .map_err(|e| super::transport::js_error_text(&e))
+    };
+    let approved = match until(Box::pin(asked), deadline).await {
+        Some(Ok(yes)) => Some(yes),
+        Some(Err(e)) => {
+            web_sys::console::warn_1(&format!("[signer] the approval failed: {e}").into());
+            None
+        }
+        None => None,
+    };
+    let response = {
+        let guard = task.signer.borrow();
+        let Some(s) = guard.as_ref() else {
+            // Locked meanwhile: the attempt ends, nothing is signed.
+            return;
+        };
+        session::finish(&work, s.answer(&work, &verdict, approved))
+    };
+    let mut info = task.info;
+    info.reply = info.request.as_ref().map(|_| describe_response(&response));
+    let answer = Answer {
+        error: error_text(&response),
+        response,
+        info,
+    };
+    let answer = record(&task.signer, task.hooks.borrowed(), answer).await;
+    // The attempt may have ended meanwhile: then lnd gets nothing, as for
+    // any request in flight when a stream breaks.
+    let _ = task.late.unbounded_send(answer);
+}
+
+/// What the `approve` hook gets.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ApprovalRequest<'a> {
+    /// lnd's request id (decimal: 64-bit).
+    id: String,
+    kind: &'static str,
+    /// Why the policy asks (the rules' texts).
+    reason: String,
+    tags: Vec<&'static str>,
+    txid: Option<&'a str>,
+    outputs: Vec<ApprovalOutput<'a>>,
+    external: Option<u64>,
+    fee: Option<u64>,
+    paths: &'a [String],
+    /// When the answer is due, milliseconds since 1970.
+    deadline_ms: f64,
+    timeout_ms: f64,
+}
+
+#[derive(Serialize)]
+struct ApprovalOutput<'a> {
+    to: &'a str,
+    value: u64,
+    whose: &'static str,
+}
+
+fn approval_request(
+    work: &Work,
+    verdict: &Verdict,
+    timeout: Duration,
+) -> Result<wasm_bindgen::JsValue, serde_wasm_bindgen::Error> {
+    let (reason, tags) = match &verdict.decision {
+        Decision::Ask(r) | Decision::Deny(r) => {
+            (r.to_string(), r.tags().iter().map(|t| t.as_str()).collect())
+        }
+        Decision::Allow => (String::new(), Vec::new()),
+    };
+    let f = &verdict.facts;
+    let timeout_ms = timeout.as_secs_f64() * 1000.0;
+    let request = ApprovalRequest {
+        id: work.id.to_string(),
+        kind: work.kind().display_name(),
+        reason,
+        tags,
+        txid: f.txid.as_deref(),
+        outputs: f
+            .outputs
+            .iter()
+            .map(|o| ApprovalOutput {
+                to: &o.to,
+                value: o.value,
+                whose: o.whose,
+            })
+            .collect(),
+        external: f.external,
+        fee: f.fee,
+        paths: &f.paths,
+        deadline_ms: js_sys::Date::now() + timeout_ms,
+        timeout_ms,
+    };
+    request.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
 }
 
 /// Most answer bytes the browser may hold unsent on the WebSocket before
@@ -1068,11 +1305,20 @@ async fn attempt_ws_session(
 
     // 3. Serve requests; every answer leaves at once.
     let mut tick = Box::pin(host::sleep(REPLY_WATCHDOG_TICK));
+    let (late_tx, mut late_rx) = mpsc::unbounded::<Answer>();
     loop {
-        let next = match select(Box::pin(link.next_event()), &mut tick).await {
-            Either::Left((next, _)) => Some(next),
-            Either::Right(((), _)) => None,
+        let events = select(Box::pin(link.next_event()), late_rx.next());
+        let (next, late) = match select(events, &mut tick).await {
+            Either::Left((Either::Left((next, _)), _)) => (Some(next), None),
+            Either::Left((Either::Right((late, _)), _)) => (None, Some(late)),
+            Either::Right(((), _)) => (None, None),
         };
+        if let Some(late) = late {
+            // An answer that waited for an approval.
+            let late = late.ok_or_else(|| fail(ErrorCode::Internal, "approval channel closed"))?;
+            ws_send(inner, &link, late)?;
+            continue;
+        }
         let next = match next {
             Some(next) => next,
             None => {
@@ -1102,17 +1348,25 @@ async fn attempt_ws_session(
             Ok(None) => return Ok("bridge ended the session".to_owned()),
             Ok(Some(ev)) => request_of(ev, "bridge sent a session token mid-stream")?,
         };
-        let answer = answer(&mut session, signer, req, options.describe)?;
-        let answer = record_used_nonces(signer, options.store_used_nonces.as_ref(), answer).await;
-        link.send(&answer.response.encode_to_vec()).map_err(|e| {
-            fail_link(
-                Phase::Reply,
-                &format!("reply to request {} failed", answer.info.id),
-                LinkEnd::Link(e),
-            )
-        })?;
-        answered(inner, answer, host::now_ms());
+        let Some(answer) = answer(&mut session, signer, req, options, &late_tx)? else {
+            continue;
+        };
+        let answer = record(signer, options.hooks(), answer).await;
+        ws_send(inner, &link, answer)?;
     }
+}
+
+/// Sends `answer` over the WebSocket channel.
+fn ws_send(inner: &Inner, link: &WsLink, answer: Answer) -> Result<(), AttemptEnd> {
+    link.send(&answer.response.encode_to_vec()).map_err(|e| {
+        fail_link(
+            Phase::Reply,
+            &format!("reply to request {} failed", answer.info.id),
+            LinkEnd::Link(e),
+        )
+    })?;
+    answered(inner, answer, host::now_ms());
+    Ok(())
 }
 
 /// How long the host may take to store used-nonce entries before the
@@ -1127,48 +1381,73 @@ const STORE_USED_NONCES_DEADLINE: Duration = Duration::from_secs(2);
 /// any other context. If storing fails or takes longer than
 /// [`STORE_USED_NONCES_DEADLINE`], the signature is withheld: lnd gets a
 /// `SignerError` for that request instead.
-async fn record_used_nonces(
-    signer: &SharedSigner,
-    hook: Option<&js_sys::Function>,
-    mut answer: Answer,
-) -> Answer {
-    let Some(hook) = hook else {
-        return answer;
-    };
-    let entries = match signer.borrow().as_ref() {
-        Some(s) => s.take_used_nonces(),
+///
+/// The audit log likewise: with a `storeAudit` hook the lines of the
+/// decisions since the last answer are stored before this answer leaves;
+/// if that fails, lnd gets a `SignerError` naming the audit log (as the
+/// native `--audit-log` does).
+async fn record(signer: &SharedSigner, hooks: Hooks<'_>, mut answer: Answer) -> Answer {
+    // Both taken before the first await: an answer computed meanwhile (the
+    // loop, an approval) takes only its own.
+    let (entries, lines) = match signer.borrow().as_ref() {
+        Some(s) => (
+            hooks
+                .used_nonces
+                .map(|_| s.take_used_nonces())
+                .unwrap_or_default(),
+            hooks
+                .audit
+                .map(|_| s.take_audit_lines())
+                .unwrap_or_default(),
+        ),
         None => return answer,
     };
-    if entries.is_empty() {
-        return answer;
-    }
-    let stored = async {
+    let mut failure = None;
+    if let (Some(hook), false) = (hooks.used_nonces, entries.is_empty()) {
         let array = js_sys::Uint8Array::from(entries.as_slice());
+        if let Err(reason) = store(hook, &array).await {
+            failure = Some(format!(
+                "the MuSig2 nonce this signature used could not be recorded, so the signature is withheld: {reason}"
+            ));
+        }
+    }
+    if let (Some(hook), false) = (hooks.audit, lines.is_empty()) {
+        let mut text = lines.join("\n");
+        text.push('\n');
+        if let Err(reason) = store(hook, &wasm_bindgen::JsValue::from_str(&text)).await {
+            failure.get_or_insert(format!("audit log: could not be stored: {reason}"));
+        }
+    }
+    let Some(failure) = failure else {
+        return answer;
+    };
+    answer.response = lnd_web_signer::request::signer_error(answer.info.id, failure);
+    answer.error = error_text(&answer.response);
+    if answer.info.reply.is_some() {
+        answer.info.reply = Some(describe_response(&answer.response));
+    }
+    answer
+}
+
+/// Calls a storage hook and waits for its promise, at most
+/// [`STORE_USED_NONCES_DEADLINE`].
+async fn store(hook: &js_sys::Function, arg: &wasm_bindgen::JsValue) -> Result<(), String> {
+    let stored = async {
         let returned = hook
-            .call1(&wasm_bindgen::JsValue::NULL, &array)
+            .call1(&wasm_bindgen::JsValue::NULL, arg)
             .map_err(|e| super::transport::js_error_text(&e))?;
         wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&returned))
             .await
             .map(|_| ())
             .map_err(|e| super::transport::js_error_text(&e))
     };
-    let failure = match until(Box::pin(stored), host::now() + STORE_USED_NONCES_DEADLINE).await {
-        Some(Ok(())) => return answer,
-        Some(Err(reason)) => reason,
-        None => format!(
+    match until(Box::pin(stored), host::now() + STORE_USED_NONCES_DEADLINE).await {
+        Some(r) => r,
+        None => Err(format!(
             "storing it took longer than {}",
             session::fmt_secs(STORE_USED_NONCES_DEADLINE)
-        ),
-    };
-    answer.response = lnd_web_signer::request::signer_error(
-        answer.info.id,
-        format!("the MuSig2 nonce this signature used could not be recorded, so the signature is withheld: {failure}"),
-    );
-    answer.error = error_text(&answer.response);
-    if answer.info.reply.is_some() {
-        answer.info.reply = Some(describe_response(&answer.response));
+        )),
     }
-    answer
 }
 
 /// Lets other local tasks run (one microtask turn).

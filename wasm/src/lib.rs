@@ -30,6 +30,7 @@ pub mod error_code;
 pub mod host;
 pub mod js_value;
 pub mod page;
+pub mod policy;
 pub mod transport;
 pub mod websocket;
 

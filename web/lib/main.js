@@ -20,6 +20,7 @@ import {
 import { bindCreate } from "./view-create.js";
 import { bindImport } from "./view-import.js";
 import { bindSeal } from "./view-seal.js";
+import { bindPolicy, loadPolicySettings, onApproval, onApprovalEnd, onAudit } from "./view-policy.js";
 import { bindSettings, loadSettings, renderUnlockedInfo } from "./view-settings.js";
 import { bindUnlock, openUnlock, startAutolock } from "./view-unlock.js";
 
@@ -51,6 +52,9 @@ function dispatch(ev, at) {
   else if (ev.event === "activity") onActivity(ev.entry);
   else if (ev.event === "attachEnd") onAttachEnd(ev.end, at);
   else if (ev.event === "inspector") onInspector(ev);
+  else if (ev.event === "approval") onApproval(ev.request);
+  else if (ev.event === "approvalEnd") onApprovalEnd(ev.id, ev.outcome);
+  else if (ev.event === "audit") onAudit(ev.entries);
 }
 
 /**
@@ -69,6 +73,7 @@ export async function run(worker, host = {}) {
   bindConnection();
   bindActivity();
   bindSettings();
+  bindPolicy();
   if (host.pageAutolock !== false) startAutolock();
   startStatusClock();
 
@@ -86,6 +91,7 @@ export async function run(worker, host = {}) {
     return;
   }
   await loadSettings();
+  await loadPolicySettings();
   update({ vault: await store.loadVault() });
   renderActivity();
   const live = host.liveState ? await host.liveState() : null;

@@ -9,7 +9,10 @@
  * @typedef {{ event: "status", status: import("../pkg/lnd_web_signer.js").SignerStatus }
  *   | { event: "activity", entry: import("./state.js").ActivityEntry }
  *   | { event: "attachEnd", end: import("../pkg/lnd_web_signer.js").StreamEnd }
- *   | { event: "inspector", ok: boolean, reason?: string }} WorkerEvent
+ *   | { event: "inspector", ok: boolean, reason?: string }
+ *   | { event: "approval", request: import("../pkg/lnd_web_signer.js").ApprovalRequest }
+ *   | { event: "approvalEnd", id: string, outcome: string }
+ *   | { event: "audit", entries: number }} WorkerEvent
  */
 
 /**

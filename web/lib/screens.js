@@ -6,7 +6,7 @@ import { NETWORKS } from "./format.js";
 import { state } from "./state.js";
 
 export const SCREENS = ["loading", "welcome", "create", "words", "confirm", "import", "restore", "seal", "unlock", "dashboard"];
-export const TABS = ["connection", "activity", "setup", "settings"];
+export const TABS = ["connection", "activity", "setup", "policy", "settings"];
 
 /**
  * Shows one screen and moves the focus to `focusId` or its heading.

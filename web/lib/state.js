@@ -91,6 +91,8 @@ export function initialState() {
     healthIntervalSecs: 60,
     /** idle watchdog: reconnect after this many silent intervals (0: never) */
     idleMultiple: 3,
+    /** longest wait for an approval card (keep under lnd's request timeout) */
+    approvalSecs: 4,
     lastInput: Date.now(),
     /** a connection was asked for (until disconnect or lock) */
     connected: false,
@@ -135,9 +137,13 @@ export function update(patch) {
 
 /**
  * The idle watchdog's settings, passed to UnlockedSigner.connect.
- * @param {Pick<State, "healthIntervalSecs" | "idleMultiple">} s
+ * @param {Pick<State, "healthIntervalSecs" | "idleMultiple" | "approvalSecs">} s
  * @returns {import("../pkg/lnd_web_signer.js").ConnectOptions}
  */
 export function connectOptions(s) {
-  return { healthCheckIntervalMs: s.healthIntervalSecs * 1000, idleMultiple: s.idleMultiple };
+  return {
+    healthCheckIntervalMs: s.healthIntervalSecs * 1000,
+    idleMultiple: s.idleMultiple,
+    approvalTimeoutMs: s.approvalSecs * 1000,
+  };
 }

@@ -10,6 +10,7 @@ import { call } from "./rpc.js";
 import { show } from "./screens.js";
 import { newCounters, state, update } from "./state.js";
 import { renderActivity } from "./view-activity.js";
+import { renderPolicy } from "./view-policy.js";
 import { refreshMacaroonInfo, renderStatus, stopSigning } from "./view-connection.js";
 
 /** Reads the stored settings into the store and the form fields. */
@@ -38,6 +39,7 @@ export function renderUnlockedInfo() {
   $("accounts-meta").textContent = `Network ${u.network} · master key fingerprint ${u.fingerprint}`;
   void renderBirthday();
   void refreshMacaroonInfo();
+  void renderPolicy();
 }
 
 /** The wallet birthday for lncli createwatchonly (none for an xprv). */

@@ -55,7 +55,8 @@ struct Args {
     network: SimNetwork,
     /// Workload: idle, wallet, channel, taproot-channel, gossip, mixed, burst
     /// (10-input SignPsbt burst with pings), errors (requests the signer cannot
-    /// handle).
+    /// handle), sendcoins (a 250,000 sat payment, for signing policies; not in
+    /// mixed).
     #[arg(long, default_value = "mixed")]
     scenario: Scenario,
     /// Rounds of the workload (0 = forever).

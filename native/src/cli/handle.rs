@@ -40,7 +40,7 @@ impl HandleArgs {
     pub fn run(self, out: &mut dyn Write) -> Result<(), CliError> {
         let loaded = self.seed.load()?;
         let signer = Signer::new(loaded.root, Box::new(OsEntropy));
-        let audit = self.policy.apply(&signer)?;
+        let audit = self.policy.apply(&signer, loaded.policy.as_deref())?;
         let stdin = std::io::stdin();
         let mut input = stdin.lock();
         handle_lines_with(&signer, audit.as_ref(), &mut input, out)

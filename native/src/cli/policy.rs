@@ -130,11 +130,26 @@ impl AuditWriter {
 }
 
 impl PolicyArgs {
-    /// Applies `--policy` (or the default) and `--audit-log` to `signer`.
-    pub fn apply(&self, signer: &Signer) -> Result<Option<AuditWriter>, CliError> {
-        let config = match &self.policy {
-            Some(path) => read_policy_file(path, signer.network())?,
-            None => PolicyConfig::default(),
+    /// Applies `--policy` (or else the policy `sealed` in the vault, as the
+    /// tab sealed it, or else the default) and `--audit-log` to `signer`.
+    pub fn apply(
+        &self,
+        signer: &Signer,
+        sealed: Option<&str>,
+    ) -> Result<Option<AuditWriter>, CliError> {
+        let config = match (&self.policy, sealed) {
+            (Some(path), _) => read_policy_file(path, signer.network())?,
+            (None, Some(text)) => serde_json::from_str(text)
+                .map_err(|e| e.to_string())
+                .and_then(|v| {
+                    PolicyConfig::from_value(&v, signer.network()).map_err(|e| e.to_string())
+                })
+                .map_err(|e| {
+                    CliError::new(format!(
+                        "the signing policy sealed in the vault is invalid: {e}"
+                    ))
+                })?,
+            (None, None) => PolicyConfig::default(),
         };
         if config.max_external_per_day.is_some() && self.audit_log.is_none() {
             return Err(CliError::new(

@@ -60,6 +60,8 @@ pub struct LoadedSeed {
     pub macaroon: Option<SecretBytes>,
     /// The seed as given (aezeed or extended key).
     pub seed: SeedInput,
+    /// The signing policy sealed in the vault (JSON text), if any.
+    pub policy: Option<String>,
 }
 
 /// Error line for a root-key problem of the seed in `file`.
@@ -132,6 +134,7 @@ impl SeedArgs {
                     birthday_unix,
                     macaroon: None,
                     seed,
+                    policy: None,
                 })
             }
             (None, Some(vault_file)) => {
@@ -155,6 +158,7 @@ impl SeedArgs {
                     birthday_unix: v.birthday_unix,
                     macaroon: v.macaroon,
                     seed: v.seed,
+                    policy: v.policy,
                 })
             }
             _ => Err(CliError::new(

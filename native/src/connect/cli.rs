@@ -44,7 +44,7 @@ impl ConnectArgs {
         init_logging();
         // The policy first: a mistake in it stops the signer before it dials.
         let signer = Signer::new(loaded.root, Box::new(OsEntropy));
-        let audit = self.policy.apply(&signer)?;
+        let audit = self.policy.apply(&signer, loaded.policy.as_deref())?;
         let config = self.conn.config()?;
         let limits = self.conn.musig2_limits();
         run_connect_blocking(config, signer, audit, limits)

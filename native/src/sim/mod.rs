@@ -70,6 +70,10 @@ pub enum Scenario {
     /// Requests the signer cannot handle, each followed by valid ones on the
     /// same stream (end-to-end fault tests).
     Errors,
+    /// `lncli sendcoins` of 250,000 sat to a foreign address from two wallet
+    /// coins (P2WKH + P2TR), signed input by input: a payment for exercising
+    /// signing policies and approvals. Not part of `mixed`.
+    Sendcoins,
 }
 
 impl Scenario {
@@ -84,6 +88,7 @@ impl Scenario {
             Scenario::Mixed => "mixed",
             Scenario::Burst => "burst",
             Scenario::Errors => "errors",
+            Scenario::Sendcoins => "sendcoins",
         }
     }
 }
@@ -101,9 +106,10 @@ impl FromStr for Scenario {
             "mixed" => Scenario::Mixed,
             "burst" => Scenario::Burst,
             "errors" => Scenario::Errors,
+            "sendcoins" => Scenario::Sendcoins,
             other => {
                 return Err(format!(
-                    "unknown scenario {other:?} (idle, wallet, channel, taproot-channel, gossip, mixed, burst, errors)"
+                    "unknown scenario {other:?} (idle, wallet, channel, taproot-channel, gossip, mixed, burst, errors, sendcoins)"
                 ))
             }
         })
@@ -527,6 +533,7 @@ mod tests {
             "mixed",
             "burst",
             "errors",
+            "sendcoins",
         ] {
             let parsed: Scenario = s.parse().expect("known scenario");
             assert_eq!(parsed.name(), s);

@@ -14,6 +14,7 @@ pub mod burst;
 pub mod channel;
 pub mod errors;
 pub mod gossip;
+pub mod sendcoins;
 pub mod taproot;
 pub mod wallet;
 
@@ -284,6 +285,7 @@ pub async fn run_round(sim: &Sim, scenario: Scenario, round: u32) {
         Scenario::Gossip => gossip::run(sim, round).await,
         Scenario::Burst => burst::run(sim, round).await,
         Scenario::Errors => errors::run(sim, round).await,
+        Scenario::Sendcoins => sendcoins::run(sim, round).await,
         Scenario::Mixed => {
             futures_util::join!(
                 wallet::run(sim, round),
