@@ -47,6 +47,19 @@ chrome.runtime.onMessage.addListener((msg, _sender, sendResponse) => {
       .then(() => sendResponse({ ok: true }), (e) => sendResponse({ ok: false, error: String(e?.message || e) }));
     return true;
   }
+  if (type === "lws:approval") {
+    // A request waits for the user's approval: the badge says so, and the
+    // popup opens where the browser allows it (chrome.action.openPopup,
+    // Chrome 127+, needs a focused window); unanswered, it is refused.
+    const waiting = Math.max(0, Number(msg.waiting) || 0);
+    chrome.action.setBadgeText({ text: waiting ? String(waiting) : "" }).catch(() => {});
+    chrome.action.setBadgeBackgroundColor({ color: "#c22c2c" }).catch(() => {});
+    if (waiting && msg.asked && typeof chrome.action.openPopup === "function") {
+      chrome.action.openPopup().catch(() => {});
+    }
+    sendResponse({ ok: true });
+    return false;
+  }
   if (type === "lws:idle-interval") {
     // chrome.idle's smallest interval is 15 s.
     chrome.idle.setDetectionInterval(Math.max(15, Math.floor(Number(msg.seconds) || 0)));

@@ -70,9 +70,21 @@ function track(call, msg) {
   }
 }
 
+/** Requests waiting for an approval (their ids), for the action badge. */
+const approvals = new Set();
+
+/** @param {any} msg a worker event */
+function noteApproval(msg) {
+  if (msg.event === "approval") approvals.add(msg.request?.id);
+  else if (msg.event === "approvalEnd") approvals.delete(msg.id);
+  else return;
+  chrome.runtime.sendMessage({ type: "lws:approval", waiting: approvals.size, asked: msg.event === "approval" }).catch(() => {});
+}
+
 worker.onmessage = (ev) => {
   const msg = ev.data;
   if (msg && typeof msg.event === "string") {
+    noteApproval(msg);
     live.events.push({ at: Date.now(), ev: msg });
     if (live.events.length > MAX_EVENTS) live.events.splice(0, live.events.length - MAX_EVENTS);
     channel.postMessage({ to: "*", message: msg });

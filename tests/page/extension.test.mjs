@@ -14,7 +14,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { before, describe, test } from "node:test";
 import {
-  connect, downloadBytes, readyTab, restoreVault, screenshot, setAutolock, unlock, usePageServer, visibleScreen, waitScreen, waitStatus,
+  connect, downloadBytes, readyTab, restoreVault, screenshot, sealPolicy, setAutolock, unlock, usePageServer, visibleScreen, waitScreen,
+  waitStatus,
 } from "./helpers.mjs";
 import { extensionId, launchExtension } from "./extension.mjs";
 import { assertNoSecrets } from "./secrets.mjs";
@@ -94,6 +95,50 @@ describe("the browser extension", () => {
       await ext.close();
       await bridge.proc.stop();
       await sim.proc.stop();
+    }
+  });
+
+  test("approvals in the popup: a send over the sealed limit asks; approved it signs, declined lnd gets the tag", { timeout: 300_000 }, async () => {
+    const dir = await tempDir();
+    const fails = (sim) => sim.proc.output.split("\n").filter((l) => l.startsWith("FAIL"));
+    let sim = await startSim(dir, { accounts: demo.accounts, scenario: "sendcoins", extra: ["--exit-when-done", "--ping-interval", "1s"] });
+    const procs = [sim.proc];
+    const bridge = await startBridge({ lnd: sim.addr, cert: sim.cert, origin });
+    procs.push(bridge.proc);
+    const ext = await launchExtension();
+    try {
+      const popup = await readyPopup(ext);
+      await sealPolicy(popup, JSON.stringify({ onchain: { max_external_per_tx: 100000, over_limit: "ask" } }), demo.passphrase);
+      await connect(popup, { bridgeUrl: bridge.url, macaroonPath: sim.macaroon, passphrase: demo.passphrase });
+      await popup.waitForSelector("#approval-dialog[open]", { timeout: 60_000 });
+      assert.match(await popup.textContent("#approval-dialog"), /250,000 sat/);
+      await screenshot(popup, "59-extension-approval");
+      await popup.click("#approval-approve");
+      let summary = await simSummary(sim);
+      assert.equal(summary.failed, 0, `${summary.line}\n${fails(sim).join("\n")}`);
+      sim = await startSim(dir, { accounts: demo.accounts, scenario: "sendcoins", listen: sim.addr, extra: ["--exit-when-done", "--ping-interval", "1s"] });
+      procs.push(sim.proc);
+      // One card per input's request (the transaction was never allowed).
+      let last = "";
+      for (let i = 0; i < 2; i++) {
+        await popup.waitForSelector(`#approval-dialog[open]:not([data-request="${last}"])`, { timeout: 90_000 });
+        last = await popup.getAttribute("#approval-dialog", "data-request");
+        await popup.click("#approval-deny");
+      }
+      summary = await simSummary(sim);
+      assert.equal(summary.failed, 2, summary.line);
+      for (const l of fails(sim)) assert.match(l, /policy-onchain-external-per-tx: .*declined/);
+      // The audit log in the popup: the approved and the declined decisions.
+      await popup.click("#tab-policy");
+      await popup.click("#audit-refresh");
+      await popup.waitForFunction(() => /entries, chain intact/.test(document.getElementById("audit-state").textContent));
+      const rows = await popup.locator("#audit-list .audit-row").allTextContents();
+      assert.ok(rows.some((r) => /declined · refused/.test(r)) && rows.some((r) => /approved · signed/.test(r)), rows.join("\n"));
+      await popup.locator("#audit-card").scrollIntoViewIfNeeded();
+      await screenshot(popup, "59-extension-approval-declined");
+    } finally {
+      await ext.close();
+      for (const p of procs) await p.stop();
     }
   });
 

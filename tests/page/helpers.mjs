@@ -204,3 +204,13 @@ export function usePageServer(options = {}) {
   });
   return served;
 }
+
+/** Policy tab: seals the policy `text` (JSON) with `passphrase`; waits until it is in force. */
+export async function sealPolicy(page, text, passphrase) {
+  await page.click("#tab-policy");
+  await page.evaluate(() => { document.getElementById("policy-edit").open = true; });
+  await page.fill("#policy-text", text);
+  await page.fill("#policy-pass", passphrase);
+  await page.click("#policy-seal");
+  await page.waitForFunction(() => /sealed in the vault/.test(document.getElementById("policy-summary").textContent), null, { timeout: 60_000 });
+}

@@ -86,8 +86,9 @@ describe("signing policy in the tab", () => {
       sim = await startSim(dir, { accounts: demo.accounts, scenario: "sendcoins", listen: simListen, extra: ["--exit-when-done", "--ping-interval", "1s"] });
       procs.push(sim.proc);
       await page.waitForSelector("#approval-dialog[open]", { timeout: 90_000 });
+      const first = await page.getAttribute("#approval-dialog", "data-request");
       await page.click("#approval-deny");
-      await page.waitForSelector("#approval-dialog[open]", { timeout: 30_000 });
+      await page.waitForSelector(`#approval-dialog[open]:not([data-request="${first}"])`, { timeout: 30_000 });
       await page.click("#approval-deny");
       summary = await simSummary(sim);
       assert.equal(summary.failed, 2, summary.line);
@@ -102,7 +103,7 @@ describe("signing policy in the tab", () => {
       summary = await simSummary(sim);
       assert.equal(summary.failed, 2, summary.line);
       for (const l of fails(sim)) assert.match(l, /nobody answered/);
-      await page.waitForSelector("#approval-dialog:not([open])", { timeout: 10_000 });
+      await page.waitForSelector("#approval-dialog", { state: "hidden", timeout: 10_000 });
       assert.notEqual((await sim.proc.exited).code, 3, "no request or ping missed its deadline");
 
       // 4. A budget covers the send: no card.
@@ -154,7 +155,7 @@ describe("signing policy in the tab", () => {
       await page.waitForFunction((k) => new RegExp(`${k} entries, chain intact`).test(document.getElementById("audit-state").textContent), n, { timeout: 30_000 });
     } finally {
       await tab?.close();
-      for (const p of procs) p.kill();
+      for (const p of procs) await p.stop();
     }
   });
 });

@@ -167,6 +167,7 @@ function showCurrent() {
   }
   $("approval-title").textContent = r.kind === "sign_psbt" ? "Approve this transaction?" : `Approve this ${kindName(r.kind)} request?`;
   $("approval-reason").textContent = r.reason;
+  dialog().dataset.request = r.id;
   $("approval-outputs").replaceChildren(...r.outputs.map((o) => el("tr", { class: `whose-${o.whose}` },
     el("td", {}, el("code", { text: o.to })),
     el("td", { class: "num", text: `${formatSat(o.value)}` }),
@@ -187,6 +188,8 @@ function showCurrent() {
   button("approval-approve").disabled = false;
   button("approval-deny").disabled = false;
   if (!dialog().open) dialog().showModal();
+  // The title and the rule first (showModal focuses a button at the bottom).
+  dialog().scrollTop = 0;
 }
 
 /** The signer asks. @param {ApprovalRequest} request */
