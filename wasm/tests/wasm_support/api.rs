@@ -163,7 +163,7 @@ fn seal_open_round_trip_keeps_keys_inside() {
         .to_vec();
     assert_eq!(&blob[..8], b"LNDWSVLT");
 
-    let signer = open_vault(&blob, "correct horse battery".into()).expect("openVault");
+    let signer = open_vault(&blob, "correct horse battery".into(), None).expect("openVault");
     let root = RootKey::from_xprv(&xprv, Network::Mainnet).expect("xprv");
     assert_eq!(signer.network(), "mainnet");
     assert_eq!(signer.fingerprint(), hex::encode(root.master_fingerprint()));
@@ -176,12 +176,12 @@ fn seal_open_round_trip_keeps_keys_inside() {
         accounts_json(&root)
     );
 
-    let err = open_vault(&blob, "wrong".into()).expect_err("wrong passphrase");
+    let err = open_vault(&blob, "wrong".into(), None).expect_err("wrong passphrase");
     assert_eq!(js_error_text(err), "wrong passphrase");
     let mut bad = blob.clone();
     let last = bad.len() - 40;
     bad[last] ^= 1;
-    let err = open_vault(&bad, "correct horse battery".into()).expect_err("tampered");
+    let err = open_vault(&bad, "correct horse battery".into(), None).expect_err("tampered");
     assert!(js_error_text(err).contains("corrupted"), "tampered vault");
 
     signer.lock();
@@ -203,11 +203,74 @@ fn default_kdf_vault_opens_in_the_browser() {
         ("vaultPassphrase", "pw".into()),
     ]);
     let blob = seal_vault(input.unchecked_into()).expect("seal").to_vec();
-    let signer = open_vault(&blob, "pw".into()).expect("open");
+    let signer = open_vault(&blob, "pw".into(), None).expect("open");
     let root = RootKey::from_xprv(tprv, Network::Regtest).expect("tprv");
     assert_eq!(signer.fingerprint(), hex::encode(root.master_fingerprint()));
     assert!(!signer.has_macaroon());
     assert_eq!(signer.network(), "regtest");
+}
+
+#[wasm_bindgen_test]
+fn policy_sealed_in_the_vault_budget_and_audit_chain() {
+    let v = vector(crate::ACCOUNTS_JSON);
+    let tprv = v["root_key_tprv"].as_str().expect("tprv");
+    let input = js_object(&[
+        ("network", "regtest".into()),
+        ("xprv", tprv.into()),
+        ("vaultPassphrase", "pw".into()),
+    ]);
+    let blob = seal_vault(input.unchecked_into()).expect("seal").to_vec();
+    let signer = open_vault(&blob, "pw".into(), None).expect("open");
+    let policy = |s: &UnlockedSigner| -> serde_json::Value {
+        serde_wasm_bindgen::from_value(s.policy().expect("policy")).expect("json")
+    };
+    assert_eq!(policy(&signer)["sealed"], serde_json::Value::Null);
+    assert_eq!(policy(&signer)["pregeneratedNonce"], "multisig-only");
+    let text = r#"{"onchain":{"max_external_per_tx":1000,"over_limit":"ask"}}"#;
+    // A bad key is named; a wrong passphrase changes nothing.
+    let bad = signer.seal_policy(
+        &blob,
+        "pw".into(),
+        Some(r#"{"onchain":{"max_fee":-1}}"#.into()),
+    );
+    assert!(js_error_text(bad.expect_err("bad key")).contains("onchain.max_fee"));
+    let wrong = signer.seal_policy(&blob, "nope".into(), Some(text.into()));
+    assert_eq!(
+        js_error_text(wrong.expect_err("wrong passphrase")),
+        "wrong passphrase"
+    );
+    assert_eq!(policy(&signer)["maxExternalPerTx"], serde_json::Value::Null);
+    let sealed = signer
+        .seal_policy(&blob, "pw".into(), Some(text.into()))
+        .expect("seal policy")
+        .to_vec();
+    assert_eq!(policy(&signer)["maxExternalPerTx"], 1000);
+    assert_eq!(policy(&signer)["overLimit"], "ask");
+    // It is in the vault: a new unlock has it; openVault's argument overrides it.
+    let reopened = open_vault(&sealed, "pw".into(), None).expect("open");
+    assert_eq!(policy(&reopened)["sealed"], text);
+    let overridden =
+        open_vault(&sealed, "pw".into(), Some(r#"{"preset":"strict"}"#.into())).expect("open");
+    assert_eq!(policy(&overridden)["pregeneratedNonce"], "refuse");
+    assert!(js_error_text(
+        open_vault(&sealed, "pw".into(), Some("{".into())).expect_err("not json")
+    )
+    .contains("not valid JSON"));
+    // Budgets.
+    assert!(reopened.budget().expect("budget").is_null());
+    assert!(reopened.set_budget(0.5, 5.0).is_err());
+    assert!(reopened.set_budget(1000.0, 0.0).is_err());
+    reopened.set_budget(250_000.0, 5.0).expect("budget");
+    let b: serde_json::Value =
+        serde_wasm_bindgen::from_value(reopened.budget().expect("b")).expect("json");
+    assert_eq!(b["remaining"], 250_000);
+    reopened.clear_budget().expect("clear");
+    assert!(reopened.budget().expect("budget").is_null());
+    // An empty log starts a chain; a foreign one is refused naming the line.
+    assert_eq!(reopened.resume_audit("").expect("new log"), 0.0);
+    let forged = "{\"seq\":0}\n";
+    assert!(js_error_text(reopened.resume_audit(forged).expect_err("forged")).contains("line 1"));
+    assert!(js_error_text(reopened.verify_audit(forged).expect_err("forged")).contains("line 1"));
 }
 
 fn seal_error(pairs: &[(&str, JsValue)]) -> String {
@@ -329,7 +392,7 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
         &lnd_web_signer::entropy::FixedEntropy([3; 32]),
     )
     .expect("weak vault");
-    assert!(open_vault(&blob, "pw".into()).is_ok());
+    assert!(open_vault(&blob, "pw".into(), None).is_ok());
     // ... and re-sealing it gives the default cost, not the cheap one.
     let resealed = vault_with_macaroon(&blob, "pw".into(), Some("0201".into()))
         .expect("vaultWithMacaroon")
@@ -337,7 +400,7 @@ fn seal_vault_refuses_a_kdf_below_the_floor() {
     let info = vault_info(&resealed).expect("vaultInfo");
     let m = js_sys::Reflect::get(&info, &"mCostKib".into()).expect("mCostKib");
     assert_eq!(m.as_f64(), Some(65536.0));
-    assert!(open_vault(&resealed, "pw".into())
+    assert!(open_vault(&resealed, "pw".into(), None)
         .expect("opens")
         .has_macaroon());
 }
@@ -393,7 +456,7 @@ fn pending_seed_shows_its_words_once_checks_and_seals_inside() {
         .seal("vault pass".into(), fast_kdf())
         .expect("sealed")
         .to_vec();
-    let signer = open_vault(&blob, "vault pass".into()).expect("opens");
+    let signer = open_vault(&blob, "vault pass".into(), None).expect("opens");
     // The same key as the words with their aezeed passphrase.
     let seed = CipherSeed::from_mnemonic(&words.join(" "), b"aezeed pass").expect("deciphers");
     let root = RootKey::from_seed_entropy(seed.entropy(), Network::Regtest).expect("root");
@@ -426,14 +489,14 @@ fn seal_macaroon_keeps_it_inside_for_connect() {
         seal_vault(input.unchecked_into()).expect("seal").to_vec()
     };
     let blob = seal(tprv, "regtest");
-    let signer = open_vault(&blob, "pw".into()).expect("open");
+    let signer = open_vault(&blob, "pw".into(), None).expect("open");
     assert!(!signer.has_macaroon());
     let sealed = signer
         .seal_macaroon(&blob, "pw".into(), Some(vec![2, 1, 3, 0x6c]))
         .expect("sealed")
         .to_vec();
     assert!(signer.has_macaroon(), "held for connect()");
-    let reopened = open_vault(&sealed, "pw".into()).expect("the new vault opens");
+    let reopened = open_vault(&sealed, "pw".into(), None).expect("the new vault opens");
     assert!(reopened.has_macaroon());
     assert_eq!(
         js_error_text(
@@ -458,7 +521,7 @@ fn seal_macaroon_keeps_it_inside_for_connect() {
         .expect("removed")
         .to_vec();
     assert!(!signer.has_macaroon());
-    assert!(!open_vault(&without, "pw".into())
+    assert!(!open_vault(&without, "pw".into(), None)
         .expect("opens")
         .has_macaroon());
     signer.lock();
