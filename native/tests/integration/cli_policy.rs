@@ -432,3 +432,58 @@ fn connect_refuses_a_malformed_policy_before_dialing() {
     assert_eq!(err.lines().count(), 1, "{err}");
     let _ = std::fs::remove_dir_all(&d);
 }
+
+#[test]
+fn a_policy_sealed_in_the_vault_applies_unless_policy_is_given() {
+    use lnd_web_signer::entropy::OsEntropy;
+    use lnd_web_signer::keys::seed::SeedInput;
+    use lnd_web_signer::secret::SecretString;
+    use lnd_web_signer::vault;
+    let d = dir("sealed");
+    let weak = vault::KdfParams {
+        m_cost_kib: 64,
+        t_cost: 1,
+        p_cost: 1,
+    };
+    let blob = vault::test_only_weak_kdf::seal(
+        &SeedInput::Xprv(SecretString::from(DEMO_TPRV)),
+        Network::Regtest,
+        None,
+        b"pw",
+        weak,
+        &OsEntropy,
+    )
+    .expect("seal");
+    let mut opened = vault::open(&blob, b"pw").expect("open");
+    // As the tab's Policy tab seals it (JSON).
+    opened.policy = Some(r#"{"onchain":{"max_external_per_tx":50000}}"#.into());
+    let sealed =
+        vault::test_only_weak_kdf::reseal(&opened, b"pw", weak, &OsEntropy).expect("reseal");
+    let vault_file = d.join("v.vault");
+    std::fs::write(&vault_file, sealed).expect("write");
+    let pass = write(&d, "pass", "pw\n");
+    let args: [&dyn AsRef<std::ffi::OsStr>; 4] =
+        [&"--vault", &vault_file, &"--passphrase-file", &pass];
+    let out = answers(&handle(&args, &spend_line(7, 3, 60_000)));
+    let refused = error_of(&out[0]).expect("refused under the sealed policy");
+    assert!(
+        refused.contains("policy-onchain-external-per-tx"),
+        "{refused}"
+    );
+    // --policy FILE wins over the sealed one.
+    let loose = write(
+        &d,
+        "loose.toml",
+        "[onchain]\nmax_external_per_tx = 100000\n",
+    );
+    let args: [&dyn AsRef<std::ffi::OsStr>; 6] = [
+        &"--vault",
+        &vault_file,
+        &"--passphrase-file",
+        &pass,
+        &"--policy",
+        &loose,
+    ];
+    let out = answers(&handle(&args, &spend_line(8, 4, 60_000)));
+    assert_eq!(error_of(&out[0]), None, "{}", out[0]);
+}
