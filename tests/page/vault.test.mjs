@@ -103,7 +103,8 @@ describe("first run", () => {
 
       // Only the sealed vault is stored; the words are nowhere.
       const s = await assertNoSecrets(page, tab.logs, { words, secrets: [AEZEED_PASS, VAULT_PASS] });
-      assert.deepEqual(s.idbNames, ["lnd-web-signer"], `IndexedDB databases: ${s.idbNames}`);
+      // The vault's database, and the (empty) audit log's, which the Policy tab reads.
+      assert.deepEqual(s.idbNames, ["lnd-web-signer", "lnd-web-signer-audit"], `IndexedDB databases: ${s.idbNames}`);
       assert.equal(s.localStorage, "{}");
       assert.equal(s.sessionStorage, "{}");
       assert.match(s.indexedDB, /LNDWSVLT/, "the sealed vault is in IndexedDB");
@@ -391,8 +392,8 @@ describe("page qualities", () => {
         ignored: ["data-1p-ignore", "data-lpignore", "data-bwignore"].every((a) => e.hasAttribute(a)),
       })));
       assert.deepEqual(fields.map((f) => f.id).sort(), [
-        "bundle-b64", "create-aezeed-pass", "import-aezeed-pass", "import-words", "import-xprv", "mac-hex", "mac-pass", "seal-pass",
-        "seal-pass2", "unlock-pass",
+        "audit-pass", "bundle-b64", "create-aezeed-pass", "import-aezeed-pass", "import-words", "import-xprv", "mac-hex", "mac-pass",
+        "policy-pass", "policy-text", "seal-pass", "seal-pass2", "unlock-pass",
       ]);
       for (const f of fields) {
         assert.equal(f.autocomplete, "off", `${f.id}: autocomplete`);
@@ -477,7 +478,7 @@ describe("page qualities", () => {
       await screenshot(page, "m02-seal");
       await page.keyboard.press("Enter");
       await waitScreen(page, "dashboard", 120_000);
-      for (const t of ["connection", "activity", "setup", "settings"]) {
+      for (const t of ["connection", "activity", "setup", "policy", "settings"]) {
         await page.click(`#tab-${t}`);
         await noOverflow(t);
         await screenshot(page, `m03-${t}`);
@@ -485,7 +486,7 @@ describe("page qualities", () => {
       // Tabs work with arrow keys.
       await page.focus("#tab-settings");
       await page.keyboard.press("ArrowLeft");
-      assert.equal(await page.getAttribute("#tab-setup", "aria-selected"), "true");
+      assert.equal(await page.getAttribute("#tab-policy", "aria-selected"), "true");
       await page.click("#lock-btn");
       await waitScreen(page, "unlock");
       await noOverflow("unlock");
