@@ -8,7 +8,7 @@
 # Builds what is missing (npm devDependencies, release binaries,
 # worker/pkg), then tests/worker/run.mjs starts the stack through
 # tests/stack/ (two test vaults from the public test key, watchonly-sim,
-# signer-bridge, workerd A-D; worker.test.mjs starts E and F itself) and
+# signer-bridge, workerd A-D; worker.test.mjs starts E, F and G itself) and
 # runs the tests; the last line is `worker: N passed, M failed`.
 set -euo pipefail
 cd "$(dirname "$0")/.."

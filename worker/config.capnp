@@ -21,8 +21,8 @@ const config :Workerd.Config = (
     # public addresses; a bridge on loopback or a private network needs
     # this one.
     (name = "outbound", network = (allow = ["public", "private", "local"])),
-    # Storage of the always-on Durable Object (its `wanted` flag, counters
-    # and alarm; never keys). Point it elsewhere with
+    # Storage of the always-on Durable Object (its `wanted` flag, counters,
+    # alarm and the audit log; never keys). Point it elsewhere with
     # `-d do-storage=DIR`; the directory must exist.
     (name = "do-storage", disk = (path = "/tmp/lnd-web-signer-worker-state", writable = true)),
   ],
@@ -53,6 +53,11 @@ const signerWorker :Workerd.Worker = (
     (name = "CONTROL_TOKEN", fromEnvironment = "CONTROL_TOKEN"),
     (name = "BRIDGE_URL", fromEnvironment = "BRIDGE_URL"),
     (name = "MACAROON_HEX", fromEnvironment = "MACAROON_HEX"),
+    # Optional signing policy, JSON (docs/worker.md, docs/security.md), e.g.
+    #   POLICY='{"onchain":{"max_external_per_tx":100000}}'
+    # Unset: the policy sealed in the vault, or the default. One that does
+    # not parse stops every start (the signer never falls back to the default).
+    (name = "POLICY", fromEnvironment = "POLICY"),
     (name = "MAX_SESSION_SECONDS", fromEnvironment = "MAX_SESSION_SECONDS"),
     (name = "KEEPALIVE_SECONDS", fromEnvironment = "KEEPALIVE_SECONDS"),
     (name = "HEALTH_CHECK_INTERVAL_SECONDS", fromEnvironment = "HEALTH_CHECK_INTERVAL_SECONDS"),

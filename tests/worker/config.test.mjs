@@ -72,8 +72,11 @@ test("bindings: the worker, config.capnp and wrangler.toml name the same ones; s
     assert.ok(used.has(s), `${s} is read by the worker`);
   }
   // Everything else the worker reads is a var, the DO binding or an optional var.
-  const deployable = new Set([...vars, ...SECRETS, "SIGNER", "MAX_SESSION_SECONDS", "IDLE_TIMEOUT_SECONDS"]);
+  const deployable = new Set([...vars, ...SECRETS, "SIGNER", "MAX_SESSION_SECONDS", "IDLE_TIMEOUT_SECONDS", "POLICY"]);
   for (const name of used) assert.ok(deployable.has(name), `${name} is neither a var, a secret nor a binding in wrangler.toml`);
+  // POLICY is optional and shown (commented) in wrangler.toml; the local config reads it too.
+  assert.ok(used.has("POLICY") && local.has("POLICY"));
+  assert.match(readFileSync(join(WORKER, "wrangler.toml"), "utf8"), /^# POLICY = '\{.*\}'$/m);
   // Local config: every value comes from the environment, nothing is inlined.
   assert.doesNotMatch(capnp, /\btext = "/, "config.capnp must not inline binding values");
 });

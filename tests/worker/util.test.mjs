@@ -6,6 +6,8 @@ import {
   AUTH_FAILURE_BURST, AUTH_FAILURE_REFILL_MS, DEFAULT_KEEPALIVE_SECONDS, FailureThrottle, MAX_SESSION_SECONDS,
   StatusTally, bearerToken, checkBridgeUrl, constantTimeEqual, decodeBase64, idleOptions, isLoopbackHost,
   keepaliveSeconds, parseSeconds, redact, redactDeep, requestSource, sessionLimit, silenceText,
+  AUDIT_CHUNK_CHARS, AuditAppender, auditChunkKey, auditLineCount, openVaultError, policySummary, policyText,
+  splitAuditText,
 } from "../../worker/src/util.js";
 
 test("parseSeconds: whole numbers 1..limit, default 30", () => {
@@ -221,4 +223,73 @@ test("requestSource: CF-Connecting-IP when it looks like an address, else one sh
   assert.equal(requestSource(h("x".repeat(100))), "unknown");
   assert.equal(requestSource(h("<script>")), "unknown");
   assert.equal(requestSource(null), "unknown");
+});
+
+test("policyText, openVaultError, policySummary: the POLICY binding", () => {
+  assert.equal(policyText(undefined), null);
+  assert.equal(policyText(null), null);
+  assert.equal(policyText("  \n"), null);
+  assert.equal(policyText(' {"preset":"strict"}\n'), '{"preset":"strict"}');
+  // The core's message for a policy that does not parse (wasm openVault).
+  const core = "the signing policy (sealed in the vault, or given to openVault) is invalid: policy key onchain.max_fee: expected a whole number, 0 or more, found -1";
+  assert.deepEqual(openVaultError(core, true), {
+    status: 503,
+    message: "POLICY is not a valid signing policy, so the signer does not start: policy key onchain.max_fee: expected a whole number, 0 or more, found -1",
+  });
+  const sealed = openVaultError(core, false);
+  assert.equal(sealed.status, 500);
+  assert.match(sealed.message, /^the signing policy sealed in the vault is invalid, so the signer does not start: policy key onchain\.max_fee:/);
+  assert.deepEqual(openVaultError("wrong passphrase", true), { status: 500, message: "cannot open the vault: wrong passphrase" });
+  const view = { sealed: '{"preset":"strict"}', maxExternalPerTx: 0, overLimit: "ask", headless: "deny" };
+  assert.deepEqual(policySummary(view, true), { source: "binding", maxExternalPerTx: 0, overLimit: "ask", headless: "deny" });
+  assert.equal(policySummary(view, false).source, "vault");
+  assert.equal(policySummary({ ...view, sealed: null }, false).source, "default");
+});
+
+test("audit chunks: keys sort in order, text is cut below the value limit, lines counted", () => {
+  assert.equal(auditChunkKey(1), "audit:000000001");
+  assert.equal(auditChunkKey(123456789), "audit:123456789");
+  assert.ok(auditChunkKey(9) < auditChunkKey(10));
+  assert.throws(() => auditChunkKey(0));
+  assert.throws(() => auditChunkKey(1.5));
+  assert.deepEqual(splitAuditText("abc\n"), ["abc\n"]);
+  assert.deepEqual(splitAuditText("abcdefg\n", 3), ["abc", "def", "g\n"]);
+  const long = "x".repeat(AUDIT_CHUNK_CHARS * 2 + 5);
+  const pieces = splitAuditText(long);
+  assert.equal(pieces.length, 3);
+  assert.equal(pieces.join(""), long);
+  assert.ok(pieces.every((p) => new TextEncoder().encode(p).length <= 128 * 1024));
+  assert.equal(auditLineCount(""), 0);
+  assert.equal(auditLineCount("a\n"), 1);
+  assert.equal(auditLineCount("a\nb\nc\n"), 3);
+});
+
+test("AuditAppender: one write at a time in order, positions chained, every write after a failure refused", async () => {
+  const stored = [];
+  let fail = false;
+  let inFlight = 0;
+  const append = async (position, lines) => {
+    inFlight++;
+    assert.equal(inFlight, 1, "two writes overlapped");
+    await new Promise((r) => setTimeout(r, 5));
+    inFlight--;
+    if (fail) throw new Error("disk full");
+    assert.equal(position, stored.length, "position is the stored chunk count");
+    stored.push(lines);
+    return stored.length;
+  };
+  const failures = [];
+  const a = new AuditAppender(0, append, (f) => failures.push(f));
+  const store = a.hook;
+  await Promise.all([store("1\n"), store("2\n3\n"), store("4\n")]);
+  assert.deepEqual(stored, ["1\n", "2\n3\n", "4\n"]);
+  assert.equal(a.position, 3);
+  assert.equal(a.stored, 4);
+  fail = true;
+  await assert.rejects(store("5\n"), /disk full/);
+  fail = false;
+  await assert.rejects(store("6\n"), /an earlier write failed \(disk full\); the signer must restart/);
+  assert.deepEqual(stored, ["1\n", "2\n3\n", "4\n"], "nothing is stored after a gap");
+  assert.deepEqual(failures, ["disk full"]);
+  assert.equal(a.failure, "disk full");
 });

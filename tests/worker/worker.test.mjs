@@ -5,14 +5,14 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { readdir, readFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
 import {
   assertNoSecrets, controlStatus, countMatches, health, signSession, sleep, stackEnv, waitForMatch,
 } from "./support.mjs";
-import { freePort, startWorkerd, waitUntil } from "../stack/index.mjs";
+import { freePort, run, startBridge, startSim, startWorkerd, waitUntil } from "../stack/index.mjs";
 
 const env = stackEnv();
 const A = env.WORKER_A_URL; // good vault, MACAROON_HEX binding
@@ -50,6 +50,7 @@ test("GET /health is liveness only; GET /status (token) has the version and what
   assert.equal(a.json.version, await cliVersion(), "the worker's wasm signer and the CLI come from one crate version");
   assert.deepEqual(a.json.configured, {
     vault: true, vaultPassphrase: true, bridgeUrl: true, controlToken: true, macaroonBinding: true, alwaysOn: true,
+    policy: false,
   });
   assert.equal(a.json.sessionActive, false);
   assertNoSecrets(a.text, env, "A's /status");
@@ -371,8 +372,193 @@ test("always-on mode: a Durable Object keeps the signer connected with alarms, r
   assert.equal((await status()).json.running, false);
 });
 
+// The vault of workers A, B and E (tests/worker/run.mjs seals it as "plain").
+const VAULT_FILE = join(env.WORKER_TMP, "plain.vault");
+const PASS_FILE = join(env.WORKER_TMP, "plain.passphrase");
+const AUTH = { authorization: `Bearer ${TOKEN}` };
+
+/** GET /audit of `base`: {status, headers, text, lines (parsed)}. */
+async function getAudit(base) {
+  const res = await fetch(`${base}/audit`, { headers: AUTH, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  assertNoSecrets(text, env, `${base}/audit`);
+  const lines = res.status === 200 && text !== "" ? text.slice(0, -1).split("\n").map((l) => JSON.parse(l)) : [];
+  return { status: res.status, headers: res.headers, text, lines };
+}
+
+/** `lnd-web-signer audit verify` of `text` with the test vault: {code, stdout, stderr}. */
+async function cliVerify(text, name) {
+  const file = join(env.WORKER_TMP, `${name}.ndjson`);
+  await writeFile(file, text);
+  return run(join(env.WORKER_BIN, "lnd-web-signer"), [
+    "audit", "verify", file, "--vault", VAULT_FILE, "--passphrase-file", PASS_FILE,
+  ]);
+}
+
+test("sessions continue the deployment's audit log in the SignerHost object; the CLI verifies it", async () => {
+  // A's SIGNER binding: the mixed session (and every session) wrote its decisions there.
+  const a = await getAudit(A);
+  assert.equal(a.status, 200, a.text);
+  assert.match(a.headers.get("content-type") ?? "", /^application\/x-ndjson/);
+  assert.ok(a.lines.length > 0, "the session wrote no audit lines");
+  assert.equal(Number(a.headers.get("x-audit-entries")), a.lines.length);
+  assert.ok(a.text.endsWith("\n"));
+  a.lines.forEach((l, i) => assert.equal(l.seq, i));
+  const kinds = new Set(a.lines.map((l) => l.kind));
+  for (const kind of ["sign_psbt", "shared_key", "musig2_sign"]) assert.ok(kinds.has(kind), [...kinds].join(","));
+  const v = await cliVerify(a.text, "audit-A");
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout.trim(), `${a.lines.length} entries, chain intact`);
+  // The control token guards it like every control route.
+  assert.equal((await fetch(`${A}/audit`)).status, 401);
+  const post = await fetch(`${A}/audit`, { method: "POST", headers: AUTH });
+  assert.equal(post.status, 405);
+  await post.body?.cancel();
+  assert.equal((await fetch(`${D}/audit`, { headers: AUTH })).status, 503);
+});
+
+test("POLICY: the sendcoins payment is refused with the policy's tag, GET /audit holds the decisions, a restart continues the log, a bad POLICY or a forged log stops the start", async (t) => {
+  const tmp = env.WORKER_TMP;
+  const pidFile = join(tmp, "extra.pids");
+  // A node of its own (watchonly-sim --scenario sendcoins: 250 000 sat to a
+  // foreign address, one SignPsbt per input) behind a bridge of its own.
+  const startNode = async (name) => {
+    const dir = join(tmp, `policy-${name}`);
+    await mkdir(dir, { recursive: true });
+    const out = join(dir, "sim.out");
+    const err = join(dir, "sim.err");
+    const sim = await startSim(dir, {
+      accounts: join(tmp, "accounts.json"), scenario: "sendcoins", rounds: 1,
+      extra: ["--ping-interval", "1s", "--ping-attempts", "1000", "--ping-backoff", "500ms"],
+      stdoutFile: out, stderrFile: err, pidFile,
+    });
+    t.after(() => sim.proc.stop());
+    const log = join(dir, "bridge.log");
+    const bridge = await startBridge({
+      lnd: sim.addr, cert: sim.cert, origin: "http://127.0.0.1:8787", stdoutFile: log, stderrFile: log, pidFile,
+    });
+    t.after(() => bridge.proc.stop());
+    return { out, err, bridgeUrl: bridge.url, macaroonHex: await sim.macaroonHex() };
+  };
+  const POLICY = '{"onchain":{"max_external_per_tx":100000}}';
+  let g = null;
+  const startG = async (node, policy = POLICY) => {
+    g = await spawnWorkerd("G", {
+      VAULT: env.WORKER_VAULT_B64, VAULT_PASSPHRASE: env.WORKER_PASSPHRASE, CONTROL_TOKEN: TOKEN,
+      BRIDGE_URL: node.bridgeUrl, MACAROON_HEX: node.macaroonHex, POLICY: policy,
+    });
+    return g.url;
+  };
+  t.after(() => g?.proc.kill("SIGTERM"));
+  const refusals = async (node) => {
+    const sim = await waitForMatch(node.out, /^(\d+) passed, (\d+) failed$/m, 60_000, "the sendcoins sim's summary");
+    assert.equal(Number(sim[1]), 0, `the policy let the payment through: ${sim[0]}`);
+    assert.equal(Number(sim[2]), 2, sim[0]);
+    const fails = (await readFile(node.out, "utf8")).split("\n").filter((l) => l.startsWith("FAIL"));
+    assert.equal(fails.length, 2, fails.join("\n"));
+    for (const f of fails) assert.match(f, /signer error: .*policy-onchain-external-per-tx: /, f);
+  };
+
+  // 1. The always-on signer under the binding's policy: both requests refused.
+  const node1 = await startNode("1");
+  let G = await startG(node1);
+  assert.equal((await controlStatus(G, { token: TOKEN })).json.configured.policy, true);
+  const started = await getJson(`${G}/signer/start`, { method: "POST", headers: AUTH });
+  assert.equal(started.status, 200, JSON.stringify(started.json));
+  assert.equal(started.json.policy.source, "binding");
+  assert.equal(started.json.policy.maxExternalPerTx, 100000);
+  assert.equal(started.json.policy.overLimit, "deny");
+  assert.equal(started.json.policy.headless, "deny");
+  assert.equal(started.json.policy.sealed, undefined, "the status summarises the policy, it does not echo its text");
+  assert.deepEqual(started.json.audit, { entries: 0, writeError: null });
+  await refusals(node1);
+  const first = await getAudit(G);
+  assert.equal(first.status, 200, first.text);
+  const denied = first.lines.filter((l) => l.kind === "sign_psbt" && l.decision === "deny");
+  assert.equal(denied.length, 2, first.text);
+  for (const l of denied) {
+    assert.equal(l.result, "refused");
+    assert.equal(l.external, 250000);
+    assert.ok(l.tags.some((tag) => /onchain-external-per-tx/.test(tag)), JSON.stringify(l.tags));
+  }
+  const n1 = first.lines.length;
+  let s = (await getJson(`${G}/signer/status`, { headers: AUTH })).json;
+  assert.deepEqual(s.audit, { entries: n1, writeError: null });
+  let v = await cliVerify(first.text, "audit-G1");
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout.trim(), `${n1} entries, chain intact`);
+  assert.equal((await getJson(`${G}/signer/stop`, { method: "POST", headers: AUTH })).status, 200);
+  await g.proc.kill("SIGTERM");
+
+  // 2. workerd restarted with the same storage (and another node): the log
+  //    is resumed, not begun again, and grows by the new decisions.
+  const node2 = await startNode("2");
+  G = await startG(node2);
+  s = (await getJson(`${G}/signer/status`, { headers: AUTH })).json;
+  assert.equal(s.audit.entries, n1, "the stored log is reported before any signer runs");
+  assert.equal((await getJson(`${G}/signer/start`, { method: "POST", headers: AUTH })).status, 200);
+  await refusals(node2);
+  const second = await getAudit(G);
+  assert.ok(second.lines.length >= n1 + 2, `${second.lines.length} entries after the restart, ${n1} before`);
+  assert.ok(second.text.startsWith(first.text), "the restarted signer rewrote the stored log");
+  assert.equal(second.lines[n1].seq, n1);
+  assert.equal(second.lines[n1].prev, first.lines[n1 - 1].mac, "the new entries chain to the stored ones");
+  v = await cliVerify(second.text, "audit-G2");
+  assert.equal(v.code, 0, v.stderr);
+  assert.equal(v.stdout.trim(), `${second.lines.length} entries, chain intact`);
+  assert.equal((await getJson(`${G}/signer/stop`, { method: "POST", headers: AUTH })).status, 200);
+  await g.proc.kill("SIGTERM");
+
+  // 3. A POLICY that does not parse: no start at all (never the default policy).
+  const streams = () => countMatches(node2.err, /signer stream \d+ opened/g);
+  const before = await streams();
+  G = await startG(node2, '{"onchain":{"max_fee":-1}}');
+  const bad = await getJson(`${G}/signer/start`, { method: "POST", headers: AUTH });
+  assert.equal(bad.status, 503, JSON.stringify(bad.json));
+  assert.match(bad.json.error, /^POLICY is not a valid signing policy, so the signer does not start: policy key onchain\.max_fee: /);
+  assert.equal(bad.json.running, false);
+  s = (await getJson(`${G}/signer/status`, { headers: AUTH })).json;
+  assert.equal(s.lastStartError, bad.json.error);
+  assert.equal(s.audit.entries, second.lines.length);
+  const session = await signSession(G, { seconds: 2, token: TOKEN });
+  assert.equal(session.status, 503, session.text);
+  assert.match(session.json.error, /policy key onchain\.max_fee: /);
+  assert.equal((await getJson(`${G}/signer/stop`, { method: "POST", headers: AUTH })).status, 200);
+  await sleep(300);
+  assert.equal(await streams(), before, "a signer with a bad POLICY reached the node");
+  assert.match(await readFile(join(tmp, "workerd-G.log"), "utf8"), /could not start: POLICY is not a valid signing policy.*onchain\.max_fee/);
+  await g.proc.kill("SIGTERM");
+
+  // 4. A forged entry in storage (the first refusal's amount lowered in the
+  //    SQLite file of the Durable Object): the start stops, naming the line;
+  //    the signer does not begin a new chain over it.
+  const forged = await run("python3", ["-c", `
+import glob, sqlite3, sys
+hits = 0
+for f in glob.glob(sys.argv[1] + "/**/*.sqlite", recursive=True):
+    db = sqlite3.connect(f)
+    if not db.execute("SELECT 1 FROM sqlite_master WHERE name = '_cf_KV'").fetchall():
+        continue
+    for key, value in db.execute("SELECT key, value FROM _cf_KV WHERE key LIKE 'audit:%'").fetchall():
+        if b'"external":250000' in value and hits == 0:
+            db.execute("UPDATE _cf_KV SET value = ? WHERE key = ?", (value.replace(b'"external":250000', b'"external":150000', 1), key))
+            hits += 1
+    db.commit()
+print(hits)
+`, join(tmp, "do-G")]);
+  assert.equal(forged.stdout.trim(), "1", `could not forge an entry: ${forged.stdout}${forged.stderr}`);
+  G = await startG(node2);
+  const broken = await getJson(`${G}/signer/start`, { method: "POST", headers: AUTH });
+  assert.equal(broken.status, 500, JSON.stringify(broken.json));
+  assert.match(broken.json.error, /^the audit log is broken at line \d+: .*; the signer does not start over a broken audit log/);
+  assert.equal(broken.json.running, false);
+  assert.equal((await getAudit(G)).lines.length, second.lines.length, "the stored log is still served as it is");
+  assert.equal((await getJson(`${G}/signer/stop`, { method: "POST", headers: AUTH })).status, 200);
+  assert.equal(await streams(), before, "a signer over a broken log reached the node");
+});
+
 test("workerd logs hold no secrets", async () => {
-  const files = (await readdir(env.WORKER_TMP)).filter((f) => /^workerd-[A-F]\.log$/.test(f));
+  const files = (await readdir(env.WORKER_TMP)).filter((f) => /^workerd-[A-G]\.log$/.test(f));
   assert.ok(files.length >= 4, files.join(", "));
   const texts = {};
   for (const f of files) {

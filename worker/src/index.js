@@ -14,6 +14,8 @@
 //   HEALTH_CHECK_INTERVAL_SECONDS  optional, lnd's healthcheck.remotesigner.interval (default 60)
 //   IDLE_MULTIPLE     optional, reconnect after this many silent intervals (default 3, 0 = never)
 //   IDLE_TIMEOUT_SECONDS  optional, that limit directly (0 = never); overrides the two above
+//   POLICY            optional signing policy (JSON, the keys of the native --policy TOML);
+//                     else the vault's sealed policy or the default. A bad one stops every start.
 //
 // HTTP API (all but /health need Authorization: Bearer CONTROL_TOKEN; failed
 // token attempts are throttled per source and per isolate, 429 + Retry-After):
@@ -24,13 +26,26 @@
 //        events (started, each status, summary) while the session runs.
 //   POST /signer/start, POST /signer/stop, GET /signer/status
 //        the always-on signer in the SignerHost Durable Object.
+//   GET  /audit                      the audit log (application/x-ndjson) kept in the
+//        SignerHost object's storage: every decision of the always-on signer and of
+//        sessions (when SIGNER is bound), hash-chained with the seed's key.
 
 import { DurableObject } from "cloudflare:workers";
 import { initSync, openVault, version } from "../pkg/lnd_web_signer.js";
 import wasmModule from "../pkg/lnd_web_signer_bg.wasm";
 import {
   MIN_TOKEN_LENGTH,
+  AUDIT_CHUNKS_KEY,
+  AUDIT_ENTRIES_KEY,
+  AUDIT_KEYS_PER_CALL,
+  AuditAppender,
+  auditChunkKey,
+  auditLineCount,
+  splitAuditText,
   idleOptions,
+  openVaultError,
+  policySummary,
+  policyText,
   keepaliveSeconds,
   FailureThrottle,
   StatusTally,
@@ -39,6 +54,7 @@ import {
   constantTimeEqual,
   decodeBase64,
   parseSeconds,
+  redact,
   redactDeep,
   requestSource,
   sessionLimit,
@@ -144,6 +160,7 @@ function configStatus(env) {
       bridgeUrl: present(env.BRIDGE_URL),
       controlToken: (controlToken(env) ?? "").length >= MIN_TOKEN_LENGTH,
       macaroonBinding: present(env.MACAROON_HEX),
+      policy: policyText(env.POLICY) !== null,
       alwaysOn: Boolean(env.SIGNER),
     },
     sessionActive: activeSession,
@@ -195,17 +212,46 @@ class SetupError extends Error {
   }
 }
 
+/** The one SignerHost object (also the keeper of the audit log). */
+function signerHost(env) {
+  return env.SIGNER.get(env.SIGNER.idFromName("signer"));
+}
+
 /**
- * Opens the vault from the bindings and starts the signer loop towards
- * BRIDGE_URL. Returns {signer, conn, info}; the caller must disconnect,
- * lock and free them. Throws SetupError.
+ * The audit log for a signer that is about to start: the stored text and
+ * an appender that continues it (`append(position, lines)` → new position).
  */
-function startSigner(env, onStatus) {
+function auditFor(log, append, who) {
+  return {
+    text: log.text,
+    appender: new AuditAppender(log.chunks, append, (failure) => {
+      console.log(`[worker] ${who}: audit log write failed, answers are refused until the signer restarts: ${failure}`);
+    }),
+  };
+}
+
+/**
+ * The bindings a start needs, checked before anything is read or dialed:
+ * returns {url} of the bridge or throws SetupError (503).
+ */
+function checkConfig(env) {
   for (const name of ["VAULT", "VAULT_PASSPHRASE"]) {
     if (!present(env[name])) throw new SetupError(503, `${name} is not configured`);
   }
   const bridge = bridgeUrlOf(env);
   if (bridge.error) throw new SetupError(503, bridge.error);
+  return bridge;
+}
+
+/**
+ * Opens the vault from the bindings (with the POLICY binding's signing
+ * policy), continues the audit log `audit` ({text, appender} from
+ * auditFor, or null: no log) and starts the signer loop towards
+ * BRIDGE_URL. Returns {signer, conn, info}; the caller must disconnect,
+ * lock and free them. Throws SetupError.
+ */
+function startSigner(env, onStatus, audit) {
+  const bridge = checkConfig(env);
   let blob;
   try {
     blob = decodeBase64(env.VAULT);
@@ -213,14 +259,32 @@ function startSigner(env, onStatus) {
     throw new SetupError(503, `VAULT ${errorMessage(e)}`);
   }
   ensureWasm();
+  // A POLICY that does not parse stops the start (openVault throws): the
+  // signer never signs under the default instead of the policy configured.
+  const policy = policyText(env.POLICY);
   let signer;
   try {
-    signer = openVault(blob, vaultPassphrase(env));
+    signer = openVault(blob, vaultPassphrase(env), policy);
   } catch (e) {
-    throw new SetupError(500, `cannot open the vault: ${errorMessage(e)}`);
+    const err = openVaultError(errorMessage(e), policy !== null);
+    throw new SetupError(err.status, err.message);
   } finally {
     blob.fill(0);
   }
+  // The stored log is continued (its chain checked with the seed's key, the
+  // 24 h spending window restored); a broken one stops the start rather than
+  // a new chain being begun over it.
+  let auditEntries = null;
+  if (audit) {
+    try {
+      auditEntries = signer.resumeAudit(audit.text);
+    } catch (e) {
+      signer.lock();
+      signer.free();
+      throw new SetupError(500, `${errorMessage(e)}; the signer does not start over a broken audit log (GET /audit exports it, docs/worker.md)`);
+    }
+  }
+  const policyView = policySummary(signer.policy, policy !== null);
   const macaroon = present(env.MACAROON_HEX) ? "binding" : signer.hasMacaroon ? "vault" : "none";
   // The idle watchdog: a link on which lnd stays silent for this long is
   // presumed dead and reconnected (workerd's fetch cannot send HTTP/2 pings).
@@ -231,7 +295,12 @@ function startSigner(env, onStatus) {
       bridge.url,
       present(env.MACAROON_HEX) ? env.MACAROON_HEX.trim() : undefined,
       onStatus,
-      { clientInfo: CLIENT_INFO, maxMessageBytes: MAX_MESSAGE_BYTES, ...idle.options },
+      {
+        clientInfo: CLIENT_INFO,
+        maxMessageBytes: MAX_MESSAGE_BYTES,
+        ...idle.options,
+        ...(audit ? { storeAudit: audit.appender.hook } : {}),
+      },
     );
   } catch (e) {
     signer.lock();
@@ -244,8 +313,15 @@ function startSigner(env, onStatus) {
     macaroon,
     bridgeUrl: bridge.url,
     idleTimeoutSeconds: idle.idleTimeoutSeconds,
+    policy: policyView,
   };
-  return { signer, conn, info };
+  return { signer, conn, info, auditEntries };
+}
+
+/** The `audit` member of a status: entries in the log, the write failure if any; null without a log. */
+function auditStatus(entries, appender) {
+  if (!appender) return null;
+  return { entries, writeError: appender.failure };
 }
 
 /** Disconnects (bounded wait) and wipes the keys; returns the last stats. */
@@ -284,16 +360,31 @@ async function signSession(request, env, ctx) {
     let onEvent = null;
     const started = Date.now();
     let live;
+    let audit = null;
     try {
+      // With the SIGNER binding the session continues the deployment's one
+      // audit log, kept by the SignerHost object (its RPC methods).
+      checkConfig(env);
+      if (env.SIGNER) {
+        const host = signerHost(env);
+        let log;
+        try {
+          log = await host.readAudit();
+        } catch (e) {
+          throw new SetupError(500, `cannot read the audit log of the SignerHost object: ${errorMessage(e)}`);
+        }
+        audit = auditFor(log, (position, lines) => host.appendAudit(position, lines), "sign-session");
+      }
       live = startSigner(env, (status) => {
         tally.add(status);
         if (onEvent) onEvent(status);
-      });
+      }, audit);
     } catch (e) {
       if (e instanceof SetupError) return jsonResponse(e.status, { ok: false, error: e.message }, env);
       throw e;
     }
     const info = { seconds, ...live.info };
+    const auditNow = () => auditStatus(audit ? live.auditEntries + audit.appender.stored : null, audit?.appender);
     console.log(`[worker] sign-session started: ${seconds} s, network ${info.network}, macaroon from ${info.macaroon}`);
 
     const session = (async () => {
@@ -309,6 +400,7 @@ async function signSession(request, env, ctx) {
         elapsedMs: Date.now() - started,
         ...tally.toJSON(),
         attempts: live.stats ? live.stats.attempts : null,
+        audit: auditNow(),
       };
       console.log(
         `[worker] sign-session ended: handled ${summary.handled}, errors ${summary.errors}, registrations ${summary.registrations}`,
@@ -330,7 +422,7 @@ async function signSession(request, env, ctx) {
       });
     };
     if (stream) {
-      writeLine({ event: "started", ...info });
+      writeLine({ event: "started", ...info, audit: auditNow() });
       onEvent = (status) => writeLine({ event: "status", status });
     }
     const done = session
@@ -367,16 +459,91 @@ async function signSession(request, env, ctx) {
  * the signer (re-opening the vault) whenever the object was evicted or
  * restarted in between. `wanted` and the counters live in storage; the
  * keys only in memory.
+ *
+ * The object also keeps the deployment's audit log: chunks "audit:000000001",
+ * ... (the text of one storeAudit call each, cut at AUDIT_CHUNK_CHARS), the
+ * chunk count under AUDIT_CHUNKS_KEY and the entry count under
+ * AUDIT_ENTRIES_KEY. Its own signer appends directly; sessions through the
+ * RPC methods readAudit/appendAudit. An append names the position it
+ * continues, so two signers can never interleave their chains: the one
+ * behind is refused (and with it the answer that needed the line).
  */
 export class SignerHost extends DurableObject {
   constructor(ctx, env) {
     super(ctx, env);
-    this.live = null; // {signer, conn, tally, info, since}
+    this.live = null; // {signer, conn, tally, info, since, audit, auditEntries}
     this.lastStartError = null;
     this.lastStopped = null;
+    this.auditChunks = 0;
+    this.auditEntries = 0;
+    ctx.blockConcurrencyWhile(async () => {
+      const got = await ctx.storage.get([AUDIT_CHUNKS_KEY, AUDIT_ENTRIES_KEY]);
+      this.auditChunks = got.get(AUDIT_CHUNKS_KEY) ?? 0;
+      this.auditEntries = got.get(AUDIT_ENTRIES_KEY) ?? 0;
+    });
+  }
+
+  /** RPC: the whole stored audit log, {text, chunks, entries}. Throws when a chunk is missing. */
+  async readAudit() {
+    const chunks = this.auditChunks;
+    const entries = this.auditEntries;
+    const parts = [];
+    for (let first = 1; first <= chunks; first += AUDIT_KEYS_PER_CALL) {
+      const keys = [];
+      for (let n = first; n < first + AUDIT_KEYS_PER_CALL && n <= chunks; n++) keys.push(auditChunkKey(n));
+      const got = await this.ctx.storage.get(keys);
+      for (const key of keys) {
+        const v = got.get(key);
+        if (typeof v !== "string") throw new Error(`the stored audit log lacks ${key} (of ${chunks} chunks)`);
+        parts.push(v);
+      }
+    }
+    return { text: parts.join(""), chunks, entries };
+  }
+
+  /**
+   * RPC: appends audit `lines` (one storeAudit call's text) after chunk
+   * `position`; resolves the new position. Refused when the log is no
+   * longer at `position` (another signer wrote meanwhile).
+   */
+  async appendAudit(position, lines) {
+    if (typeof lines !== "string" || lines === "" || !lines.endsWith("\n")) {
+      throw new Error("audit lines must be non-empty text ending in a newline");
+    }
+    // Checked and reserved synchronously: no other call runs in between.
+    if (position !== this.auditChunks) {
+      throw new Error(
+        `the audit log moved on (${this.auditChunks} chunks stored, this signer continues chunk ${position}): another signer of this deployment wrote to it`,
+      );
+    }
+    const pieces = splitAuditText(lines);
+    const start = this.auditChunks;
+    this.auditChunks = start + pieces.length;
+    this.auditEntries += auditLineCount(lines);
+    const values = pieces.map((p, i) => [auditChunkKey(start + i + 1), p]);
+    values.push([AUDIT_CHUNKS_KEY, this.auditChunks], [AUDIT_ENTRIES_KEY, this.auditEntries]);
+    // Puts issued without an await in between are committed together.
+    const writes = [];
+    for (let i = 0; i < values.length; i += AUDIT_KEYS_PER_CALL) {
+      writes.push(this.ctx.storage.put(Object.fromEntries(values.slice(i, i + AUDIT_KEYS_PER_CALL))));
+    }
+    try {
+      await Promise.all(writes);
+    } catch (e) {
+      const got = await this.ctx.storage.get([AUDIT_CHUNKS_KEY, AUDIT_ENTRIES_KEY]).catch(() => null);
+      if (got) {
+        this.auditChunks = got.get(AUDIT_CHUNKS_KEY) ?? 0;
+        this.auditEntries = got.get(AUDIT_ENTRIES_KEY) ?? 0;
+      }
+      throw new Error(`storage refused the audit lines: ${errorMessage(e)}`);
+    }
+    return this.auditChunks;
   }
 
   async fetch(request) {
+    // On Cloudflare the object may live in an isolate of its own, where no
+    // worker request has loaded the wasm signer yet (status() needs it).
+    ensureWasm();
     const { pathname } = new URL(request.url);
     switch (pathname) {
       case "/signer/start":
@@ -421,12 +588,24 @@ export class SignerHost extends DurableObject {
 
   /** Starts the signer unless it is already running; returns a SetupError or null. */
   async ensureRunning() {
-    if (this.live && this.live.conn.running) return null;
-    if (this.live) await this.teardown("connection loop ended");
+    if (this.live && this.live.conn.running && this.live.audit.appender.failure === null) return null;
+    if (this.live) {
+      // After a failed audit write the signer's chain is ahead of the stored
+      // log: only a restart (resuming from storage) lets it write again.
+      await this.teardown(this.live.audit.appender.failure === null ? "connection loop ended" : "audit log write failed");
+    }
     const tally = new StatusTally();
     try {
-      const { signer, conn, info } = startSigner(this.env, (status) => tally.add(status));
-      this.live = { signer, conn, tally, info, since: Date.now() };
+      checkConfig(this.env);
+      let log;
+      try {
+        log = await this.readAudit();
+      } catch (e) {
+        throw new SetupError(500, `cannot read the audit log: ${errorMessage(e)}`);
+      }
+      const audit = auditFor(log, (position, lines) => this.appendAudit(position, lines), "always-on signer");
+      const { signer, conn, info } = startSigner(this.env, (status) => tally.add(status), audit);
+      this.live = { signer, conn, tally, info, audit, since: Date.now() };
     } catch (e) {
       const err = e instanceof SetupError ? e : new SetupError(500, errorMessage(e));
       this.lastStartError = err.message;
@@ -475,11 +654,42 @@ export class SignerHost extends DurableObject {
       starts: starts ?? 0,
       alarms: alarms ?? 0,
       lastStartError: this.lastStartError,
+      audit: { entries: this.auditEntries, writeError: live ? live.audit.appender.failure : null },
       since: live ? new Date(live.since).toISOString() : null,
       ...(live ? { ...live.info, ...live.tally.toJSON(), attempts: stats ? stats.attempts : null } : {}),
       lastStopped: this.lastStopped,
     };
   }
+}
+
+/** GET /audit: the stored audit log as NDJSON (redacted like every answer). */
+async function auditExport(request, env) {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    return jsonResponse(405, { ok: false, error: "use GET /audit" }, env, { allow: "GET, HEAD" });
+  }
+  const refused = await authorise(request, env);
+  if (refused) return refused;
+  if (!env.SIGNER) {
+    return jsonResponse(503, {
+      ok: false,
+      error: "the audit log is kept by the SIGNER Durable Object (class SignerHost); without the binding there is none",
+    }, env);
+  }
+  let log;
+  try {
+    log = await signerHost(env).readAudit();
+  } catch (e) {
+    return jsonResponse(500, { ok: false, error: `cannot read the audit log: ${errorMessage(e)}` }, env);
+  }
+  return new Response(request.method === "HEAD" ? null : redact(log.text, secretsOf(env)), {
+    status: 200,
+    headers: {
+      "content-type": "application/x-ndjson; charset=utf-8",
+      "cache-control": "no-store",
+      "x-content-type-options": "nosniff",
+      "x-audit-entries": String(log.entries),
+    },
+  });
 }
 
 /** Routes /signer/{start,stop,status} to the one SignerHost object. */
@@ -496,7 +706,7 @@ async function alwaysOn(request, env, pathname) {
       error: "always-on mode needs the SIGNER Durable Object binding (class SignerHost); see docs/worker.md",
     }, env);
   }
-  const stub = env.SIGNER.get(env.SIGNER.idFromName("signer"));
+  const stub = signerHost(env);
   // The object gets neither the token nor the caller's headers.
   return stub.fetch(new Request(`https://signer-host${pathname}`, { method: expected }));
 }
@@ -528,9 +738,12 @@ export default {
       if (pathname === "/signer/start" || pathname === "/signer/stop" || pathname === "/signer/status") {
         return await alwaysOn(request, env, pathname);
       }
+      if (pathname === "/audit") {
+        return await auditExport(request, env);
+      }
       return jsonResponse(404, {
         ok: false,
-        error: "not found (GET /health, GET /status, POST /sign-session?seconds=N, POST /signer/start, POST /signer/stop, GET /signer/status)",
+        error: "not found (GET /health, GET /status, POST /sign-session?seconds=N, POST /signer/start, POST /signer/stop, GET /signer/status, GET /audit)",
       }, env);
     } catch (e) {
       return jsonResponse(500, { ok: false, error: `internal error: ${errorMessage(e)}` }, env);

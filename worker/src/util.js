@@ -410,3 +410,114 @@ export function requestSource(headers) {
   const s = v.trim();
   return /^[0-9A-Fa-f:.]{2,45}$/.test(s) ? s : "unknown";
 }
+
+// --- Signing policy (the POLICY binding) -----------------------------------
+
+/**
+ * The POLICY binding's JSON text, or null when it is unset or blank (then
+ * the policy sealed in the vault, or the default, applies).
+ */
+export function policyText(raw) {
+  return typeof raw === "string" && raw.trim() !== "" ? raw.trim() : null;
+}
+
+/**
+ * The setup error for openVault's failure `message`: a policy that does not
+ * parse is named as the POLICY binding's (or the vault's sealed policy's)
+ * fault with the core's one-line reason ("policy key onchain.max_fee: ...");
+ * anything else is a vault error. Returns {status, message}.
+ */
+export function openVaultError(message, fromBinding) {
+  const m = /signing policy\b.*?\bis invalid: (.*)$/s.exec(message);
+  if (m) {
+    return fromBinding
+      ? { status: 503, message: `POLICY is not a valid signing policy, so the signer does not start: ${m[1]}` }
+      : { status: 500, message: `the signing policy sealed in the vault is invalid, so the signer does not start: ${m[1]}` };
+  }
+  return { status: 500, message: `cannot open the vault: ${message}` };
+}
+
+/**
+ * A short summary of the signer's PolicyView for status answers: where the
+ * policy came from (`binding`, `vault`, `default`) instead of its text.
+ */
+export function policySummary(view, fromBinding) {
+  const { sealed, ...settings } = view ?? {};
+  const source = fromBinding ? "binding" : sealed ? "vault" : "default";
+  return { source, ...settings };
+}
+
+// --- Audit log in Durable Object storage ------------------------------------
+
+/** Storage key of the chunk counter (chunks are numbered from 1). */
+export const AUDIT_CHUNKS_KEY = "auditChunks";
+/** Storage key of the number of entries (lines) stored. */
+export const AUDIT_ENTRIES_KEY = "auditEntries";
+/** Longest chunk value (UTF-16 code units: at most 96 KiB of UTF-8, below the 128 KiB value limit). */
+export const AUDIT_CHUNK_CHARS = 32 * 1024;
+/** Keys read or written per storage call (the API's limit is 128). */
+export const AUDIT_KEYS_PER_CALL = 128;
+
+/** Storage key of chunk `n` (1, 2, ...): "audit:000000001", sorting in order. */
+export function auditChunkKey(n) {
+  if (!Number.isSafeInteger(n) || n < 1) throw new Error(`bad audit chunk number ${n}`);
+  return `audit:${String(n).padStart(9, "0")}`;
+}
+
+/** `text` cut into pieces of at most `max` code units (one piece for short text). */
+export function splitAuditText(text, max = AUDIT_CHUNK_CHARS) {
+  const out = [];
+  for (let i = 0; i < text.length; i += max) out.push(text.slice(i, i + max));
+  return out;
+}
+
+/** Number of lines (entries) in stored audit text: its newlines. */
+export function auditLineCount(text) {
+  let n = 0;
+  for (let i = text.indexOf("\n"); i >= 0; i = text.indexOf("\n", i + 1)) n++;
+  return n;
+}
+
+/**
+ * The `storeAudit` hook of one signer: `append(position, lines)` stores
+ * `lines` after chunk `position` and resolves the new position (or rejects
+ * when the log moved on meanwhile). Calls go out one at a time, in the
+ * order the signer made them. After a failure every later call fails too:
+ * the signer's chain in memory is then ahead of what is stored, and lines
+ * appended after the gap would break the log, so the signer must be
+ * restarted (resuming from storage) to write again. `onFailure(text)` is
+ * told once.
+ */
+export class AuditAppender {
+  constructor(position, append, onFailure = () => {}) {
+    this.position = position;
+    this.append = append;
+    this.onFailure = onFailure;
+    this.failure = null;
+    this.tail = Promise.resolve();
+    this.stored = 0; // lines stored through this appender
+  }
+
+  /** The hook to pass as `storeAudit`. */
+  get hook() {
+    return (lines) => this.store(lines);
+  }
+
+  store(lines) {
+    const next = this.tail.then(async () => {
+      if (this.failure !== null) {
+        throw new Error(`an earlier write failed (${this.failure}); the signer must restart to continue the log`);
+      }
+      try {
+        this.position = await this.append(this.position, lines);
+        this.stored += auditLineCount(lines);
+      } catch (e) {
+        this.failure = e instanceof Error ? e.message : String(e);
+        this.onFailure(this.failure);
+        throw e;
+      }
+    });
+    this.tail = next.catch(() => {});
+    return next;
+  }
+}
